@@ -1,0 +1,44 @@
+/**
+ * Extractors describe a document as a list of blocks; `assemble` turns them into the final
+ * text and computes heading offsets in that exact text. Doing the layout in one place is what
+ * guarantees `text.slice(h.start, h.end) === h.text` whatever the source format.
+ */
+import type { Heading } from '../../schemas/index.js';
+import { normalizeBlock } from './normalize.js';
+
+export type Block = { kind: 'text'; text: string } | { kind: 'heading'; level: number; text: string };
+
+export interface Assembled {
+  text: string;
+  headings: Heading[];
+}
+
+const SEPARATOR = '\n\n';
+
+export function assemble(blocks: readonly Block[]): Assembled {
+  const parts: string[] = [];
+  const headings: Heading[] = [];
+  let offset = 0;
+  for (const block of blocks) {
+    // A heading is one line: line breaks inside <h1> or a wrapped title would split it.
+    const text =
+      block.kind === 'heading' ? normalizeBlock(block.text).replace(/\s+/g, ' ').trim() : normalizeBlock(block.text);
+    if (text.trim() === '') continue;
+    if (parts.length > 0) offset += SEPARATOR.length;
+    if (block.kind === 'heading') {
+      const level = Math.min(6, Math.max(1, Math.round(block.level)));
+      headings.push({ text, level, start: offset, end: offset + text.length });
+    }
+    parts.push(text);
+    offset += text.length;
+  }
+  // Blocks keep their first-line indentation; the document as a whole is trimmed.
+  const joined = parts.join(SEPARATOR);
+  const text = joined.trimStart();
+  const shift = joined.length - text.length;
+  for (const h of headings) {
+    h.start -= shift;
+    h.end -= shift;
+  }
+  return { text, headings };
+}

@@ -1,0 +1,53 @@
+/**
+ * The activities the workflow calls, bound to the worker's environment. Each is a thin wrapper:
+ * the work lives in the stage modules, which know nothing about Temporal and are easy to test.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { BatchSummary, DiscoverySummary, ExportSummary, ResolvedRunInput } from '../schemas/index.js';
+import { discoverCorpus } from './discover.js';
+import { exportDataset, type ExportInput } from './export.js';
+import { processBatch, type ProcessBatchInput } from './processBatch.js';
+
+export interface ActivityDeps {
+  toolVersion: string;
+  sdkVersion: string;
+  serverVersion: string;
+  /** Test hook: called for every document that is really processed (not a cache hit). */
+  onProcessDocument?: (source: string) => void;
+}
+
+function heartbeat(details: unknown): void {
+  Context.current().heartbeat(details);
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    async discover(run: ResolvedRunInput): Promise<DiscoverySummary> {
+      try {
+        return await discoverCorpus(
+          { inputDir: run.inputDir, outDir: run.outDir, globs: run.globs, maxFileBytes: run.settings.maxFileBytes },
+          heartbeat,
+        );
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        // A missing or unlistable input directory will not fix itself by retrying.
+        if (e.code === 'ENOENT' || e.code === 'ENOTDIR' || e.code === 'EACCES' || /is not a directory/.test(e.message)) {
+          throw ApplicationFailure.nonRetryable(`cannot read input directory ${run.inputDir}: ${e.message}`, 'InputDirectoryUnreadable');
+        }
+        throw err;
+      }
+    },
+
+    async processBatch(input: ProcessBatchInput): Promise<BatchSummary> {
+      return processBatch(input, { heartbeat, onProcess: deps.onProcessDocument });
+    },
+
+    async exportDataset(input: ExportInput): Promise<ExportSummary> {
+      return exportDataset(input, { ...deps, heartbeat });
+    },
+  };
+}
+
+export type CorpusActivities = ReturnType<typeof createActivities>;
+export type { ExportInput, ProcessBatchInput };

@@ -1,0 +1,144 @@
+/**
+ * The processing activity: a contiguous range of the manifest, one document after another.
+ * Batching keeps history small (one activity per batch, not per document); shards make it
+ * idempotent (a retried batch finds the documents it already did) and let a re-run skip them.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BatchSummary, Counters, DocumentFailure, ManifestEntry, ResolvedRunInput } from '../schemas/index.js';
+import { emptyCounters } from '../schemas/index.js';
+import { readManifestRange } from './manifest.js';
+import { PIPELINE_VERSION, processDocument, type ShardContent } from './pipeline.js';
+import { getGenerator } from './generate/index.js';
+import { readJsonIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
+
+export interface ProcessBatchInput {
+  run: ResolvedRunInput;
+  manifestKey: string;
+  start: number;
+  end: number;
+}
+
+export interface BatchHooks {
+  heartbeat: (details: unknown) => void;
+  /** Called before a document is processed (not for cache hits); tests count generator calls. */
+  onProcess?: (source: string) => void;
+}
+
+/** Settings that change a document's shard. The generator id carries its version. */
+export function shardSettingsKey(run: ResolvedRunInput): string {
+  const s = run.settings;
+  return sha256Hex(
+    JSON.stringify({
+      v: PIPELINE_VERSION,
+      generateQa: s.generateQa,
+      generator: s.generateQa ? getGenerator(s.generator).id : null,
+      chunkSize: s.chunkSize,
+      chunkOverlap: s.chunkOverlap,
+      maxPairsPerChunk: s.maxPairsPerChunk,
+    }),
+  ).slice(0, 16);
+}
+
+export function shardKeyFor(entry: ManifestEntry, settingsKey: string): string {
+  return sha256Hex(`${entry.sha256}:${settingsKey}`);
+}
+
+function failureFrom(entry: ManifestEntry, shard: ShardContent | undefined): DocumentFailure | undefined {
+  if (entry.error) return { index: entry.index, source: entry.source, stage: 'discover', ...entry.error };
+  if (shard?.status === 'error') {
+    return { index: entry.index, source: entry.source, stage: shard.stage, reason: shard.reason, detail: shard.detail };
+  }
+  return undefined;
+}
+
+function count(counters: Counters, shard: ShardContent, cacheHit: boolean): void {
+  // A cache hit cost this run nothing; its stored timings belong to the run that made it.
+  if (!cacheHit) {
+    const d = shard.durationsMs;
+    counters.durationsMs.load += d.load;
+    counters.durationsMs.chunk += d.chunk;
+    counters.durationsMs.generate += d.generate;
+    counters.durationsMs.validate += d.validate;
+  }
+  if (shard.status === 'error') return;
+  counters.loaded++;
+  counters.chunks += shard.chunks;
+  counters.pairsGenerated += shard.pairs.length;
+  for (const p of shard.pairs) {
+    const primary = p.reasons[0];
+    if (primary === undefined) {
+      counters.pairsPassed++;
+    } else {
+      counters.pairsRejected++;
+      counters.rejectedByReason[primary] = (counters.rejectedByReason[primary] ?? 0) + 1;
+    }
+  }
+}
+
+async function loadOrProcess(
+  input: ProcessBatchInput,
+  entry: ManifestEntry,
+  settingsKey: string,
+  hooks: BatchHooks,
+): Promise<{ shard: ShardContent | undefined; cacheHit: boolean }> {
+  if (entry.error) return { shard: undefined, cacheHit: false };
+  const path = shardPath(input.run.outDir, shardKeyFor(entry, settingsKey));
+  const cached = await readJsonIfExists<ShardContent>(path);
+  if (cached) return { shard: cached, cacheHit: true };
+
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(join(input.run.inputDir, entry.source));
+  } catch (err) {
+    // Not cached: a permission problem is about this machine, not the content.
+    const e = err as NodeJS.ErrnoException;
+    const detail = e.code === 'EACCES' ? 'permission denied' : e.message;
+    return {
+      shard: { status: 'error', stage: 'load', reason: 'unreadable', detail, durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 } },
+      cacheHit: false,
+    };
+  }
+  if (sha256Hex(bytes) !== entry.sha256) {
+    return {
+      shard: {
+        status: 'error',
+        stage: 'load',
+        reason: 'unreadable',
+        detail: 'file changed after discovery; run again to pick up the new content',
+        durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 },
+      },
+      cacheHit: false,
+    };
+  }
+  hooks.onProcess?.(entry.source);
+  const shard = await processDocument(bytes, entry.kind, entry.sha256, entry.source, input.run.settings);
+  await writeFileAtomic(path, JSON.stringify(shard));
+  return { shard, cacheHit: false };
+}
+
+export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks): Promise<BatchSummary> {
+  const entries = await readManifestRange(input.run.outDir, input.manifestKey, input.start, input.end);
+  const settingsKey = shardSettingsKey(input.run);
+  const counters = emptyCounters();
+  const sampleFailures: DocumentFailure[] = [];
+  let firstFailure: DocumentFailure | undefined;
+  let end = input.start;
+  for (const entry of entries) {
+    const { shard, cacheHit } = await loadOrProcess(input, entry, settingsKey, hooks);
+    counters.documentsDone++;
+    if (cacheHit) counters.cacheHits++;
+    if (shard) count(counters, shard, cacheHit);
+    const failure = failureFrom(entry, shard);
+    if (failure) {
+      counters.failed++;
+      counters.failedByReason[failure.reason] = (counters.failedByReason[failure.reason] ?? 0) + 1;
+      firstFailure ??= failure;
+      if (sampleFailures.length < 5) sampleFailures.push(failure);
+    }
+    end = entry.index + 1;
+    hooks.heartbeat({ next: end });
+    if (failure && input.run.failFast) break;
+  }
+  return { start: input.start, end, counters, firstFailure, sampleFailures };
+}

@@ -1,0 +1,139 @@
+/**
+ * Where a run keeps its intermediate state, and how files are written so that a reader never
+ * sees half of one: everything goes to a temporary file in the same directory, then rename().
+ *
+ * Layout under <out>/.corpus-qa/:
+ *   manifests/<key>/page-000000.jsonl   the sorted manifest, in pages so a batch reads one page
+ *   shards/<ab>/<key>.json              one document's result, keyed by content + settings
+ *   temporal.db                         the embedded dev server's database (client/)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+export const STATE_DIR_NAME = '.corpus-qa';
+export const MANIFEST_PAGE_SIZE = 1000;
+
+export function stateDir(outDir: string): string {
+  return join(outDir, STATE_DIR_NAME);
+}
+
+export function manifestDir(outDir: string, manifestKey: string): string {
+  return join(stateDir(outDir), 'manifests', manifestKey);
+}
+
+export function manifestPagePath(outDir: string, manifestKey: string, page: number): string {
+  return join(manifestDir(outDir, manifestKey), `page-${String(page).padStart(6, '0')}.jsonl`);
+}
+
+export function shardPath(outDir: string, shardKey: string): string {
+  return join(stateDir(outDir), 'shards', shardKey.slice(0, 2), `${shardKey}.json`);
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function tempPathFor(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Write a whole file atomically. `durable` adds an fsync, worth it for final outputs. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, durable = false): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  try {
+    if (durable) {
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } else {
+      await writeFile(tmp, data);
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return JSON.parse(text) as T;
+}
+
+/**
+ * A file written line by line and made visible only by commit(). Used by export for files that
+ * can be far bigger than memory. Hashes what it writes so the caller can report a checksum.
+ */
+export class AtomicLineWriter {
+  private handle: FileHandle | undefined;
+  private readonly tmp: string;
+  private buffer: string[] = [];
+  private bufferedChars = 0;
+  private readonly hash = createHash('sha256');
+  rows = 0;
+
+  constructor(readonly path: string) {
+    this.tmp = tempPathFor(path);
+  }
+
+  async open(): Promise<this> {
+    await mkdir(dirname(this.path), { recursive: true });
+    this.handle = await open(this.tmp, 'w');
+    return this;
+  }
+
+  async writeLine(line: string): Promise<void> {
+    this.buffer.push(line, '\n');
+    this.bufferedChars += line.length + 1;
+    this.rows++;
+    if (this.bufferedChars > 1 << 20) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.handle || this.buffer.length === 0) return;
+    const chunk = this.buffer.join('');
+    this.buffer = [];
+    this.bufferedChars = 0;
+    this.hash.update(chunk);
+    await this.handle.write(chunk);
+  }
+
+  /** Flush, fsync and rename into place. Returns the sha256 of the file's bytes. */
+  async commit(): Promise<string> {
+    await this.flush();
+    if (!this.handle) throw new Error(`writer for ${this.path} was not opened`);
+    await this.handle.sync();
+    await this.handle.close();
+    this.handle = undefined;
+    await rename(this.tmp, this.path);
+    return this.hash.digest('hex');
+  }
+
+  async abort(): Promise<void> {
+    if (this.handle) await this.handle.close().catch(() => undefined);
+    this.handle = undefined;
+    await rm(this.tmp, { force: true });
+  }
+}

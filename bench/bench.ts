@@ -1,0 +1,148 @@
+/**
+ * npm run bench -- [--docs N]
+ *
+ * Generates a corpus of N documents and exports it twice: once calling the same activities
+ * in-process (the baseline: what the work costs with no orchestration), once through Temporal
+ * on a real dev server with an in-process worker. Prints one JSON report.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { discoverCorpus } from '../activities/discover.js';
+import { exportDataset } from '../activities/export.js';
+import { processBatch } from '../activities/processBatch.js';
+import { resolveRunInput, workflowIdFor } from '../client/runOptions.js';
+import { runCorpusExport } from '../client/runner.js';
+import { addCounters, emptyCounters, type BatchSummary } from '../schemas/index.js';
+import { writeBenchCorpus } from './corpus.js';
+
+const { values } = parseArgs({
+  options: { docs: { type: 'string', default: '1000' }, keep: { type: 'boolean', default: false } },
+});
+const documents = Number(values.docs);
+const work = mkdtempSync(join(tmpdir(), 'corpus-qa-bench-'));
+const corpusDir = join(work, 'corpus');
+
+function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+/** Peak resident memory of another process (the dev server), from /proc. */
+function peakRssOfPidMb(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function baseline(outDir: string): Promise<number> {
+  const run = resolveRunInput({ inputDir: corpusDir, outDir, generateQa: true });
+  const t0 = performance.now();
+  const noop = () => undefined;
+  const discovery = await discoverCorpus({ inputDir: run.inputDir, outDir, globs: [], maxFileBytes: run.settings.maxFileBytes }, noop);
+  let counters = emptyCounters();
+  const starts: number[] = [];
+  for (let s = 0; s < discovery.documents; s += run.batchSize) starts.push(s);
+  // Same window as the workflow: `window` batches in flight.
+  let nextIdx = 0;
+  const worker = async () => {
+    while (nextIdx < starts.length) {
+      const start = starts[nextIdx++]!;
+      const summary: BatchSummary = await processBatch(
+        { run, manifestKey: discovery.manifestKey, start, end: Math.min(discovery.documents, start + run.batchSize) },
+        { heartbeat: noop },
+      );
+      counters = addCounters(counters, summary.counters);
+    }
+  };
+  await Promise.all(Array.from({ length: run.window }, worker));
+  await exportDataset(
+    {
+      run,
+      manifestKey: discovery.manifestKey,
+      documents: discovery.documents,
+      skipped: discovery.skipped,
+      counters,
+      durationsMs: { discover: 0, process: 0, total: 0 },
+      workflow: { id: 'baseline', runId: 'baseline', firstRunId: 'baseline', runs: 1 },
+    },
+    { toolVersion: 'bench', sdkVersion: 'bench', serverVersion: 'none', heartbeat: noop },
+  );
+  return (performance.now() - t0) / 1000;
+}
+
+async function throughTemporal(outDir: string) {
+  let serverPid: number | undefined;
+  let serverPeak: number | undefined;
+  let address = '';
+  const t0 = performance.now();
+  const { result } = await runCorpusExport(
+    { inputDir: corpusDir, outDir, generateQa: true },
+    {
+      onStarted: ({ server }) => {
+        serverPid = server?.pid;
+        address = server?.address ?? '';
+      },
+      // The server's peak memory must be read while it runs: sample it with every progress tick.
+      onProgress: () => {
+        if (serverPid) serverPeak = Math.max(serverPeak ?? 0, peakRssOfPidMb(serverPid) ?? 0);
+      },
+      progressIntervalMs: 500,
+    },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const stats = JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')) as { durationsMs: { total: number } };
+  return { seconds, workflowSeconds: stats.durationsMs.total / 1000, result, serverPeak, address };
+}
+
+async function historyEvents(outDir: string, run: ReturnType<typeof resolveRunInput>): Promise<{ events: number; runs: number }> {
+  // The run's server has stopped; start it again on the same database to read the histories.
+  const { startEmbeddedServer } = await import('../client/devServer.js');
+  const server = await startEmbeddedServer(outDir);
+  try {
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    let events = 0;
+    let runs = 0;
+    for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowIdFor(run)}'` })) {
+      events += wf.historyLength;
+      runs++;
+    }
+    await connection.close();
+    return { events, runs };
+  } finally {
+    await server.stop();
+  }
+}
+
+writeBenchCorpus(corpusDir, documents);
+const baselineSeconds = await baseline(join(work, 'out-baseline'));
+const rssAfterBaseline = peakRssMb();
+const temporalOut = join(work, 'out-temporal');
+const t = await throughTemporal(temporalOut);
+const history = await historyEvents(temporalOut, resolveRunInput({ inputDir: corpusDir, outDir: temporalOut, generateQa: true }));
+const report = {
+  documents,
+  pairsPassed: t.result.export.pairsPassed,
+  baseline: { seconds: +baselineSeconds.toFixed(2), docsPerSecond: +(documents / baselineSeconds).toFixed(1) },
+  temporal: {
+    seconds: +t.seconds.toFixed(2),
+    docsPerSecond: +(documents / t.seconds).toFixed(1),
+    workflowSeconds: +t.workflowSeconds.toFixed(2),
+    workflowDocsPerSecond: +(documents / t.workflowSeconds).toFixed(1),
+    historyEvents: history.events,
+    workflowRuns: history.runs,
+    historyEventsPerDocument: +(history.events / documents).toFixed(3),
+  },
+  temporalOverBaselineThroughput: +(baselineSeconds / t.seconds).toFixed(3),
+  workflowOverBaselineThroughput: +(baselineSeconds / t.workflowSeconds).toFixed(3),
+  peakRssMb: { benchProcessAfterBaseline: rssAfterBaseline, benchProcess: peakRssMb(), devServer: t.serverPeak ?? null },
+  note: 'temporal.seconds is the whole command (dev server start, workflow bundling, run); workflowSeconds is start to export as the workflow measured it',
+};
+console.log(JSON.stringify(report, null, 2));
+if (!values.keep) rmSync(work, { recursive: true, force: true });

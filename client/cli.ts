@@ -1,0 +1,275 @@
+/**
+ * The `corpus-qa` command line. Exit codes: 0 done (document errors are warnings), 1 the run
+ * failed (e.g. --fail-fast hit a bad document), 2 bad usage, 130 interrupted (resumable).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { resolve } from 'node:path';
+import type { RunResult } from '../schemas/index.js';
+import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, toolVersion } from '../worker/index.js';
+import { planRun } from './plan.js';
+import { createProgressView } from './progressView.js';
+import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
+import { RunInterrupted, runCorpusExport } from './runner.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function formatCounts(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+}
+
+interface RunFlags {
+  out: string;
+  glob: string[];
+  generateQa?: boolean;
+  failFast?: boolean;
+  dryRun?: boolean;
+  concurrency?: number;
+  chunkSize?: number;
+  chunkOverlap?: number;
+  maxPairsPerChunk?: number;
+  maxFileMb?: number;
+  batchSize?: number;
+  continueAsNewAfter?: number;
+  taskQueue: string;
+  worker: boolean;
+  fresh?: boolean;
+  uiPort?: number;
+  progress: boolean;
+}
+
+function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
+  return {
+    inputDir: dir,
+    outDir: f.out,
+    globs: f.glob,
+    generateQa: f.generateQa ?? false,
+    failFast: f.failFast ?? false,
+    concurrency: f.concurrency,
+    chunkSize: f.chunkSize,
+    chunkOverlap: f.chunkOverlap,
+    maxPairsPerChunk: f.maxPairsPerChunk,
+    maxFileMb: f.maxFileMb,
+    batchSize: f.batchSize,
+    continueAsNewAfter: f.continueAsNewAfter,
+  };
+}
+
+async function dryRun(options: CorpusExportOptions): Promise<void> {
+  const run = resolveRunInput(options);
+  const plan = await planRun(run);
+  const out: string[] = [
+    `Dry run: nothing is written, no server is started.`,
+    `  input:      ${run.inputDir}${run.globs.length ? `  (globs: ${run.globs.join(', ')})` : ''}`,
+    `  output:     ${run.outDir}`,
+    `  workflow:   ${workflowIdFor(run)}`,
+    `  documents:  ${plan.documents} (${formatBytes(plan.bytes)})`,
+  ];
+  for (const [kind, k] of Object.entries(plan.byKind).sort()) {
+    out.push(`    ${kind.padEnd(9)} ${String(k.documents).padStart(7)} docs  ${formatBytes(k.bytes)}`);
+  }
+  if (plan.knownErrors) out.push(`  already known to fail: ${plan.knownErrors} (unreadable or too large)`);
+  if (plan.skipped) out.push(`  skipped entries: ${plan.skipped} (symlinks that loop or leave the input, unlistable dirs)`);
+  out.push(`  estimated chunks: ~${plan.estimatedChunks} (chunk size ${run.settings.chunkSize}, overlap ${run.settings.chunkOverlap})`);
+  out.push(
+    run.settings.generateQa
+      ? `  estimated generation calls: ~${plan.estimatedGenerationCalls} (one per chunk, built-in generator)`
+      : `  generation: off (add --generate-qa); the run exports chunks to data/chunks.jsonl`,
+  );
+  for (const w of plan.warnings.slice(0, 10)) out.push(`  warning: ${w}`);
+  if (plan.warnings.length > 10) out.push(`  ... and ${plan.warnings.length - 10} more warnings`);
+  console.log(out.join('\n'));
+}
+
+function printResult(result: RunResult): void {
+  const c = result.counters;
+  const e = result.export;
+  const lines = [
+    `Done: ${result.documents} documents, ${c.loaded} loaded, ${e.errors} failed, ${e.chunks} chunks.`,
+  ];
+  const qaFiles = Object.keys(e.files).includes('data/train.jsonl');
+  if (qaFiles) {
+    lines.push(`Pairs: ${e.pairsPassed} passed, ${e.pairsRejected} rejected` +
+      (Object.keys(c.rejectedByReason).length ? ` (${formatCounts(c.rejectedByReason)}` +
+        `${e.duplicatesAcrossDocuments ? `, ${e.duplicatesAcrossDocuments} duplicates across documents` : ''})` : '') + '.');
+  }
+  lines.push(`Wrote to ${result.outDir}:`);
+  for (const [file, info] of Object.entries(e.files)) lines.push(`  ${file.padEnd(24)} ${info.rows} rows`);
+  lines.push('  stats.json', '  README.md (dataset card: load_dataset(<out>) works)');
+  if (e.errors > 0) {
+    lines.push(`Warning: ${e.errors} documents could not be used (${formatCounts(c.failedByReason)}); see errors.jsonl.`);
+  }
+  console.log(lines.join('\n'));
+}
+
+async function runCommand(dir: string, flags: RunFlags): Promise<number> {
+  const options = toOptions(dir, flags);
+  if (flags.dryRun) {
+    await dryRun(options);
+    return 0;
+  }
+  const view = flags.progress ? createProgressView() : undefined;
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const { result, handle } = await runCorpusExport(options, {
+      address: process.env.TEMPORAL_ADDRESS,
+      namespace: process.env.TEMPORAL_NAMESPACE,
+      taskQueue: flags.taskQueue,
+      worker: flags.worker,
+      fresh: flags.fresh,
+      uiPort: flags.uiPort,
+      signal: abort.signal,
+      onStarted: ({ handle, uiUrl, server }) => {
+        if (server) console.error(`Temporal dev server ${server.address} (database ${server.dbPath})`);
+        const verb = { started: 'Started', attached: 'Attached to running', completed: 'Found completed' }[handle.status];
+        console.error(`${verb} workflow ${handle.workflowId}`);
+        if (uiUrl) console.error(`Temporal UI: ${uiUrl}`);
+      },
+      onProgress: view ? (p) => view.update(p) : undefined,
+    });
+    view?.stop();
+    if (handle.status === 'completed') {
+      console.log(`Already complete: outputs in ${result.outDir} are untouched (use --fresh to start over).`);
+    }
+    printResult(result);
+    return 0;
+  } catch (err) {
+    view?.stop();
+    if (err instanceof RunInterrupted) {
+      console.error(`\nStopped. The run is kept: run the same command again to resume where it left off.`);
+      return 130;
+    }
+    if (err instanceof WorkflowFailedError) {
+      const cause = err.cause as { message?: string; type?: string } | undefined;
+      console.error(`error: the run failed: ${cause?.message ?? err.message}`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function workerCommand(flags: { taskQueue: string; concurrency: number }): Promise<number> {
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (!address) {
+    console.error('error: `corpus-qa worker` needs TEMPORAL_ADDRESS (host:port of the Temporal server)');
+    return 2;
+  }
+  installQuietRuntime();
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createCorpusWorker({
+    connection,
+    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: flags.taskQueue,
+    maxConcurrentActivities: flags.concurrency,
+  });
+  console.error(`Worker polling task queue ${flags.taskQueue} on ${address} (Ctrl-C to stop)`);
+  await worker.run(); // the SDK shuts down gracefully on SIGINT/SIGTERM
+  await connection.close();
+  return 0;
+}
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('corpus-qa')
+    .description('Turn a directory of documents into a question/answer dataset that HuggingFace `datasets` loads as is.\n' +
+      'Runs as a durable Temporal workflow: kill it, run the same command again, and it resumes.')
+    .version(toolVersion())
+    .showHelpAfterError('(run with --help for usage)')
+    // Throw instead of exiting, so main() maps usage errors to exit code 2. Set before the
+    // subcommands are added: they inherit it.
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('discover, load, chunk (and with --generate-qa: generate and validate) and export a corpus')
+    .argument('<dir>', 'input directory, read recursively (hidden files and dirs are skipped)')
+    .requiredOption('-o, --out <dir>', 'output directory (data/, rejected/, errors.jsonl, stats.json, README.md)')
+    .option('-g, --glob <pattern>', 'only files whose path relative to <dir> matches (repeatable), e.g. "**/*.md"', collect, [])
+    .option('--generate-qa', 'generate question/answer pairs (built-in offline generator); without it, export chunks')
+    .option('--fail-fast', 'stop the run at the first document that cannot be used, and exit 1')
+    .option('--dry-run', 'print the plan (documents per type, bytes, estimated chunks and calls); write nothing')
+    .option('-c, --concurrency <n>', 'processing activities in flight at once', positiveInt, 4)
+    .option('--chunk-size <chars>', 'maximum characters per chunk', positiveInt, 1500)
+    .option('--chunk-overlap <chars>', 'characters of the previous chunk repeated at the start of the next', nonNegativeInt, 150)
+    .option('--max-pairs-per-chunk <n>', 'upper bound on generated pairs per chunk', positiveInt, 8)
+    .option('--max-file-mb <mb>', 'files larger than this are reported as too_large', (v) => Number(v), 50)
+    .option('--fresh', 'start a new run even if the same command already completed (cached documents are reused)')
+    .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
+    .option('--no-worker', 'do not run a worker in this process (workers run elsewhere: `corpus-qa worker`)')
+    .option('--no-progress', 'no progress bar or progress lines')
+    .addOption(new Option('--batch-size <n>', 'documents per processing activity').argParser(positiveInt))
+    .addOption(new Option('--continue-as-new-after <n>', 'documents per workflow run before continue-as-new').argParser(positiveInt))
+    .addOption(new Option('--ui-port <port>', 'port for the embedded Temporal UI').argParser(positiveInt))
+    .addHelpText('after', `
+Environment:
+  TEMPORAL_ADDRESS     use this Temporal server (host:port) instead of starting the embedded one
+  TEMPORAL_NAMESPACE   namespace on that server (default: default)
+  TEMPORAL_CLI_PATH    the temporal binary used for the embedded server
+
+Without TEMPORAL_ADDRESS, a local Temporal dev server is started with its database in
+<out>/.corpus-qa/temporal.db, and the Temporal UI address is printed.
+
+Examples:
+  corpus-qa run ./docs --out ./dataset --generate-qa
+  corpus-qa run ./docs --out ./chunks --glob "**/*.md" --glob "**/*.pdf"
+  corpus-qa run ./docs --out ./dataset --generate-qa --dry-run`)
+    .action(async (dir: string, flags: RunFlags) => {
+      process.exitCode = await runCommand(resolve(dir), flags);
+    });
+
+  program
+    .command('worker')
+    .description('run a standalone worker against TEMPORAL_ADDRESS (for clusters and several machines)')
+    .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
+    .option('-c, --concurrency <n>', 'activities run at once by this worker', positiveInt, 4)
+    .action(async (flags: { taskQueue: string; concurrency: number }) => {
+      process.exitCode = await workerCommand(flags);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed the message (or the help) already.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    console.error(`error: ${(err as Error).message}`);
+    process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 2;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The embedded Temporal dev server: a real server process whose SQLite database lives with the
+ * run's output (<out>/.corpus-qa/temporal.db), so the checkpoint sits beside what it protects.
+ * If an earlier `corpus-qa` process died and left its server running, the server is reused
+ * rather than started twice on the same database.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { stateDir, writeFileAtomic } from '../activities/storage.js';
+import { findTemporalCli } from './temporalCli.js';
+
+export interface EmbeddedServer {
+  address: string;
+  uiUrl: string;
+  pid: number;
+  dbPath: string;
+  stop(): Promise<void>;
+}
+
+interface ServerRecord {
+  pid: number;
+  address: string;
+  uiUrl: string;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function canConnect(address: string): Promise<boolean> {
+  try {
+    const conn = await Connection.connect({ address, connectTimeout: 2000 });
+    await conn.workflowService.getSystemInfo({});
+    await conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilReady(address: string, pid: number, logPath: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) {
+      const log = readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
+      throw new Error(`the Temporal dev server exited during start-up; last lines of ${logPath}:\n${log}`);
+    }
+    if (await canConnect(address)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the Temporal dev server did not answer on ${address} within 60 s (see ${logPath})`);
+}
+
+async function stopProcess(pid: number): Promise<void> {
+  if (!isAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+export async function startEmbeddedServer(outDir: string, opts: { uiPort?: number } = {}): Promise<EmbeddedServer> {
+  const dir = stateDir(outDir);
+  mkdirSync(dir, { recursive: true });
+  const recordPath = join(dir, 'server.json');
+  const dbPath = join(dir, 'temporal.db');
+  const stopAndForget = async (pid: number) => {
+    await stopProcess(pid);
+    await rm(recordPath, { force: true });
+  };
+
+  let record: ServerRecord | undefined;
+  try {
+    record = JSON.parse(readFileSync(recordPath, 'utf8')) as ServerRecord;
+  } catch {
+    record = undefined;
+  }
+  if (record && isAlive(record.pid) && (await canConnect(record.address))) {
+    const { pid } = record;
+    return { ...record, dbPath, stop: () => stopAndForget(pid) };
+  }
+
+  const cli = findTemporalCli();
+  const port = await freePort();
+  const uiPort = opts.uiPort ?? (await freePort());
+  const address = `127.0.0.1:${port}`;
+  const logPath = join(dir, 'temporal.log');
+  const logFd = openSync(logPath, 'a');
+  // Its own process group: Ctrl-C reaches us, and we shut the worker down before the server.
+  const child = spawn(
+    cli,
+    ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort),
+      '--db-filename', dbPath, '--log-level', 'warn', '--namespace', 'default'],
+    { detached: true, stdio: ['ignore', logFd, logFd] },
+  );
+  closeSync(logFd);
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${cli}`);
+  const uiUrl = `http://127.0.0.1:${uiPort}`;
+  try {
+    await waitUntilReady(address, pid, logPath);
+  } catch (err) {
+    await stopProcess(pid);
+    throw err;
+  }
+  await writeFileAtomic(recordPath, JSON.stringify({ pid, address, uiUrl } satisfies ServerRecord));
+  return { address, uiUrl, pid, dbPath, stop: () => stopAndForget(pid) };
+}

@@ -1,0 +1,56 @@
+/**
+ * --dry-run: what a run would do, from a walk of the input directory alone. It reads no file
+ * contents, writes nothing and needs no Temporal server.
+ */
+import type { ResolvedRunInput } from '../schemas/index.js';
+import { planFiles } from '../activities/discover.js';
+
+export interface RunPlan {
+  documents: number;
+  bytes: number;
+  byKind: Record<string, { documents: number; bytes: number }>;
+  knownErrors: number;
+  estimatedChunks: number;
+  estimatedGenerationCalls: number;
+  skipped: number;
+  warnings: string[];
+}
+
+/** Rough share of a file's bytes that ends up as text, by kind. */
+const TEXT_SHARE: Record<string, number> = { text: 1, markdown: 0.9, html: 0.35, pdf: 0.25, other: 1 };
+
+export async function planRun(run: ResolvedRunInput): Promise<RunPlan> {
+  const { files, warnings, skipped } = await planFiles({
+    inputDir: run.inputDir,
+    outDir: run.outDir,
+    globs: run.globs,
+    maxFileBytes: run.settings.maxFileBytes,
+  });
+  const byKind: RunPlan['byKind'] = {};
+  let bytes = 0;
+  let knownErrors = 0;
+  let estimatedChunks = 0;
+  const step = run.settings.chunkSize - run.settings.chunkOverlap;
+  for (const f of files) {
+    const k = (byKind[f.kind] ??= { documents: 0, bytes: 0 });
+    k.documents++;
+    k.bytes += f.size;
+    bytes += f.size;
+    if (f.error) {
+      knownErrors++;
+      continue;
+    }
+    const textChars = f.size * (TEXT_SHARE[f.kind] ?? 1);
+    if (textChars > 0) estimatedChunks += Math.max(1, Math.ceil((textChars - run.settings.chunkOverlap) / step));
+  }
+  return {
+    documents: files.length,
+    bytes,
+    byKind,
+    knownErrors,
+    estimatedChunks,
+    estimatedGenerationCalls: run.settings.generateQa ? estimatedChunks : 0,
+    skipped,
+    warnings,
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * Schemas shared by the client, the workflow and the activities. Each is written once: it
+ * validates data at the edges and gives the TypeScript type through z.infer.
+ *
+ * The workflow bundle imports this module too, so it must stay free of Node APIs.
+ */
+import { z } from 'zod';
+
+/** Why a document could not be turned into text. Stable codes: they end up in errors.jsonl. */
+export const DocumentErrorReason = z.enum([
+  'empty', // zero bytes, or only whitespace after extraction
+  'binary', // NUL bytes or mostly control characters
+  'invalid_utf8', // bytes that are not valid UTF-8 (and no other encoding was declared)
+  'unreadable', // permission denied, vanished, I/O error
+  'pdf_broken', // the PDF parser could not open it
+  'unsupported_type', // an extension we do not load
+  'too_large', // bigger than the configured maximum
+  'no_text', // parsed fine but no text came out (e.g. a scanned PDF)
+]);
+export type DocumentErrorReason = z.infer<typeof DocumentErrorReason>;
+
+export const DocumentKind = z.enum(['text', 'markdown', 'html', 'pdf', 'other']);
+export type DocumentKind = z.infer<typeof DocumentKind>;
+
+/** Why a generated pair was rejected. Stable codes: they end up in rejected.jsonl. */
+export const RejectReason = z.enum([
+  'empty',
+  'too_short',
+  'too_long',
+  'not_a_question',
+  'not_grounded',
+  'answer_repeats_question',
+  'duplicate',
+  'non_text',
+]);
+export type RejectReason = z.infer<typeof RejectReason>;
+
+/** Settings that change what a run writes. They key the workflow id and the shards. */
+export const OutputSettings = z.object({
+  generateQa: z.boolean().default(false),
+  generator: z.enum(['builtin']).default('builtin'),
+  chunkSize: z.number().int().min(200).max(100_000).default(1500),
+  chunkOverlap: z.number().int().min(0).max(10_000).default(150),
+  maxPairsPerChunk: z.number().int().min(1).max(50).default(8),
+  maxFileBytes: z.number().int().positive().default(50 * 1024 * 1024),
+});
+export type OutputSettings = z.infer<typeof OutputSettings>;
+
+/** Everything the workflow needs to run. Small: it is visible in the Temporal UI. */
+export const RunInput = z.object({
+  inputDir: z.string().min(1), // absolute
+  outDir: z.string().min(1), // absolute
+  globs: z.array(z.string()).default([]),
+  settings: OutputSettings,
+  failFast: z.boolean().default(false),
+  /** Documents per processing activity: fewer history events per document. */
+  batchSize: z.number().int().min(1).max(1000).default(20),
+  /** Processing activities in flight at once. */
+  window: z.number().int().min(1).max(500).default(4),
+  /** Documents processed by one workflow run before it continues as new. */
+  continueAsNewAfter: z.number().int().min(1).default(5000),
+});
+export type RunInput = z.input<typeof RunInput>;
+export type ResolvedRunInput = z.output<typeof RunInput>;
+
+/** One line of the manifest. Sorted by `source`; `index` is the position in that order. */
+export const ManifestEntry = z.object({
+  index: z.number().int().nonnegative(),
+  source: z.string(), // relative to the input directory, '/' separators
+  kind: DocumentKind,
+  size: z.number().int().nonnegative(),
+  sha256: z.string(), // '' when the file could not be read during discovery
+  error: z.object({ reason: DocumentErrorReason, detail: z.string() }).optional(),
+});
+export type ManifestEntry = z.infer<typeof ManifestEntry>;
+
+export const DiscoverySummary = z.object({
+  manifestKey: z.string(),
+  documents: z.number().int(),
+  bytes: z.number().int(),
+  byKind: z.record(z.string(), z.number().int()),
+  skipped: z.number().int(), // symlinks that escape or loop, hidden/output dirs are not counted
+  warnings: z.array(z.string()), // at most a few; the full list is in the manifest's sidecar
+});
+export type DiscoverySummary = z.infer<typeof DiscoverySummary>;
+
+/** A chunk of a document's extracted text. Offsets are Unicode code points into that text. */
+export const Chunk = z.object({
+  chunkId: z.string(),
+  index: z.number().int(),
+  text: z.string(),
+  charStart: z.number().int(),
+  charEnd: z.number().int(),
+  heading: z.string().optional(), // the nearest heading above the chunk, when known
+});
+export type Chunk = z.infer<typeof Chunk>;
+
+/** A generated pair after validation, as stored in a document's shard. */
+export const ShardPair = z.object({
+  question: z.string(),
+  answer: z.string(),
+  chunkId: z.string(),
+  charStart: z.number().int(),
+  charEnd: z.number().int(),
+  generator: z.string(),
+  reasons: z.array(RejectReason), // empty = passed
+  detail: z.string(),
+});
+export type ShardPair = z.infer<typeof ShardPair>;
+
+/** Per-stage durations in milliseconds. */
+export const StageDurations = z.object({
+  load: z.number(),
+  chunk: z.number(),
+  generate: z.number(),
+  validate: z.number(),
+});
+export type StageDurations = z.infer<typeof StageDurations>;
+
+/** Counters the workflow keeps. Bounded in size whatever the corpus. */
+export const Counters = z.object({
+  documentsDone: z.number().int(),
+  loaded: z.number().int(),
+  failed: z.number().int(),
+  failedByReason: z.record(z.string(), z.number().int()),
+  chunks: z.number().int(),
+  pairsGenerated: z.number().int(),
+  pairsPassed: z.number().int(),
+  pairsRejected: z.number().int(),
+  rejectedByReason: z.record(z.string(), z.number().int()),
+  cacheHits: z.number().int(),
+  durationsMs: StageDurations,
+});
+export type Counters = z.infer<typeof Counters>;
+
+/** A document error as the workflow sees it (errors.jsonl row shape, camel-cased). */
+export const DocumentFailure = z.object({
+  index: z.number().int(),
+  source: z.string(),
+  stage: z.enum(['discover', 'load', 'chunk', 'generate', 'validate']),
+  reason: DocumentErrorReason,
+  detail: z.string(),
+});
+export type DocumentFailure = z.infer<typeof DocumentFailure>;
+
+export const BatchSummary = z.object({
+  start: z.number().int(),
+  end: z.number().int(), // exclusive; may be short of the requested end under fail-fast
+  counters: Counters,
+  /** First failure in manifest order within the batch, if any (fail-fast needs it). */
+  firstFailure: DocumentFailure.optional(),
+  /** A few recent failures for the progress view; the full list is written by export. */
+  sampleFailures: z.array(DocumentFailure),
+});
+export type BatchSummary = z.infer<typeof BatchSummary>;
+
+export const Phase = z.enum(['discovering', 'processing', 'exporting', 'done', 'failed']);
+export type Phase = z.infer<typeof Phase>;
+
+/** What the `progress` query returns. */
+export const Progress = z.object({
+  phase: Phase,
+  documents: z.number().int(),
+  counters: Counters,
+  inFlight: z.number().int(),
+  recentFailures: z.array(DocumentFailure),
+  runsSoFar: z.number().int(), // workflow runs including this one (continue-as-new count + 1)
+});
+export type Progress = z.infer<typeof Progress>;
+
+export const ExportSummary = z.object({
+  files: z.record(z.string(), z.object({ rows: z.number().int(), sha256: z.string() })),
+  pairsPassed: z.number().int(),
+  pairsRejected: z.number().int(),
+  duplicatesAcrossDocuments: z.number().int(),
+  chunks: z.number().int(),
+  errors: z.number().int(),
+});
+export type ExportSummary = z.infer<typeof ExportSummary>;
+
+export const RunResult = z.object({
+  workflowId: z.string(),
+  outDir: z.string(),
+  documents: z.number().int(),
+  counters: Counters,
+  export: ExportSummary,
+});
+export type RunResult = z.infer<typeof RunResult>;
+
+/** Rows as written to the output files. Snake case: that is what dataset users expect. */
+export const QaRow = z.object({
+  id: z.string(),
+  question: z.string(),
+  answer: z.string(),
+  source: z.string(),
+  chunk_id: z.string(),
+  char_start: z.number().int(),
+  char_end: z.number().int(),
+  generator: z.string(),
+});
+export type QaRow = z.infer<typeof QaRow>;
+
+export const RejectedRow = QaRow.extend({
+  reason: RejectReason,
+  reasons: z.array(RejectReason).min(1),
+  detail: z.string(),
+});
+export type RejectedRow = z.infer<typeof RejectedRow>;
+
+export const ErrorRow = z.object({
+  source: z.string(),
+  stage: z.string(),
+  reason: DocumentErrorReason,
+  detail: z.string(),
+});
+export type ErrorRow = z.infer<typeof ErrorRow>;
+
+export const ChunkRow = z.object({
+  id: z.string(),
+  text: z.string(),
+  source: z.string(),
+  chunk_id: z.string(),
+  char_start: z.number().int(),
+  char_end: z.number().int(),
+});
+export type ChunkRow = z.infer<typeof ChunkRow>;
+
+export { addCounters, emptyCounters } from './counters.js';
+
+/**
+ * A heading found in a document's extracted text. Offsets are JavaScript string (UTF-16)
+ * indices into that text; it never leaves the worker, so it needs no code-point offsets.
+ */
+export const Heading = z.object({
+  text: z.string(),
+  level: z.number().int().min(1).max(6),
+  start: z.number().int(),
+  end: z.number().int(),
+});
+export type Heading = z.infer<typeof Heading>;

@@ -1,0 +1,137 @@
+/**
+ * End to end on a real Temporal dev server, real files and the real Python `datasets`:
+ * a fixture corpus with good documents of every type and one of every kind of bad file.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ErrorRow, QaRow, RejectedRow } from '../schemas/index.js';
+import { writeFixtureCorpus, type FixtureCorpus } from './helpers/corpus.js';
+import { readJsonl, tempDir, treeHashes } from './helpers/files.js';
+import { hfCheck } from './helpers/hf.js';
+import { runExport } from './helpers/temporal.js';
+
+describe('corpus export with --generate-qa', () => {
+  let corpus: FixtureCorpus;
+  let out: string;
+  let processed: string[];
+  let result: Awaited<ReturnType<typeof runExport>>['result'];
+
+  beforeAll(async () => {
+    corpus = writeFixtureCorpus(tempDir('corpus'));
+    out = tempDir('out');
+    processed = [];
+    ({ result } = await runExport(
+      { inputDir: corpus.root, outDir: out, generateQa: true, batchSize: 3, concurrency: 2 },
+      { onProcessDocument: (s) => processed.push(s) },
+    ));
+  });
+
+  it('writes every documented output file', () => {
+    for (const f of ['data/train.jsonl', 'rejected/rejected.jsonl', 'errors.jsonl', 'stats.json', 'README.md']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    // The fixture's generator output includes rejects: the rejected config is exercised for real.
+    expect(readJsonl(join(out, 'rejected/rejected.jsonl')).length).toBeGreaterThan(0);
+  });
+
+  it('gives pairs for every readable document and one error row per bad file', () => {
+    const train = readJsonl(join(out, 'data/train.jsonl')).map((r) => QaRow.parse(r));
+    const sourcesWithPairs = new Set(train.map((r) => r.source));
+    for (const source of corpus.goodSources) expect(sourcesWithPairs, source).toContain(source);
+
+    const errors = readJsonl(join(out, 'errors.jsonl')).map((r) => ErrorRow.parse(r));
+    expect(Object.fromEntries(errors.map((e) => [e.source, e.reason]))).toEqual(corpus.badSources);
+    for (const e of errors) expect(e.detail.length).toBeGreaterThan(5);
+  });
+
+  it('keeps one schema for every row and grounded answers', () => {
+    const train = readJsonl(join(out, 'data/train.jsonl'));
+    for (const row of train) {
+      expect(Object.keys(row)).toEqual(['id', 'question', 'answer', 'source', 'chunk_id', 'char_start', 'char_end', 'generator']);
+      const r = QaRow.parse(row);
+      expect(r.question.endsWith('?')).toBe(true);
+      expect(r.char_end).toBeGreaterThan(r.char_start);
+    }
+    const ids = train.map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const rejected = readJsonl(join(out, 'rejected/rejected.jsonl')).map((r) => RejectedRow.parse(r));
+    for (const r of rejected) expect(r.reasons[0]).toBe(r.reason);
+  });
+
+  it('rejects pairs that duplicate an earlier document, keeping the first in manifest order', () => {
+    const train = readJsonl(join(out, 'data/train.jsonl')).map((r) => QaRow.parse(r));
+    const rejected = readJsonl(join(out, 'rejected/rejected.jsonl')).map((r) => RejectedRow.parse(r));
+    expect(train.filter((r) => r.source === corpus.duplicateSource)).toEqual([]);
+    const dups = rejected.filter((r) => r.source === corpus.duplicateSource);
+    expect(dups.length).toBe(train.filter((r) => r.source === 'notes/tides.txt').length);
+    for (const d of dups) {
+      expect(d.reason).toBe('duplicate');
+      const original = train.find((t) => t.question === d.question && t.answer === d.answer);
+      expect(d.detail).toContain(original!.id);
+    }
+  });
+
+  it('asks sensible questions about real prose', () => {
+    const train = readJsonl(join(out, 'data/train.jsonl')).map((r) => QaRow.parse(r));
+    const licensor = train.find((r) => r.source === 'licenses/definitions.txt' && /Licensor/.test(r.question));
+    expect(licensor?.answer).toMatch(/copyright owner/);
+    const tides = train.filter((r) => r.source === 'notes/tides.txt').map((r) => r.question);
+    expect(tides.some((q) => /spring tide/i.test(q))).toBe(true);
+  });
+
+  it('writes stats whose counts match the files', () => {
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
+    const lines = (f: string) => readJsonl(join(out, f)).length;
+    expect(stats.pairs.passed).toBe(lines('data/train.jsonl'));
+    expect(stats.pairs.rejected).toBe(lines('rejected/rejected.jsonl'));
+    expect(stats.pairs.generated).toBe(stats.pairs.passed + stats.pairs.rejected);
+    expect(stats.documents.failed).toBe(lines('errors.jsonl'));
+    expect(stats.documents.discovered).toBe(corpus.goodSources.length + Object.keys(corpus.badSources).length + 1);
+    expect(stats.documents.loaded).toBe(corpus.goodSources.length + 1);
+    expect(stats.workflow.id).toBe(result.workflowId);
+    expect(stats.temporal.server).toMatch(/\d+\.\d+/);
+    expect(stats.documents.skippedDuringDiscovery).toBeGreaterThanOrEqual(3);
+    expect(Object.values(stats.documents.failedByReason).reduce((a: number, b) => a + (b as number), 0)).toBe(lines('errors.jsonl'));
+  });
+
+  it('processes each document exactly once', () => {
+    expect([...processed].sort()).toEqual([...new Set(processed)].sort());
+  });
+
+  it('loads every file with HuggingFace datasets, and the directory by its card', () => {
+    const report = hfCheck(out);
+    const lines = (f: string) => readJsonl(join(out, f)).length;
+    for (const f of ['data/train.jsonl', 'rejected/rejected.jsonl', 'errors.jsonl']) {
+      expect(report.files[f]?.ok, `${f}: ${report.files[f]?.error}`).toBe(true);
+      expect(report.files[f]?.rows).toBe(lines(f));
+    }
+    expect(report.configs.default?.splits?.train?.rows).toBe(lines('data/train.jsonl'));
+    expect(report.configs.default?.splits?.train?.columns).toEqual(
+      ['id', 'question', 'answer', 'source', 'chunk_id', 'char_start', 'char_end', 'generator'],
+    );
+    expect(report.configs.rejected?.splits?.train?.rows).toBe(lines('rejected/rejected.jsonl'));
+  });
+
+  it('gives byte-identical data/ and rejected/ on a second run into a new directory', async () => {
+    const out2 = tempDir('out2');
+    await runExport({ inputDir: corpus.root, outDir: out2, generateQa: true, batchSize: 2, concurrency: 3 });
+    const a = treeHashes(out);
+    const b = treeHashes(out2);
+    for (const f of ['data/train.jsonl', 'rejected/rejected.jsonl', 'errors.jsonl', 'README.md']) {
+      expect(b[f], f).toBe(a[f]);
+    }
+  });
+
+  it('says already complete when the same command runs again, and leaves outputs untouched', async () => {
+    const before = treeHashes(out);
+    const processedAgain: string[] = [];
+    const { handle } = await runExport(
+      { inputDir: corpus.root, outDir: out, generateQa: true, batchSize: 3, concurrency: 2 },
+      { onProcessDocument: (s) => processedAgain.push(s) },
+    );
+    expect(handle.status).toBe('completed');
+    expect(processedAgain).toEqual([]);
+    expect(treeHashes(out)).toEqual(before);
+  });
+});

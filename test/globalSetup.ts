@@ -1,0 +1,32 @@
+/**
+ * One real Temporal dev server for the whole test run, started from the Temporal CLI that
+ * scripts/setup.sh installs (no SDK download, no mock). Tests get its address via inject().
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestProject } from 'vitest/node';
+import { findTemporalCli } from '../client/temporalCli.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+  }
+}
+
+let env: TestWorkflowEnvironment | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: findTemporalCli() },
+      ip: '127.0.0.1',
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
+  const address = env.connection.options.address;
+  project.provide('temporalAddress', address);
+  process.env.CORPUS_QA_TEST_TEMPORAL_ADDRESS = address;
+}
+
+export async function teardown(): Promise<void> {
+  await env?.teardown();
+}

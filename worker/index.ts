@@ -1,0 +1,81 @@
+/**
+ * Worker bootstrap: one place that knows how to build a worker for the corpus task queue, used
+ * by the in-process worker of `corpus-qa run`, by `corpus-qa worker`, by tests and the bench.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+
+export const DEFAULT_TASK_QUEUE = 'corpus-qa';
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+const require = createRequire(import.meta.url);
+
+export function toolVersion(): string {
+  return (require('../package.json') as { version: string }).version;
+}
+
+export function sdkVersion(): string {
+  return (require('@temporalio/worker/package.json') as { version: string }).version;
+}
+
+let bundlePromise: Promise<WorkflowBundle> | undefined;
+
+/** Bundle the workflow code once per process; bundling takes seconds and every worker can share it. */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundlePromise;
+}
+
+const noop = () => undefined;
+const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
+
+async function serverVersionOf(connection: NativeConnection): Promise<string> {
+  try {
+    const info = await connection.workflowService.getSystemInfo({});
+    return info.serverVersion ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export interface CorpusWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  /** Processing activities run at once on this worker. */
+  maxConcurrentActivities?: number;
+  onProcessDocument?: ActivityDeps['onProcessDocument'];
+}
+
+let runtimeInstalled = false;
+
+/** The SDK logs every worker state change at INFO; users want warnings and errors only. */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.CORPUS_QA_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+  } catch {
+    // Already installed by the embedding program: keep its choice.
+  }
+}
+
+export async function createCorpusWorker(opts: CorpusWorkerOptions): Promise<Worker> {
+  installQuietRuntime();
+  const deps: ActivityDeps = {
+    toolVersion: toolVersion(),
+    sdkVersion: sdkVersion(),
+    serverVersion: await serverVersionOf(opts.connection),
+    onProcessDocument: opts.onProcessDocument,
+  };
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities(deps),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 4,
+  });
+}
