@@ -48,7 +48,7 @@ export async function walkInput(opts: {
 
   async function visitDir(dirAbs: string, dirReal: string): Promise<void> {
     if (visitedDirs.has(dirReal)) {
-      skip(`${toSource(opts.inputDir, dirAbs)}: skipped, directory already visited (symlink loop)`);
+      skip(`${toSource(opts.inputDir, dirAbs)}: skipped, directory already visited through another path (symlink)`);
       return;
     }
     visitedDirs.add(dirReal);

@@ -144,6 +144,40 @@ describe('builtin generator patterns', () => {
     expect(gen(text).filter((p) => p.question === 'What does “Term0” mean?')).toHaveLength(1);
   });
 
+  it('asks about genus-and-difference definitions but not bare classifications', () => {
+    const qs = generatePairs('A spring tide is a tide with the largest range. A product is a product sold to consumers.', undefined, 8);
+    expect(qs).toContainEqual({ question: 'What is a spring tide?', answer: 'a tide with the largest range' });
+    expect(qs.some((p) => /product/.test(p.question))).toBe(false);
+  });
+
+  it('reads a title, a byline and an intro that a second paragraph completes (MIT style)', () => {
+    const text = 'MIT License\n\nCopyright (c) 2024 Someone\n\nPermission is hereby granted to any person, subject to the following conditions:\n\nThe above notice shall be included in all copies.';
+    const [pair] = generatePairs(text, undefined, 8);
+    expect(pair?.question).toBe('What does the section “MIT License” say?');
+    expect(pair?.answer).toBe('Permission is hereby granted to any person, subject to the following conditions: The above notice shall be included in all copies.');
+  });
+
+  it('asks which conditions must be met when a list follows "provided that the following conditions are met:"', () => {
+    const text = 'Use is permitted provided that the following conditions are met:\n1. Keep the notice in copies.\n2. Do not use our name.';
+    expect(generatePairs(text, undefined, 8)).toContainEqual({
+      question: 'Which conditions must be met?',
+      answer: 'Keep the notice in copies; Do not use our name',
+    });
+  });
+
+  it('turns glossary entries (a term line, then "A/An …") into questions', () => {
+    const text = 'ffi_type_uint8 ¶\n\nAn unsigned, 8-bit integer type.\n\nffi_type_sint8 ¶\n\nA signed, 8-bit integer type.';
+    expect(generatePairs(text, undefined, 8)).toEqual([
+      { question: 'What is ffi_type_uint8?', answer: 'An unsigned, 8-bit integer type' },
+      { question: 'What is ffi_type_sint8?', answer: 'A signed, 8-bit integer type' },
+    ]);
+  });
+
+  it('treats a prose sentence that names a function() as prose, not code', () => {
+    const text = 'Caching\n\nWe often get questions about how the deflate() and inflate() functions should be used by callers.';
+    expect(generatePairs(text, undefined, 8).length).toBeGreaterThan(0);
+  });
+
   it('is exposed through getGenerator', async () => {
     const g = getGenerator('builtin');
     expect(g).toBe(builtinGenerator);

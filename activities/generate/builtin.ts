@@ -35,8 +35,15 @@ const CODE_START =
 // A bare trailing ";" is common in legal lists ("(a) …;"), so only ");" counts as code.
 const CODE_SIGNS = /[{}]\s*$|\);\s*$|^[})\]]|\s=\s|=>|\(\)|&&|\|\||::|<\/?[a-z][\w-]*[ >]/;
 
+/** A long line of words that ends like a sentence is prose, even if it names `deflate()`. */
+function looksLikeProse(line: string): boolean {
+  const w = words(line);
+  return w.length >= 10 && /[.!?:]["'”’)]*$/.test(line) && w.filter((t) => /^[\p{L}"“(]/u.test(t)).length >= w.length * 0.8;
+}
+
 function isCodeLine(line: string): boolean {
-  if (CODE_START.test(line) || CODE_SIGNS.test(line)) return true;
+  if (CODE_START.test(line)) return true;
+  if (CODE_SIGNS.test(line)) return !looksLikeProse(line);
   const chars = line.replace(/\s/g, '');
   const symbols = chars.replace(/[\p{L}\p{N}.,;:!?'"“”‘’()%-]/gu, '').length;
   return chars.length > 0 && symbols / chars.length > 0.15;
@@ -362,14 +369,19 @@ function numbers(s: string): Candidate[] {
 }
 
 // Questions from a list's intro line (without its colon).
-const FOLLOWING_PASSIVE = /^(?:[Tt]he\s+)?following\s+(?<np>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}?)\s+(?<aux>are|is|were|was|can be|may be|must be|will be|should be|have been)\s+(?<rest>[^,;]+)$/;
+// Also mid-sentence after "that/if": "… are permitted provided that the following conditions are met:".
+const FOLLOWING_PASSIVE = /(?:^|\b(?:that|if|when|unless)\s+)(?:[Tt]he\s+)?following\s+(?<np>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}?)\s+(?<aux>are|is|were|was|can be|may be|must be|will be|should be|have been)\s+(?<rest>[^,;]+)$/;
 const SUBJECT_VERB_FOLLOWING =
   /^(?<subj>[\p{Lu}][^,;:]{0,40}?)\s+(?:(?<modal>can|may|must|should|will|could)\s+)?(?<verb>[a-z]+)\s+(?:(?:all|any|one|each|some)\s+of\s+)?(?:the\s+following|these)\s+(?<np>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)$/u;
 const TRAILING_FOLLOWING = /(?:the\s+following|these)\s+(?<np>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)$/;
 
 function listQuestion(intro: string, heading: string | undefined): string | undefined {
   const fp = FOLLOWING_PASSIVE.exec(intro)?.groups;
-  if (fp) return `Which ${fp.np} ${fp.aux} ${fp.rest}?`;
+  if (fp) {
+    // "provided that the following conditions are met" states a requirement: ask what must be.
+    const aux = /\b(?:provided|if|unless)\b/.test(intro) && /^(?:are|is)$/.test(fp.aux!) ? 'must be' : fp.aux;
+    return `Which ${fp.np} ${aux} ${fp.rest}?`;
+  }
   const sv = SUBJECT_VERB_FOLLOWING.exec(intro)?.groups;
   const subj = sv && (/^(?:You|We)$/.test(sv.subj!) ? sv.subj!.toLowerCase() : subject(sv.subj!, 5));
   if (sv && subj && !/ed$/.test(sv.verb!)) {
@@ -519,6 +531,24 @@ function sections(blocks: Block[]): Candidate[] {
 
 // ---------------------------------------------------------------------------------------------
 
+// Glossaries and definition lists (HTML <dt>/<dd>, manuals): a short term on its own line, then
+// a paragraph that starts "A/An/The …" describing it. "ffi_type_uint8" / "An unsigned, 8-bit
+// integer type." → "What is ffi_type_uint8?".
+const GLOSSARY_TERM = /^[\p{L}_][\p{L}\p{N}_.\-]*(?: [\p{L}\p{N}_.\-]+){0,3}$/u;
+
+function glossary(text: string): Candidate[] {
+  const paras = text.split(/\n\s*\n/).map((p) => p.trim());
+  const out: Candidate[] = [];
+  for (let i = 0; i + 1 < paras.length; i++) {
+    const term = paras[i]!.replace(/\s*¶$/, '');
+    const def = sentences(collapse(paras[i + 1]!))[0];
+    if (paras[i]!.includes('\n') || !GLOSSARY_TERM.test(term) || !def) continue;
+    if (!/^(?:A|An|The)\s/.test(def) || !/\.$/.test(def) || words(def).length < 3 || BAD_SUBJECT_START.has(term.toLowerCase())) continue;
+    out.push({ question: `What is ${term}?`, answer: phrase(def), priority: P.copular, key: def });
+  }
+  return out;
+}
+
 /** All pairs for one chunk's text, best patterns first, at most `maxPairs`. */
 export function generatePairs(text: string, heading: string | undefined, maxPairs: number): CandidatePair[] {
   const blocks = toBlocks(text, heading);
@@ -530,7 +560,7 @@ export function generatePairs(text: string, heading: string | undefined, maxPair
       candidates.push(...definition(s), ...copular(s), ...numbers(s));
     }
   }
-  candidates.push(...lists(blocks, text, heading));
+  candidates.push(...lists(blocks, text, heading), ...glossary(text));
   const usedSentences = new Set(candidates.map((c) => c.key).filter((k) => k !== undefined));
   candidates.push(...sections(blocks).filter((c) => c.key === undefined || !usedSentences.has(c.key)));
 
