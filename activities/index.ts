@@ -3,22 +3,29 @@
  * the work lives in the stage modules, which know nothing about Temporal and are easy to test.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { BatchSummary, DiscoverySummary, ExportSummary, ResolvedRunInput } from '../schemas/index.js';
 import { discoverCorpus } from './discover.js';
 import { exportDataset, type ExportInput } from './export.js';
-import { processBatch, type ProcessBatchInput } from './processBatch.js';
+import { removeIntermediate } from './storage.js';
+import { processBatch, type BatchProgress, type ProcessBatchInput } from './processBatch.js';
 
 export interface ActivityDeps {
   toolVersion: string;
   sdkVersion: string;
   serverVersion: string;
   /** Test hook: called for every document that is really processed (not a cache hit). */
-  onProcessDocument?: (source: string) => void;
+  onProcessDocument?: (source: string) => void | Promise<void>;
 }
 
+/**
+ * Heartbeat, and stop if the run was cancelled: the SDK delivers cancellation through the
+ * heartbeat, and an activity that ignored it would go on writing after `corpus-qa cancel`.
+ */
 function heartbeat(details: unknown): void {
-  Context.current().heartbeat(details);
+  const ctx = Context.current();
+  ctx.heartbeat(details);
+  if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled');
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -40,11 +47,16 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async processBatch(input: ProcessBatchInput): Promise<BatchSummary> {
-      return processBatch(input, { heartbeat, onProcess: deps.onProcessDocument });
+      const resumeFrom = Context.current().info.heartbeatDetails as BatchProgress | undefined;
+      return processBatch(input, { heartbeat, resumeFrom, onProcess: deps.onProcessDocument });
     },
 
     async exportDataset(input: ExportInput): Promise<ExportSummary> {
       return exportDataset(input, { ...deps, heartbeat });
+    },
+
+    async removeIntermediate(outDir: string): Promise<void> {
+      await removeIntermediate(outDir);
     },
   };
 }

@@ -19,10 +19,20 @@ export interface ProcessBatchInput {
   end: number;
 }
 
+/** What a batch heartbeats: enough to resume after the last finished document on a retry. */
+export interface BatchProgress {
+  next: number;
+  counters: Counters;
+  firstFailure?: DocumentFailure;
+  sampleFailures: DocumentFailure[];
+}
+
 export interface BatchHooks {
-  heartbeat: (details: unknown) => void;
+  heartbeat: (details: BatchProgress) => void;
+  /** Details of the last heartbeat of an earlier attempt of this batch, if it was retried. */
+  resumeFrom?: BatchProgress;
   /** Called before a document is processed (not for cache hits); tests count generator calls. */
-  onProcess?: (source: string) => void;
+  onProcess?: (source: string) => void | Promise<void>;
 }
 
 /** Settings that change a document's shard. The generator id carries its version. */
@@ -84,7 +94,7 @@ async function loadOrProcess(
 ): Promise<{ shard: ShardContent | undefined; cacheHit: boolean }> {
   if (entry.error) return { shard: undefined, cacheHit: false };
   const path = shardPath(input.run.outDir, shardKeyFor(entry, settingsKey));
-  const cached = await readJsonIfExists<ShardContent>(path);
+  const cached = input.run.noCache ? undefined : await readJsonIfExists<ShardContent>(path);
   if (cached) return { shard: cached, cacheHit: true };
 
   let bytes: Uint8Array;
@@ -111,19 +121,26 @@ async function loadOrProcess(
       cacheHit: false,
     };
   }
-  hooks.onProcess?.(entry.source);
+  await hooks.onProcess?.(entry.source);
   const shard = await processDocument(bytes, entry.kind, entry.sha256, entry.source, input.run.settings);
   await writeFileAtomic(path, JSON.stringify(shard));
   return { shard, cacheHit: false };
 }
 
 export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks): Promise<BatchSummary> {
-  const entries = await readManifestRange(input.run.outDir, input.manifestKey, input.start, input.end);
+  // A retried attempt starts after the last document the previous attempt finished, with its
+  // counts: a killed worker costs the document in hand, not the batch.
+  const resume = hooks.resumeFrom && hooks.resumeFrom.next > input.start && hooks.resumeFrom.next <= input.end
+    ? hooks.resumeFrom
+    : undefined;
+  const from = resume?.next ?? input.start;
+  const entries = await readManifestRange(input.run.outDir, input.manifestKey, from, input.end);
   const settingsKey = shardSettingsKey(input.run);
-  const counters = emptyCounters();
-  const sampleFailures: DocumentFailure[] = [];
-  let firstFailure: DocumentFailure | undefined;
-  let end = input.start;
+  const counters = resume ? structuredClone(resume.counters) : emptyCounters();
+  const sampleFailures: DocumentFailure[] = resume ? [...resume.sampleFailures] : [];
+  let firstFailure: DocumentFailure | undefined = resume?.firstFailure;
+  let end = from;
+  if (firstFailure && input.run.failFast) return { start: input.start, end, counters, firstFailure, sampleFailures };
   for (const entry of entries) {
     const { shard, cacheHit } = await loadOrProcess(input, entry, settingsKey, hooks);
     counters.documentsDone++;
@@ -137,7 +154,7 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
       if (sampleFailures.length < 5) sampleFailures.push(failure);
     }
     end = entry.index + 1;
-    hooks.heartbeat({ next: end });
+    hooks.heartbeat({ next: end, counters, firstFailure, sampleFailures });
     if (failure && input.run.failFast) break;
   }
   return { start: input.start, end, counters, firstFailure, sampleFailures };

@@ -62,6 +62,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, d
   }
 }
 
+/** Removes what only a run in progress needs (manifest and shards); keeps the server database. */
+export async function removeIntermediate(outDir: string): Promise<void> {
+  await rm(join(stateDir(outDir), 'shards'), { recursive: true, force: true });
+  await rm(join(stateDir(outDir), 'manifests'), { recursive: true, force: true });
+}
+
 export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);

@@ -8,13 +8,19 @@ import { join } from 'node:path';
 import type { Progress, ResolvedRunInput, RunResult } from '../schemas/index.js';
 import { DEFAULT_TASK_QUEUE } from '../worker/index.js';
 import { corpusExportWorkflow, progressQuery } from '../workflows/index.js';
-import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
+import { identityChanges, resolveRunInput, runIdentity, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
+import { corpusFingerprint, readLastRun, writeLastRun } from './runState.js';
 
 export interface CorpusExportHandle {
   workflowId: string;
   run: ResolvedRunInput;
-  /** 'started' a new execution, 'attached' to a running one, or found it 'completed' earlier. */
+  /**
+   * 'started' a new execution, 'attached' to a running one, or found it 'completed' earlier
+   * with the same input and settings (nothing to do).
+   */
   status: 'started' | 'attached' | 'completed';
+  /** Why a new execution was started although one existed (input or settings changed). */
+  notes: string[];
   progress(): Promise<Progress>;
   result(): Promise<RunResult>;
 }
@@ -26,10 +32,11 @@ export interface StartOptions {
   fresh?: boolean;
 }
 
-async function describeStatus(client: Client, workflowId: string): Promise<string | undefined> {
+export class RunConflictError extends Error {}
+
+async function describeRun(client: Client, workflowId: string) {
   try {
-    const d = await client.workflow.getHandle(workflowId).describe();
-    return d.status.name;
+    return await client.workflow.getHandle(workflowId).describe();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
@@ -42,30 +49,57 @@ export async function startCorpusExport(
 ): Promise<CorpusExportHandle> {
   const run = resolveRunInput(options);
   const workflowId = workflowIdFor(run);
-  const previous = await describeStatus(client, workflowId);
+  const identity = runIdentity(run);
+  const notes: string[] = [];
+
+  // Another run with other settings in the same output directory: say what changed, and do
+  // not let two runs write the same files at once.
+  const last = await readLastRun(run.outDir);
+  if (last && last.workflowId !== workflowId) {
+    const other = await describeRun(client, last.workflowId);
+    if (other?.status.name === 'RUNNING') {
+      throw new RunConflictError(
+        `another run (${last.workflowId}) with different settings is still in progress in ${run.outDir}; ` +
+          `cancel it with \`corpus-qa cancel ${run.outDir}\` or choose another --out`,
+      );
+    }
+    notes.push(`settings changed since the last run in this directory (${identityChanges(last.identity, identity).join(', ')}): this is a new run`);
+  }
+
+  const fingerprint = await corpusFingerprint(run);
+  const previous = await describeRun(client, workflowId);
   const outputsPresent = existsSync(join(run.outDir, 'stats.json'));
+  const previousFingerprint = previous?.memo?.corpusFingerprint;
 
   let status: CorpusExportHandle['status'];
-  if (previous === 'RUNNING') {
+  if (previous?.status.name === 'RUNNING') {
+    if (fresh) throw new RunConflictError(`run ${workflowId} is in progress; cancel it before starting it --fresh`);
     status = 'attached';
-  } else if (previous === 'COMPLETED' && outputsPresent && !fresh) {
+  } else if (previous?.status.name === 'COMPLETED' && outputsPresent && !fresh && previousFingerprint === fingerprint) {
     status = 'completed';
   } else {
-    // New, or the last attempt failed/was cancelled: start again. Shards from that attempt are
-    // reused, so only unfinished documents are processed. USE_EXISTING covers a racing start.
+    if (previous?.status.name === 'COMPLETED' && previousFingerprint !== fingerprint) {
+      notes.push('the input changed since the completed run: running again (documents with a kept shard are not processed again)');
+    } else if (previous && previous.status.name !== 'COMPLETED') {
+      notes.push(`the previous attempt ended ${previous.status.name.toLowerCase()}: resuming; documents already done are reused`);
+    }
+    // USE_EXISTING covers a start racing with another client for the same run.
     await client.workflow.start(corpusExportWorkflow, {
       taskQueue,
       workflowId,
       args: [run],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      memo: { corpusFingerprint: fingerprint },
     });
     status = 'started';
   }
+  await writeLastRun(run.outDir, { workflowId, identity });
   const handle = client.workflow.getHandle<typeof corpusExportWorkflow>(workflowId);
   return {
     workflowId,
     run,
     status,
+    notes,
     progress: () => handle.query(progressQuery),
     result: () => handle.result(),
   };

@@ -12,6 +12,8 @@ import { planRun } from './plan.js';
 import { createProgressView } from './progressView.js';
 import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { RunInterrupted, runCorpusExport } from './runner.js';
+import { RunConflictError } from './api.js';
+import { cancelRun, runStatus } from './operate.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -61,6 +63,8 @@ interface RunFlags {
   fresh?: boolean;
   uiPort?: number;
   progress: boolean;
+  cache: boolean;
+  keepIntermediate?: boolean;
 }
 
 function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
@@ -77,6 +81,8 @@ function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
     maxFileMb: f.maxFileMb,
     batchSize: f.batchSize,
     continueAsNewAfter: f.continueAsNewAfter,
+    noCache: !f.cache,
+    keepIntermediate: f.keepIntermediate ?? false,
   };
 }
 
@@ -149,6 +155,7 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
       signal: abort.signal,
       onStarted: ({ handle, uiUrl, server }) => {
         if (server) console.error(`Temporal dev server ${server.address} (database ${server.dbPath})`);
+        for (const note of handle.notes) console.error(`Note: ${note}`);
         const verb = { started: 'Started', attached: 'Attached to running', completed: 'Found completed' }[handle.status];
         console.error(`${verb} workflow ${handle.workflowId}`);
         if (uiUrl) console.error(`Temporal UI: ${uiUrl}`);
@@ -170,6 +177,10 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
     if (err instanceof WorkflowFailedError) {
       const cause = err.cause as { message?: string; type?: string } | undefined;
       console.error(`error: the run failed: ${cause?.message ?? err.message}`);
+      return 1;
+    }
+    if (err instanceof RunConflictError) {
+      console.error(`error: ${err.message}`);
       return 1;
     }
     throw err;
@@ -224,7 +235,9 @@ export function buildProgram(): Command {
     .option('--chunk-overlap <chars>', 'characters of the previous chunk repeated at the start of the next', nonNegativeInt, 150)
     .option('--max-pairs-per-chunk <n>', 'upper bound on generated pairs per chunk', positiveInt, 8)
     .option('--max-file-mb <mb>', 'files larger than this are reported as too_large', (v) => Number(v), 50)
-    .option('--fresh', 'start a new run even if the same command already completed (cached documents are reused)')
+    .option('--fresh', 'start a new run even if the same command already completed (kept shards are reused)')
+    .option('--no-cache', 'process every document again even if an earlier run left its shard')
+    .option('--keep-intermediate', 'keep the manifest and per-document shards after export (makes re-runs after edits incremental)')
     .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
     .option('--no-worker', 'do not run a worker in this process (workers run elsewhere: `corpus-qa worker`)')
     .option('--no-progress', 'no progress bar or progress lines')
@@ -246,6 +259,35 @@ Examples:
   corpus-qa run ./docs --out ./dataset --generate-qa --dry-run`)
     .action(async (dir: string, flags: RunFlags) => {
       process.exitCode = await runCommand(resolve(dir), flags);
+    });
+
+  program
+    .command('status')
+    .description('show the state and progress of the run in <out> (or --workflow-id)')
+    .argument('[out]', 'output directory of the run')
+    .option('--workflow-id <id>', 'the run\'s workflow id (default: the last run started in <out>)')
+    .action(async (out: string | undefined, flags: { workflowId?: string }) => {
+      const st = await runStatus({ outDir: out, workflowId: flags.workflowId, address: process.env.TEMPORAL_ADDRESS, namespace: process.env.TEMPORAL_NAMESPACE });
+      const lines = [`${st.workflowId}: ${st.status} (started ${st.startTime.toISOString()}${st.closeTime ? `, ended ${st.closeTime.toISOString()}` : ''})`];
+      if (st.progress) {
+        const c = st.progress.counters;
+        lines.push(`  ${st.progress.phase}: ${c.documentsDone}/${st.progress.documents} documents, ${c.failed} failed, ${c.chunks} chunks, ` +
+          `${c.pairsPassed} pairs passed, ${c.pairsRejected} rejected, ${st.progress.inFlight} batches in flight, workflow run ${st.progress.runsSoFar}`);
+      } else if (st.status === 'RUNNING') {
+        lines.push('  no worker is answering for this run (it resumes when `corpus-qa run` runs again)');
+        if (st.storage) lines.push(`  from storage: ${st.storage.withShard} of ${st.storage.documents} documents processed`);
+      }
+      console.log(lines.join('\n'));
+    });
+
+  program
+    .command('cancel')
+    .description('cancel the run in <out> (or --workflow-id): workers stop, shards are kept, no partial output')
+    .argument('[out]', 'output directory of the run')
+    .option('--workflow-id <id>', 'the run\'s workflow id (default: the last run started in <out>)')
+    .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
+    .action(async (out: string | undefined, flags: { workflowId?: string; taskQueue: string }) => {
+      console.log(await cancelRun({ outDir: out, workflowId: flags.workflowId, taskQueue: flags.taskQueue, address: process.env.TEMPORAL_ADDRESS, namespace: process.env.TEMPORAL_NAMESPACE }));
     });
 
   program

@@ -18,6 +18,8 @@ export interface EmbeddedServer {
   uiUrl: string;
   pid: number;
   dbPath: string;
+  /** True when a live server from an earlier process was found and reused. */
+  reused: boolean;
   stop(): Promise<void>;
 }
 
@@ -99,7 +101,7 @@ export async function startEmbeddedServer(outDir: string, opts: { uiPort?: numbe
   }
   if (record && isAlive(record.pid) && (await canConnect(record.address))) {
     const { pid } = record;
-    return { ...record, dbPath, stop: () => stopAndForget(pid) };
+    return { ...record, dbPath, reused: true, stop: () => stopAndForget(pid) };
   }
 
   const cli = findTemporalCli();
@@ -127,5 +129,5 @@ export async function startEmbeddedServer(outDir: string, opts: { uiPort?: numbe
     throw err;
   }
   await writeFileAtomic(recordPath, JSON.stringify({ pid, address, uiUrl } satisfies ServerRecord));
-  return { address, uiUrl, pid, dbPath, stop: () => stopAndForget(pid) };
+  return { address, uiUrl, pid, dbPath, reused: false, stop: () => stopAndForget(pid) };
 }

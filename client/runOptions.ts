@@ -22,6 +22,8 @@ export const CorpusExportOptions = z.object({
   concurrency: z.number().int().min(1).max(500).optional(),
   batchSize: z.number().int().min(1).optional(),
   continueAsNewAfter: z.number().int().min(1).optional(),
+  noCache: z.boolean().optional(),
+  keepIntermediate: z.boolean().optional(),
 });
 export type CorpusExportOptions = z.infer<typeof CorpusExportOptions>;
 
@@ -49,17 +51,32 @@ export function resolveRunInput(options: CorpusExportOptions): ResolvedRunInput 
     window: o.concurrency,
     batchSize: o.batchSize,
     continueAsNewAfter: o.continueAsNewAfter,
+    noCache: o.noCache ?? false,
+    keepIntermediate: o.keepIntermediate ?? false,
   });
+}
+
+/** What makes a run this run: the inputs and every setting that changes the output. */
+export function runIdentity(run: ResolvedRunInput): Record<string, unknown> {
+  return {
+    inputDir: run.inputDir,
+    outDir: run.outDir,
+    globs: run.globs,
+    failFast: run.failFast,
+    ...run.settings,
+  };
 }
 
 /** Stable id: the same inputs and output-changing settings give the same id on any machine. */
 export function workflowIdFor(run: ResolvedRunInput): string {
-  const identity = JSON.stringify({
-    inputDir: run.inputDir,
-    outDir: run.outDir,
-    globs: run.globs,
-    settings: run.settings,
-    failFast: run.failFast,
-  });
+  const identity = JSON.stringify(runIdentity(run));
   return `corpus-qa-${createHash('sha256').update(identity).digest('hex').slice(0, 20)}`;
+}
+
+/** Human-readable list of what differs between two identities ("chunkSize 1500 → 800"). */
+export function identityChanges(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return keys
+    .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+    .map((k) => `${k} ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`);
 }

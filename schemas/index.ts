@@ -59,6 +59,10 @@ export const RunInput = z.object({
   window: z.number().int().min(1).max(500).default(4),
   /** Documents processed by one workflow run before it continues as new. */
   continueAsNewAfter: z.number().int().min(1).default(5000),
+  /** Process every document again even if its shard exists (the shard is rewritten). */
+  noCache: z.boolean().default(false),
+  /** Keep manifest and shards after a successful export (they make re-runs incremental). */
+  keepIntermediate: z.boolean().default(false),
 });
 export type RunInput = z.input<typeof RunInput>;
 export type ResolvedRunInput = z.output<typeof RunInput>;

@@ -2,6 +2,7 @@
  * Worker bootstrap: one place that knows how to build a worker for the corpus task queue, used
  * by the in-process worker of `corpus-qa run`, by `corpus-qa worker`, by tests and the bench.
  */
+import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
@@ -62,13 +63,29 @@ export function installQuietRuntime(): void {
   }
 }
 
+/**
+ * Hooks for the crash tests, which run real `corpus-qa` processes and kill them: a delay per
+ * document makes a kill land mid-run, and a log of processed documents shows what was redone.
+ * Both are off unless their variables are set.
+ */
+function testHooksFromEnv(inner: ActivityDeps['onProcessDocument']): ActivityDeps['onProcessDocument'] {
+  const delayMs = Number(process.env.CORPUS_QA_TEST_DOC_DELAY_MS ?? 0);
+  const log = process.env.CORPUS_QA_TEST_PROCESS_LOG;
+  if (!delayMs && !log) return inner;
+  return async (source) => {
+    if (log) appendFileSync(log, `${source}\n`);
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+    await inner?.(source);
+  };
+}
+
 export async function createCorpusWorker(opts: CorpusWorkerOptions): Promise<Worker> {
   installQuietRuntime();
   const deps: ActivityDeps = {
     toolVersion: toolVersion(),
     sdkVersion: sdkVersion(),
     serverVersion: await serverVersionOf(opts.connection),
-    onProcessDocument: opts.onProcessDocument,
+    onProcessDocument: testHooksFromEnv(opts.onProcessDocument),
   };
   return Worker.create({
     connection: opts.connection,

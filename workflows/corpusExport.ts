@@ -52,6 +52,11 @@ const { processBatch } = proxyActivities<CorpusActivities>({
   retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 20 },
 });
 
+const { removeIntermediate } = proxyActivities<CorpusActivities>({
+  startToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
 const { exportDataset } = proxyActivities<CorpusActivities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '2 minutes',
@@ -171,6 +176,9 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
       runs,
     },
   });
+  // Shards are kept while the run is unfinished (they are its per-document checkpoint) and
+  // removed once the dataset is written, unless the user keeps them for incremental re-runs.
+  if (!run.keepIntermediate) await removeIntermediate(run.outDir);
   phase = 'done';
   return { workflowId: info.workflowId, outDir: run.outDir, documents: total, counters, export: exported };
 }

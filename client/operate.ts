@@ -1,0 +1,144 @@
+/**
+ * Operating a run after it started: `corpus-qa status` and `corpus-qa cancel`. Both find the run
+ * from its output directory (the id of the last run started there) or from --workflow-id, on
+ * TEMPORAL_ADDRESS or on the embedded server of that output directory.
+ */
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Progress } from '../schemas/index.js';
+import { stateDir } from '../activities/storage.js';
+import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime } from '../worker/index.js';
+import { progressQuery } from '../workflows/index.js';
+import { startEmbeddedServer, type EmbeddedServer } from './devServer.js';
+import { readLastRun } from './runState.js';
+
+export interface RunLocator {
+  outDir?: string;
+  workflowId?: string;
+  address?: string;
+  namespace?: string;
+}
+
+interface Session {
+  client: Client;
+  connection: Connection;
+  address: string;
+  workflowId: string;
+  server?: EmbeddedServer;
+  close(): Promise<void>;
+}
+
+async function openSession(loc: RunLocator): Promise<Session> {
+  const outDir = loc.outDir ? resolve(loc.outDir) : undefined;
+  const workflowId = loc.workflowId ?? (outDir ? (await readLastRun(outDir))?.workflowId : undefined);
+  if (!workflowId) {
+    throw new Error(outDir ? `no corpus-qa run was started in ${outDir}` : 'give an output directory or --workflow-id');
+  }
+  let server: EmbeddedServer | undefined;
+  if (!loc.address) {
+    if (!outDir) throw new Error('without TEMPORAL_ADDRESS, give the output directory of the run');
+    server = await startEmbeddedServer(outDir);
+  }
+  const address = loc.address ?? server!.address;
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: loc.namespace ?? 'default' });
+  return {
+    client,
+    connection,
+    address,
+    workflowId,
+    server,
+    async close() {
+      await connection.close();
+      // A server that a running `corpus-qa run` uses is not ours to stop.
+      if (server && !server.reused) await server.stop();
+    },
+  };
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  try {
+    return await Promise.race([p.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Documents with a shard on disk, for runs that no worker answers queries for. */
+async function progressFromStorage(outDir: string): Promise<{ documents: number; withShard: number } | undefined> {
+  try {
+    const manifests = await readdir(join(stateDir(outDir), 'manifests'));
+    const last = manifests.filter((m) => !m.includes('.tmp')).sort().at(-1);
+    if (!last) return undefined;
+    let documents = 0;
+    for (const page of await readdir(join(stateDir(outDir), 'manifests', last))) {
+      if (page.startsWith('page-')) documents += (await readFile(join(stateDir(outDir), 'manifests', last, page), 'utf8')).split('\n').filter(Boolean).length;
+    }
+    let withShard = 0;
+    for (const dir of await readdir(join(stateDir(outDir), 'shards')).catch(() => [] as string[])) {
+      withShard += (await readdir(join(stateDir(outDir), 'shards', dir))).filter((f) => f.endsWith('.json')).length;
+    }
+    return { documents, withShard };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RunStatus {
+  workflowId: string;
+  status: string;
+  startTime: Date;
+  closeTime?: Date;
+  progress?: Progress;
+  storage?: { documents: number; withShard: number };
+}
+
+export async function runStatus(loc: RunLocator): Promise<RunStatus> {
+  const s = await openSession(loc);
+  try {
+    const handle = s.client.workflow.getHandle(s.workflowId);
+    const d = await handle.describe();
+    const status: RunStatus = { workflowId: s.workflowId, status: d.status.name, startTime: d.startTime, closeTime: d.closeTime };
+    if (d.status.name === 'RUNNING') {
+      // A query needs a worker; an interrupted run has none, so do not wait long for it.
+      status.progress = await withTimeout(handle.query(progressQuery), 3000);
+      if (!status.progress && loc.outDir) status.storage = await progressFromStorage(resolve(loc.outDir));
+    }
+    return status;
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * Cancels the run and waits until it has stopped. A cancelled workflow needs a worker to
+ * record its end; when none is running (the embedded case), one runs here for that moment.
+ */
+export async function cancelRun(loc: RunLocator & { taskQueue?: string }): Promise<string> {
+  const s = await openSession(loc);
+  let native: NativeConnection | undefined;
+  try {
+    const handle = s.client.workflow.getHandle(s.workflowId);
+    const d = await handle.describe();
+    if (d.status.name !== 'RUNNING') return `run ${s.workflowId} is not running (${d.status.name})`;
+    await handle.cancel();
+    const ended = handle.result().then(
+      () => 'completed before the cancellation took effect',
+      (err: unknown) => (err instanceof WorkflowFailedError ? 'cancelled' : `ended: ${(err as Error).message}`),
+    );
+    if (s.server && !s.server.reused) {
+      installQuietRuntime();
+      native = await NativeConnection.connect({ address: s.address });
+      const worker = await createCorpusWorker({ connection: native, taskQueue: loc.taskQueue ?? DEFAULT_TASK_QUEUE });
+      return `run ${s.workflowId} ${await worker.runUntil(ended)}; its shards are kept, so running the same command again resumes it`;
+    }
+    return `run ${s.workflowId} ${await ended}; its shards are kept, so running the same command again resumes it`;
+  } finally {
+    await native?.close();
+    await s.close();
+  }
+}

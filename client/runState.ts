@@ -1,0 +1,51 @@
+/**
+ * What the client remembers about an output directory between commands: the last run started
+ * there (to say what changed when settings change), and a fingerprint of the corpus (to tell a
+ * completed run from one whose input has changed since).
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResolvedRunInput } from '../schemas/index.js';
+import { planFiles } from '../activities/discover.js';
+import { stateDir, writeFileAtomic } from '../activities/storage.js';
+
+export interface LastRun {
+  workflowId: string;
+  identity: Record<string, unknown>;
+}
+
+function lastRunPath(outDir: string): string {
+  return join(stateDir(outDir), 'last-run.json');
+}
+
+export async function readLastRun(outDir: string): Promise<LastRun | undefined> {
+  try {
+    return JSON.parse(await readFile(lastRunPath(outDir), 'utf8')) as LastRun;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeLastRun(outDir: string, last: LastRun): Promise<void> {
+  await writeFileAtomic(lastRunPath(outDir), `${JSON.stringify(last, null, 2)}\n`);
+}
+
+/**
+ * Paths, sizes and modification times of the files a run would read: cheap (no file contents),
+ * and it changes when a document is added, removed or edited.
+ */
+export async function corpusFingerprint(run: ResolvedRunInput): Promise<string> {
+  const { files } = await planFiles({
+    inputDir: run.inputDir,
+    outDir: run.outDir,
+    globs: run.globs,
+    maxFileBytes: run.settings.maxFileBytes,
+  });
+  const hash = createHash('sha256');
+  for (const f of files) {
+    const mtime = await stat(f.absPath).then((s) => s.mtimeMs, () => 0);
+    hash.update(`${f.source}\t${f.size}\t${mtime}\n`);
+  }
+  return hash.digest('hex').slice(0, 32);
+}
