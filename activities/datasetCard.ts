@@ -2,21 +2,14 @@
  * The dataset card (<out>/README.md). Its YAML header is what makes `load_dataset(<out>)` work:
  * `configs` names exactly the files of each config, so nothing else in the directory (stats,
  * errors, the hidden state dir) is picked up, and `dataset_info.features` declares the column
- * types so they never depend on inference (an empty file still has its columns).
+ * types so they never depend on inference.
  */
+import type { TrainingFormat } from '../schemas/index.js';
 
-type FeatureType = 'string' | 'int64' | 'string_list';
+/** A column type as the card declares it. */
+export type Feature = 'string' | 'int64' | { list: 'string' } | { list: Record<string, 'string'> };
 
-export interface CardConfig {
-  name: string;
-  path: string; // relative to the output directory
-  features: Record<string, FeatureType>;
-}
-
-export const QA_FEATURES: Record<string, FeatureType> = {
-  id: 'string',
-  question: 'string',
-  answer: 'string',
+const META: Record<string, Feature> = {
   source: 'string',
   chunk_id: 'string',
   char_start: 'int64',
@@ -24,14 +17,22 @@ export const QA_FEATURES: Record<string, FeatureType> = {
   generator: 'string',
 };
 
-export const REJECTED_FEATURES: Record<string, FeatureType> = {
-  ...QA_FEATURES,
-  reason: 'string',
-  reasons: 'string_list',
-  detail: 'string',
+export const TRAINING_FEATURES: Record<TrainingFormat, Record<string, Feature>> = {
+  qa: { id: 'string', question: 'string', answer: 'string', ...META },
+  messages: { id: 'string', messages: { list: { role: 'string', content: 'string' } }, ...META },
+  alpaca: { id: 'string', instruction: 'string', input: 'string', output: 'string', ...META },
+  'prompt-completion': { id: 'string', prompt: 'string', completion: 'string', ...META },
 };
 
-export const CHUNK_FEATURES: Record<string, FeatureType> = {
+export const REJECTED_FEATURES: Record<string, Feature> = {
+  ...TRAINING_FEATURES.qa,
+  reason: 'string',
+  reasons: { list: 'string' },
+  detail: 'string',
+  duplicate_of: 'string',
+};
+
+export const CHUNK_FEATURES: Record<string, Feature> = {
   id: 'string',
   text: 'string',
   source: 'string',
@@ -40,82 +41,139 @@ export const CHUNK_FEATURES: Record<string, FeatureType> = {
   char_end: 'int64',
 };
 
-export const ERROR_FEATURES: Record<string, FeatureType> = {
-  source: 'string',
-  stage: 'string',
-  reason: 'string',
-  detail: 'string',
-};
+export const ERROR_FEATURES: Record<string, Feature> = { source: 'string', stage: 'string', reason: 'string', detail: 'string' };
 
-function featureYaml(features: Record<string, FeatureType>, indent: string): string[] {
+export interface CardConfig {
+  name: string;
+  files: Array<{ split: string; path: string }>;
+  features: Record<string, Feature>;
+}
+
+function featureYaml(features: Record<string, Feature>): string[] {
   const lines: string[] = [];
   for (const [name, type] of Object.entries(features)) {
-    lines.push(`${indent}- name: ${name}`);
-    if (type === 'string_list') {
-      lines.push(`${indent}  list: string`);
+    lines.push(`  - name: ${name}`);
+    if (typeof type === 'string') {
+      lines.push(`    dtype: ${type}`);
+    } else if (typeof type.list === 'string') {
+      lines.push(`    list: ${type.list}`);
     } else {
-      lines.push(`${indent}  dtype: ${type}`);
+      lines.push('    list:');
+      for (const [field, t] of Object.entries(type.list)) lines.push(`    - name: ${field}`, `      dtype: ${t}`);
     }
   }
   return lines;
 }
 
-export function cardYaml(configs: CardConfig[]): string {
-  const lines = ['---', 'configs:'];
+export function cardYaml(configs: CardConfig[], license: string): string {
+  const lines = ['---'];
+  if (license) lines.push(`license: ${JSON.stringify(license)}`);
+  lines.push('configs:');
   for (const c of configs) {
-    lines.push(`- config_name: ${c.name}`, '  data_files:', '  - split: train', `    path: ${c.path}`);
+    lines.push(`- config_name: ${c.name}`, '  data_files:');
+    for (const f of c.files) lines.push(`  - split: ${f.split}`, `    path: ${f.path}`);
   }
   lines.push('dataset_info:');
-  for (const c of configs) {
-    lines.push(`- config_name: ${c.name}`, '  features:');
-    lines.push(...featureYaml(c.features, '  '));
-  }
+  for (const c of configs) lines.push(`- config_name: ${c.name}`, '  features:', ...featureYaml(c.features));
   lines.push('---');
   return lines.join('\n');
 }
 
 export interface CardFacts {
   generateQa: boolean;
+  format: TrainingFormat;
+  splits: Array<{ name: string; path: string; rows: number }>;
+  chunksRows: number;
+  rejectedRows: number;
+  errorRows: number;
   documents: number;
   loaded: number;
-  failed: number;
-  chunks: number;
-  passed: number;
-  rejected: number;
+  failedByReason: Record<string, number>;
+  rejectedByReason: Record<string, number>;
   generator: string;
+  license: string;
   settingsTable: Array<[string, string]>;
 }
 
-export function renderCard(configs: CardConfig[], facts: CardFacts): string {
-  const body: string[] = [
-    '',
-    '# corpus-qa dataset',
-    '',
-    facts.generateQa
-      ? `Question/answer pairs generated from ${facts.loaded} of ${facts.documents} documents with the \`${facts.generator}\` generator by [corpus-qa](https://www.npmjs.com/package/corpus-qa).`
-      : `Text chunks of ${facts.loaded} of ${facts.documents} documents, made by corpus-qa for retrieval use.`,
-    '',
-    '## Contents',
-    '',
-    '| config | file | rows |',
-    '| --- | --- | --- |',
-  ];
-  const rowsOf: Record<string, number> = { default: facts.generateQa ? facts.passed : facts.chunks, rejected: facts.rejected };
-  for (const c of configs) body.push(`| \`${c.name}\` | \`${c.path}\` | ${rowsOf[c.name] ?? ''} |`);
-  body.push(
-    '',
-    `Documents that could not be read (${facts.failed}) are listed in \`errors.jsonl\`; counts and timings are in \`stats.json\`.`,
-    '',
-    '## Loading',
-    '',
-    '```python',
-    'from datasets import load_dataset',
-    '',
-    'ds = load_dataset("path/to/this/directory")            # the default config, split "train"',
-  );
-  if (facts.generateQa) body.push('rejected = load_dataset("path/to/this/directory", "rejected")');
-  body.push('```', '', '## Settings', '', '| setting | value |', '| --- | --- |');
-  for (const [k, v] of facts.settingsTable) body.push(`| ${k} | ${v} |`);
-  body.push('');
-  return `${cardYaml(configs)}\n${body.join('\n')}`;
+/**
+ * The configs the card declares. A file with no rows is not written (datasets cannot load an
+ * empty split), so it is not listed either. When no pair passed, only the default config is
+ * declared, naming the data file that was not written: `load_dataset(<out>)` then fails with
+ * "Unable to find data/train.jsonl" instead of silently returning another config's rows (with a
+ * single config, datasets would load that one), and since datasets resolves the files of every
+ * config at once, the other configs are left out (their files still load one by one).
+ */
+export function cardConfigs(f: CardFacts): CardConfig[] {
+  const configs: CardConfig[] = [];
+  if (f.generateQa) {
+    const present = f.splits.filter((s) => s.rows > 0);
+    if (present.length === 0) {
+      return [{ name: 'default', files: [{ split: f.splits[0]!.name, path: f.splits[0]!.path }], features: TRAINING_FEATURES[f.format] }];
+    }
+    configs.push({ name: 'default', files: present.map((s) => ({ split: s.name, path: s.path })), features: TRAINING_FEATURES[f.format] });
+    if (f.rejectedRows > 0) {
+      configs.push({ name: 'rejected', files: [{ split: 'train', path: 'rejected/rejected.jsonl' }], features: REJECTED_FEATURES });
+    }
+  } else {
+    configs.push({ name: 'default', files: [{ split: 'train', path: 'data/chunks.jsonl' }], features: CHUNK_FEATURES });
+  }
+  if (f.errorRows > 0) configs.push({ name: 'errors', files: [{ split: 'train', path: 'errors.jsonl' }], features: ERROR_FEATURES });
+  return configs;
+}
+
+function countsTable(title: string, counts: Record<string, number>): string[] {
+  const entries = Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (entries.length === 0) return [];
+  return ['', `| ${title} | count |`, '| --- | --- |', ...entries.map(([k, v]) => `| \`${k}\` | ${v} |`)];
+}
+
+const FORMAT_TEXT: Record<TrainingFormat, string> = {
+  qa: 'one question/answer pair per row: `question`, `answer`, plus `source` and location metadata',
+  messages: 'chat format for supervised fine-tuning: `messages` is a user turn (the question) and an assistant turn (the answer), the shape TRL\'s `SFTTrainer` takes',
+  alpaca: 'Alpaca format: `instruction` (the question), `input` (empty), `output` (the answer)',
+  'prompt-completion': 'prompt/completion format: `prompt` (the question), `completion` (the answer)',
+};
+
+export function renderCard(f: CardFacts): string {
+  const configs = cardConfigs(f);
+  const passed = f.splits.reduce((n, s) => n + s.rows, 0);
+  const b: string[] = ['', '# corpus-qa dataset', ''];
+  if (f.generateQa) {
+    b.push(
+      `Question/answer pairs generated from ${f.loaded} of ${f.documents} documents with the \`${f.generator}\` generator by corpus-qa: ` +
+        `${passed} pairs passed validation, ${f.rejectedRows} were rejected.`,
+      '',
+      `Format: ${FORMAT_TEXT[f.format]}. Splits are assigned per document (a hash of its path), so no document's pairs appear in two splits.`,
+    );
+    if (passed === 0) {
+      b.push(
+        '',
+        'No pair passed validation, so no data file was written (the `datasets` library cannot load an empty split) and `load_dataset` on this ' +
+          'directory fails on purpose. The rejected pairs, with the reasons, load with ' +
+          '`load_dataset("json", data_files="rejected/rejected.jsonl")`.',
+      );
+    }
+  } else {
+    b.push(`Text chunks of ${f.loaded} of ${f.documents} documents, made by corpus-qa for retrieval use (\`text\` with its \`source\` and character offsets).`);
+  }
+  b.push('', '## Files', '', '| config | split | file | rows |', '| --- | --- | --- | --- |');
+  for (const c of configs) {
+    for (const file of c.files) {
+      const rows =
+        c.name === 'default' ? (f.generateQa ? f.splits.find((s) => s.name === file.split)?.rows ?? 0 : f.chunksRows)
+          : c.name === 'rejected' ? f.rejectedRows : f.errorRows;
+      b.push(`| \`${c.name}\` | ${file.split} | \`${file.path}\` | ${rows} |`);
+    }
+  }
+  b.push('', 'Counts, timings, settings and tool versions are in `stats.json`.');
+  b.push(...countsTable('document errors (`errors.jsonl`)', f.failedByReason));
+  b.push(...countsTable('rejection reason (`rejected/rejected.jsonl`)', f.rejectedByReason));
+  b.push('', '## Loading', '', '```python', 'from datasets import load_dataset', '', 'ds = load_dataset("path/to/this/directory")');
+  if (f.rejectedRows > 0) b.push('rejected = load_dataset("path/to/this/directory", "rejected")');
+  if (f.errorRows > 0) b.push('errors = load_dataset("path/to/this/directory", "errors")');
+  b.push('```', '', '## Settings', '', '| setting | value |', '| --- | --- |');
+  for (const [k, v] of f.settingsTable) b.push(`| ${k} | ${v} |`);
+  if (f.license) b.push('', `## License`, '', `\`${f.license}\` (as given with \`--license\`; it should match the license of the source documents).`);
+  b.push('');
+  return `${cardYaml(configs, f.license)}\n${b.join('\n')}`;
 }

@@ -5,7 +5,7 @@
  * path and renamed, so a reader sees the previous complete file or the new one, never half.
  */
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type {
   ChunkRow,
   Counters,
@@ -13,17 +13,18 @@ import type {
   ExportSummary,
   ManifestEntry,
   QaRow,
-  RejectedRow,
   ResolvedRunInput,
   ShardPair,
 } from '../schemas/index.js';
-import { CHUNK_FEATURES, QA_FEATURES, REJECTED_FEATURES, renderCard, type CardConfig } from './datasetCard.js';
+import { renderCard } from './datasetCard.js';
+import { DuplicateIndex } from './dedup.js';
+import { rejectedRow, trainingRow, wellFormed } from './exportRows.js';
+import { splitOf } from './splits.js';
 import { getGenerator } from './generate/index.js';
 import { iterateManifest } from './manifest.js';
 import type { ShardContent } from './pipeline.js';
 import { shardKeyFor, shardSettingsKey } from './processBatch.js';
-import { AtomicLineWriter, readJsonIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
-import { normalizeQuestion } from './validate.js';
+import { AtomicLineWriter, localErrorPath, readJsonIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
 
 export const OUTPUT_FILES = {
   train: 'data/train.jsonl',
@@ -58,9 +59,9 @@ function pairId(source: string, ordinal: number, p: ShardPair): string {
 function qaRow(id: string, source: string, p: ShardPair): QaRow {
   return {
     id,
-    question: p.question,
-    answer: p.answer,
-    source,
+    question: wellFormed(p.question),
+    answer: wellFormed(p.answer),
+    source: wellFormed(source),
     chunk_id: p.chunkId,
     char_start: p.charStart,
     char_end: p.charEnd,
@@ -68,23 +69,28 @@ function qaRow(id: string, source: string, p: ShardPair): QaRow {
   };
 }
 
-/** Cross-document exact duplicates: same question and same answer, first in manifest order wins. */
-function dedupKey(p: ShardPair): string {
-  return sha256Hex(`${normalizeQuestion(p.question)}\u0000${normalizeQuestion(p.answer)}`).slice(0, 24);
+/** Where each split's passed pairs go: data/<split>.jsonl. */
+export function splitPath(split: string): string {
+  return `data/${split}.jsonl`;
 }
 
 export async function exportDataset(input: ExportInput, deps: ExportDeps): Promise<ExportSummary> {
   const { run } = input;
-  const qa = run.settings.generateQa;
+  const { settings } = run;
+  const qa = settings.generateQa;
   const out = (rel: string) => join(run.outDir, rel);
   const settingsKey = shardSettingsKey(run);
 
-  const main = await new AtomicLineWriter(out(qa ? OUTPUT_FILES.train : OUTPUT_FILES.chunks)).open();
+  // One writer per split (passed pairs or chunks), plus rejected and errors.
+  const splitWriters = new Map<string, AtomicLineWriter>();
+  for (const s of qa ? settings.splits : [{ name: 'chunks', fraction: 1 }]) {
+    splitWriters.set(s.name, await new AtomicLineWriter(out(qa ? splitPath(s.name) : OUTPUT_FILES.chunks)).open());
+  }
   const rejected = qa ? await new AtomicLineWriter(out(OUTPUT_FILES.rejected)).open() : undefined;
   const errors = await new AtomicLineWriter(out(OUTPUT_FILES.errors)).open();
-  const writers = [main, rejected, errors].filter((w): w is AtomicLineWriter => w !== undefined);
+  const writers = [...splitWriters.values(), rejected, errors].filter((w): w is AtomicLineWriter => w !== undefined);
 
-  const firstSeen = new Map<string, string>(); // dedup key -> id of the kept pair
+  const duplicates = new DuplicateIndex();
   const failedByReason: Record<string, number> = {};
   const rejectedByReason: Record<string, number> = {};
   let loaded = 0;
@@ -93,7 +99,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
 
   const writeError = async (entry: ManifestEntry, row: Omit<ErrorRow, 'source'>) => {
     failedByReason[row.reason] = (failedByReason[row.reason] ?? 0) + 1;
-    const full: ErrorRow = { source: entry.source, stage: row.stage, reason: row.reason, detail: row.detail };
+    const full: ErrorRow = { source: wellFormed(entry.source), stage: row.stage, reason: row.reason, detail: wellFormed(row.detail) };
     await errors.writeLine(JSON.stringify(full));
   };
 
@@ -105,11 +111,13 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         await writeError(entry, { stage: 'discover', reason: entry.error.reason, detail: entry.error.detail });
         continue;
       }
-      const shard = await readJsonIfExists<ShardContent>(shardPath(run.outDir, shardKeyFor(entry, settingsKey)));
+      const key = shardKeyFor(entry, settingsKey);
+      const shard = await readJsonIfExists<ShardContent>(shardPath(run.outDir, key));
       if (!shard) {
-        // Processing always writes a shard before it reports a document done, except for
-        // machine-local read failures, which are not cached on purpose.
-        await writeError(entry, { stage: 'load', reason: 'unreadable', detail: 'file could not be read during processing' });
+        // Only machine-local read failures leave no shard (they must not be cached); their
+        // record says why.
+        const local = await readJsonIfExists<{ detail: string }>(localErrorPath(run.outDir, key));
+        await writeError(entry, { stage: 'load', reason: 'unreadable', detail: local?.detail ?? 'file could not be read during processing' });
         continue;
       }
       if (shard.status === 'error') {
@@ -119,41 +127,47 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       loaded++;
       chunks += shard.chunks;
       if (!qa) {
+        const writer = splitWriters.get('chunks')!;
         for (const c of shard.chunkRows) {
           const row: ChunkRow = {
             id: sha256Hex(`${entry.source}\u0000${c.chunkId}`).slice(0, 16),
-            text: c.text,
-            source: entry.source,
+            text: wellFormed(c.text),
+            source: wellFormed(entry.source),
             chunk_id: c.chunkId,
             char_start: c.charStart,
             char_end: c.charEnd,
           };
-          await main.writeLine(JSON.stringify(row));
+          await writer.writeLine(JSON.stringify(row));
         }
         continue;
       }
+      const writer = splitWriters.get(splitOf(entry.source, settings.splits))!;
       for (const [ordinal, p] of shard.pairs.entries()) {
         const id = pairId(entry.source, ordinal, p);
+        const row = qaRow(id, entry.source, p);
         let reasons = p.reasons;
         let detail = p.detail;
+        let duplicateOf = '';
         if (reasons.length === 0) {
-          const key = dedupKey(p);
-          const keptId = firstSeen.get(key);
-          if (keptId === undefined) {
-            firstSeen.set(key, id);
-          } else {
+          // Passed the per-document checks: now the corpus-wide duplicate check, in manifest order.
+          const dup = duplicates.check(p.question, id);
+          if (dup) {
             duplicatesAcrossDocuments++;
             reasons = ['duplicate'];
-            detail = `duplicate of pair ${keptId} from an earlier document`;
+            duplicateOf = dup.of;
+            detail = `${dup.kind === 'exact' ? 'same question as' : 'nearly the same question as'} pair ${dup.of}`;
           }
+        } else if (reasons.includes('duplicate')) {
+          duplicateOf = duplicates.lookup(p.question) ?? '';
         }
         const primary = reasons[0];
         if (primary === undefined) {
-          await main.writeLine(JSON.stringify(qaRow(id, entry.source, p)));
+          await writer.writeLine(JSON.stringify(trainingRow(settings.format, row)));
         } else {
           rejectedByReason[primary] = (rejectedByReason[primary] ?? 0) + 1;
-          const row: RejectedRow = { ...qaRow(id, entry.source, p), reason: primary, reasons, detail };
-          await rejected?.writeLine(JSON.stringify(row));
+          await rejected?.writeLine(
+            JSON.stringify(rejectedRow({ ...row, reason: primary, reasons, detail: wellFormed(detail), duplicate_of: duplicateOf })),
+          );
         }
       }
     }
@@ -161,7 +175,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
     // `datasets` cannot load an empty JSON Lines file (it infers columns from the first row), so
     // a file with no rows is not written at all, and a stale one from an earlier run is removed.
     const files: ExportSummary['files'] = {};
-    const relOf = (w: AtomicLineWriter) => w.path.slice(run.outDir.length + 1).split('\\').join('/');
+    const relOf = (w: AtomicLineWriter) => relative(run.outDir, w.path).split(sep).join('/');
     for (const w of writers) {
       if (w.rows === 0) {
         await w.abort();
@@ -170,22 +184,30 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         files[relOf(w)] = { rows: w.rows, sha256: await w.commit() };
       }
     }
+    const splitRows: Record<string, number> = {};
+    let passed = 0;
+    if (qa) {
+      for (const [name, w] of splitWriters) {
+        splitRows[name] = w.rows;
+        passed += w.rows;
+      }
+    }
 
     const summary: ExportSummary = {
       files,
-      pairsPassed: qa ? main.rows : 0,
+      pairsPassed: passed,
       pairsRejected: rejected?.rows ?? 0,
       duplicatesAcrossDocuments,
       chunks,
       errors: errors.rows,
     };
-    const generatorId = qa ? getGenerator(run.settings.generator).id : 'none';
+    const generatorId = qa ? getGenerator(settings).id : 'none';
     const stats = {
       tool: { name: 'corpus-qa', version: deps.toolVersion },
       temporal: { sdk: deps.sdkVersion, server: deps.serverVersion },
       workflow: input.workflow,
       input: { inputDir: run.inputDir, globs: run.globs },
-      settings: { ...run.settings, generatorId, failFast: run.failFast, batchSize: run.batchSize, window: run.window },
+      settings: { ...settings, generatorId, failFast: run.failFast, batchSize: run.batchSize, window: run.window },
       documents: {
         discovered: input.documents,
         loaded,
@@ -194,10 +216,26 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         skippedDuringDiscovery: input.skipped,
       },
       chunks,
-      pairs: qa
-        ? { generated: main.rows + (rejected?.rows ?? 0), passed: main.rows, rejected: rejected?.rows ?? 0, rejectedByReason, duplicatesAcrossDocuments }
-        : { generated: 0, passed: 0, rejected: 0, rejectedByReason: {}, duplicatesAcrossDocuments: 0 },
+      pairs: {
+        generated: passed + (rejected?.rows ?? 0),
+        passed,
+        rejected: rejected?.rows ?? 0,
+        rejectedByReason,
+        duplicatesAcrossDocuments,
+        splits: splitRows,
+      },
       cacheHits: input.counters.cacheHits,
+      // What this run spent on LLM requests that returned an answer (documents found in their
+      // shards cost nothing); `?? 0` for counters carried over from an older version.
+      ...(qa && settings.generator !== 'builtin'
+        ? {
+            llm: {
+              requests: input.counters.llmRequests ?? 0,
+              promptTokens: input.counters.promptTokens ?? 0,
+              completionTokens: input.counters.completionTokens ?? 0,
+            },
+          }
+        : {}),
       durationsMs: {
         discover: Math.round(input.durationsMs.discover),
         process: Math.round(input.durationsMs.process),
@@ -211,26 +249,25 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
     };
     await writeFileAtomic(out(OUTPUT_FILES.stats), `${JSON.stringify(stats, null, 2)}\n`, true);
 
-    const allConfigs: CardConfig[] = qa
-      ? [
-          { name: 'default', path: OUTPUT_FILES.train, features: QA_FEATURES },
-          { name: 'rejected', path: OUTPUT_FILES.rejected, features: REJECTED_FEATURES },
-        ]
-      : [{ name: 'default', path: OUTPUT_FILES.chunks, features: CHUNK_FEATURES }];
-    const configs = allConfigs.filter((c) => files[c.path] !== undefined);
-    const card = renderCard(configs, {
+    const card = renderCard({
       generateQa: qa,
+      format: settings.format,
+      splits: qa ? settings.splits.map((s) => ({ name: s.name, path: splitPath(s.name), rows: splitRows[s.name] ?? 0 })) : [],
+      chunksRows: qa ? 0 : chunks,
+      rejectedRows: rejected?.rows ?? 0,
+      errorRows: errors.rows,
       documents: input.documents,
       loaded,
-      failed: errors.rows,
-      chunks,
-      passed: summary.pairsPassed,
-      rejected: summary.pairsRejected,
+      failedByReason,
+      rejectedByReason,
       generator: generatorId,
+      license: settings.license,
       settingsTable: [
         ['generator', generatorId],
-        ['chunk size / overlap', `${run.settings.chunkSize} / ${run.settings.chunkOverlap}`],
-        ['max pairs per chunk', String(run.settings.maxPairsPerChunk)],
+        ['format', qa ? settings.format : 'chunks'],
+        ['splits', settings.splits.map((s) => `${s.name}=${s.fraction}`).join(', ')],
+        ['chunk size / overlap', `${settings.chunkSize} / ${settings.chunkOverlap}`],
+        ['max pairs per chunk', String(settings.maxPairsPerChunk)],
         ['globs', run.globs.length ? run.globs.map((g) => `\`${g}\``).join(', ') : '(all files)'],
       ],
     });

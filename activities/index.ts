@@ -8,6 +8,7 @@ import type { BatchSummary, DiscoverySummary, ExportSummary, ResolvedRunInput } 
 import { discoverCorpus } from './discover.js';
 import { exportDataset, type ExportInput } from './export.js';
 import { removeIntermediate } from './storage.js';
+import { batchLabels, type BatchLabelsInput } from './labels.js';
 import { processBatch, type BatchProgress, type ProcessBatchInput } from './processBatch.js';
 
 export interface ActivityDeps {
@@ -53,6 +54,10 @@ export function createActivities(deps: ActivityDeps) {
 
     async exportDataset(input: ExportInput): Promise<ExportSummary> {
       return exportDataset(input, { ...deps, heartbeat });
+    },
+
+    async batchLabels(input: BatchLabelsInput): Promise<string[]> {
+      return batchLabels(input);
     },
 
     async removeIntermediate(outDir: string): Promise<void> {

@@ -10,7 +10,7 @@ import { emptyCounters } from '../schemas/index.js';
 import { readManifestRange } from './manifest.js';
 import { PIPELINE_VERSION, processDocument, type ShardContent } from './pipeline.js';
 import { getGenerator } from './generate/index.js';
-import { readJsonIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
+import { localErrorPath, readJsonIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
 
 export interface ProcessBatchInput {
   run: ResolvedRunInput;
@@ -42,7 +42,7 @@ export function shardSettingsKey(run: ResolvedRunInput): string {
     JSON.stringify({
       v: PIPELINE_VERSION,
       generateQa: s.generateQa,
-      generator: s.generateQa ? getGenerator(s.generator).id : null,
+      generator: s.generateQa ? getGenerator(s).id : null,
       chunkSize: s.chunkSize,
       chunkOverlap: s.chunkOverlap,
       maxPairsPerChunk: s.maxPairsPerChunk,
@@ -70,6 +70,12 @@ function count(counters: Counters, shard: ShardContent, cacheHit: boolean): void
     counters.durationsMs.chunk += d.chunk;
     counters.durationsMs.generate += d.generate;
     counters.durationsMs.validate += d.validate;
+    if (shard.status === 'ok' && shard.llm) {
+      // `?? 0`: counters resumed from a heartbeat of a version without these fields.
+      counters.llmRequests = (counters.llmRequests ?? 0) + shard.llm.requests;
+      counters.promptTokens = (counters.promptTokens ?? 0) + shard.llm.promptTokens;
+      counters.completionTokens = (counters.completionTokens ?? 0) + shard.llm.completionTokens;
+    }
   }
   if (shard.status === 'error') return;
   counters.loaded++;
@@ -91,6 +97,7 @@ async function loadOrProcess(
   entry: ManifestEntry,
   settingsKey: string,
   hooks: BatchHooks,
+  keepAlive: () => void,
 ): Promise<{ shard: ShardContent | undefined; cacheHit: boolean }> {
   if (entry.error) return { shard: undefined, cacheHit: false };
   const path = shardPath(input.run.outDir, shardKeyFor(entry, settingsKey));
@@ -104,6 +111,7 @@ async function loadOrProcess(
     // Not cached: a permission problem is about this machine, not the content.
     const e = err as NodeJS.ErrnoException;
     const detail = e.code === 'EACCES' ? 'permission denied' : e.message;
+    await writeFileAtomic(localErrorPath(input.run.outDir, shardKeyFor(entry, settingsKey)), JSON.stringify({ detail }));
     return {
       shard: { status: 'error', stage: 'load', reason: 'unreadable', detail, durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 } },
       cacheHit: false,
@@ -122,7 +130,7 @@ async function loadOrProcess(
     };
   }
   await hooks.onProcess?.(entry.source);
-  const shard = await processDocument(bytes, entry.kind, entry.sha256, entry.source, input.run.settings);
+  const shard = await processDocument(bytes, entry.kind, entry.sha256, entry.source, input.run.settings, { keepAlive });
   await writeFileAtomic(path, JSON.stringify(shard));
   return { shard, cacheHit: false };
 }
@@ -140,9 +148,11 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   const sampleFailures: DocumentFailure[] = resume ? [...resume.sampleFailures] : [];
   let firstFailure: DocumentFailure | undefined = resume?.firstFailure;
   let end = from;
+  // While a document is in hand (LLM requests can take minutes), heartbeats repeat the last checkpoint.
+  const keepAlive = () => hooks.heartbeat({ next: end, counters, firstFailure, sampleFailures });
   if (firstFailure && input.run.failFast) return { start: input.start, end, counters, firstFailure, sampleFailures };
   for (const entry of entries) {
-    const { shard, cacheHit } = await loadOrProcess(input, entry, settingsKey, hooks);
+    const { shard, cacheHit } = await loadOrProcess(input, entry, settingsKey, hooks, keepAlive);
     counters.documentsDone++;
     if (cacheHit) counters.cacheHits++;
     if (shard) count(counters, shard, cacheHit);

@@ -31,6 +31,14 @@ export function shardPath(outDir: string, shardKey: string): string {
   return join(stateDir(outDir), 'shards', shardKey.slice(0, 2), `${shardKey}.json`);
 }
 
+/**
+ * A read failure that depends on this machine (permissions, I/O): recorded beside the shards but
+ * never as a shard, so the document is tried again on the next run.
+ */
+export function localErrorPath(outDir: string, shardKey: string): string {
+  return join(stateDir(outDir), 'local-errors', `${shardKey}.json`);
+}
+
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -66,6 +74,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, d
 export async function removeIntermediate(outDir: string): Promise<void> {
   await rm(join(stateDir(outDir), 'shards'), { recursive: true, force: true });
   await rm(join(stateDir(outDir), 'manifests'), { recursive: true, force: true });
+  await rm(join(stateDir(outDir), 'local-errors'), { recursive: true, force: true });
 }
 
 export async function exists(path: string): Promise<boolean> {

@@ -6,7 +6,9 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Progress, ResolvedRunInput, RunResult } from '../schemas/index.js';
-import { DEFAULT_TASK_QUEUE } from '../worker/index.js';
+import proto from '@temporalio/proto';
+import { DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
+import { CORPUS_GENERATOR, CORPUS_INPUT, CORPUS_OUTPUT, CORPUS_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes.js';
 import { corpusExportWorkflow, progressQuery } from '../workflows/index.js';
 import { identityChanges, resolveRunInput, runIdentity, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { corpusFingerprint, readLastRun, writeLastRun } from './runState.js';
@@ -33,6 +35,53 @@ export interface StartOptions {
 }
 
 export class RunConflictError extends Error {}
+
+/** The run's settings as a Markdown table: the "details" panel of the run in the UI. */
+export function settingsMarkdown(run: ResolvedRunInput): string {
+  const rows: Array<[string, string]> = [
+    ['input', run.inputDir],
+    ['output', run.outDir],
+    ['globs', run.globs.length ? run.globs.join(', ') : '(all files)'],
+    ...Object.entries(run.settings)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+    ['failFast', String(run.failFast)],
+    ['batchSize / window', `${run.batchSize} / ${run.window}`],
+    ['continueAsNewAfter', String(run.continueAsNewAfter)],
+  ];
+  return ['| setting | value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | \`${v.replace(/\|/g, '\\|')}\` |`)].join('\n');
+}
+
+const searchAttributesReady = new WeakMap<Client, boolean>();
+
+/**
+ * Makes sure the server knows our search attributes: the embedded server registers them at
+ * start; on a cluster we try to add them (needs the operator API; Temporal Cloud manages them
+ * in its UI instead). Without them, runs still work, only without those filters.
+ */
+export async function ensureSearchAttributes(client: Client): Promise<boolean> {
+  const cached = searchAttributesReady.get(client);
+  if (cached !== undefined) return cached;
+  const wanted = Object.fromEntries(CORPUS_SEARCH_ATTRIBUTES.map((k) => [k.name, k.type]));
+  let ok = false;
+  try {
+    const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+    const missing = Object.keys(wanted).filter((name) => !(name in (customAttributes ?? {})));
+    if (missing.length > 0) {
+      const { IndexedValueType } = proto.temporal.api.enums.v1; // CommonJS package: no named ESM exports
+      const enumOf = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, INT: IndexedValueType.INDEXED_VALUE_TYPE_INT };
+      await client.connection.operatorService.addSearchAttributes({
+        namespace: client.options.namespace,
+        searchAttributes: Object.fromEntries(missing.map((name) => [name, enumOf[wanted[name] as 'KEYWORD' | 'INT']])),
+      });
+    }
+    ok = true;
+  } catch {
+    ok = false;
+  }
+  searchAttributesReady.set(client, ok);
+  return ok;
+}
 
 async function describeRun(client: Client, workflowId: string) {
   try {
@@ -83,13 +132,32 @@ export async function startCorpusExport(
     } else if (previous && previous.status.name !== 'COMPLETED') {
       notes.push(`the previous attempt ended ${previous.status.name.toLowerCase()}: resuming; documents already done are reused`);
     }
+    const searchable = await ensureSearchAttributes(client);
+    if (!searchable) notes.push('this server has no corpus-qa search attributes and they could not be registered: runs are not filterable by them');
     // USE_EXISTING covers a start racing with another client for the same run.
     await client.workflow.start(corpusExportWorkflow, {
       taskQueue,
       workflowId,
       args: [run],
       workflowIdConflictPolicy: 'USE_EXISTING',
-      memo: { corpusFingerprint: fingerprint },
+      staticSummary: `corpus-qa: ${run.inputDir} → ${run.outDir}`,
+      staticDetails: settingsMarkdown(run),
+      memo: {
+        corpusFingerprint: fingerprint,
+        settingsHash: workflowId.slice('corpus-qa-'.length),
+        toolVersion: toolVersion(),
+        generator: run.settings.generateQa ? run.settings.generator : 'none',
+        outDir: run.outDir,
+      },
+      ...(searchable
+        ? {
+            typedSearchAttributes: [
+              { key: CORPUS_INPUT, value: run.inputDir },
+              { key: CORPUS_OUTPUT, value: run.outDir },
+              { key: CORPUS_GENERATOR, value: run.settings.generateQa ? run.settings.generator : 'none' },
+            ],
+          }
+        : {}),
     });
     status = 'started';
   }

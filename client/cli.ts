@@ -14,6 +14,9 @@ import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runO
 import { RunInterrupted, runCorpusExport } from './runner.js';
 import { RunConflictError } from './api.js';
 import { cancelRun, runStatus } from './operate.js';
+import { verifyOutput, VerifyError } from './verify.js';
+import { clusterTarget } from './connection.js';
+import { listRuns, serveUi } from './inspect.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -65,6 +68,19 @@ interface RunFlags {
   progress: boolean;
   cache: boolean;
   keepIntermediate?: boolean;
+  format?: 'qa' | 'messages' | 'alpaca' | 'prompt-completion';
+  split?: string;
+  license?: string;
+  generator?: 'builtin' | 'openai' | 'anthropic';
+  model?: string;
+  baseUrl?: string;
+  promptTemplate?: string;
+  language?: string;
+  temperature?: number;
+  maxTokens?: number;
+  requestTimeout?: number;
+  judge?: boolean;
+  minScore?: number;
 }
 
 function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
@@ -83,6 +99,19 @@ function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
     continueAsNewAfter: f.continueAsNewAfter,
     noCache: !f.cache,
     keepIntermediate: f.keepIntermediate ?? false,
+    format: f.format,
+    split: f.split,
+    license: f.license,
+    generator: f.generator,
+    model: f.model,
+    baseUrl: f.baseUrl,
+    promptTemplate: f.promptTemplate,
+    language: f.language,
+    temperature: f.temperature,
+    maxTokens: f.maxTokens,
+    requestTimeoutSeconds: f.requestTimeout,
+    judge: f.judge,
+    minScore: f.minScore,
   };
 }
 
@@ -103,9 +132,13 @@ async function dryRun(options: CorpusExportOptions): Promise<void> {
   if (plan.skipped) out.push(`  skipped entries: ${plan.skipped} (symlinks that loop or leave the input, unlistable dirs)`);
   out.push(`  estimated chunks: ~${plan.estimatedChunks} (chunk size ${run.settings.chunkSize}, overlap ${run.settings.chunkOverlap})`);
   out.push(
-    run.settings.generateQa
-      ? `  estimated generation calls: ~${plan.estimatedGenerationCalls} (one per chunk, built-in generator)`
-      : `  generation: off (add --generate-qa); the run exports chunks to data/chunks.jsonl`,
+    !run.settings.generateQa
+      ? `  generation: off (add --generate-qa); the run exports chunks to data/chunks.jsonl`
+      : plan.llm
+        ? `  estimated LLM requests: ~${plan.llm.requests} (one per chunk${run.settings.llm?.judge ? ', and one per chunk for the judge' : ''}; ` +
+          `${run.settings.generator} ${run.settings.llm?.model}), ~${plan.llm.promptTokens} prompt + ~${plan.llm.completionTokens} completion tokens ` +
+          `(characters / 4; a malformed reply costs one more request)`
+        : `  estimated generation calls: ~${plan.estimatedGenerationCalls} (one per chunk, built-in generator)`,
   );
   for (const w of plan.warnings.slice(0, 10)) out.push(`  warning: ${w}`);
   if (plan.warnings.length > 10) out.push(`  ... and ${plan.warnings.length - 10} more warnings`);
@@ -118,7 +151,7 @@ function printResult(result: RunResult): void {
   const lines = [
     `Done: ${result.documents} documents, ${c.loaded} loaded, ${e.errors} failed, ${e.chunks} chunks.`,
   ];
-  const qaFiles = Object.keys(e.files).includes('data/train.jsonl');
+  const qaFiles = !Object.keys(e.files).includes('data/chunks.jsonl');
   if (qaFiles) {
     lines.push(`Pairs: ${e.pairsPassed} passed, ${e.pairsRejected} rejected` +
       (Object.keys(c.rejectedByReason).length ? ` (${formatCounts(c.rejectedByReason)}` +
@@ -126,7 +159,9 @@ function printResult(result: RunResult): void {
   }
   lines.push(`Wrote to ${result.outDir}:`);
   for (const [file, info] of Object.entries(e.files)) lines.push(`  ${file.padEnd(24)} ${info.rows} rows`);
-  lines.push('  stats.json', '  README.md (dataset card: load_dataset(<out>) works)');
+  lines.push('  stats.json', qaFiles && e.pairsPassed === 0
+    ? '  README.md (dataset card; no pair passed, so load_dataset(<out>) has no data to load)'
+    : '  README.md (dataset card: load_dataset(<out>) works)');
   if (e.errors > 0) {
     lines.push(`Warning: ${e.errors} documents could not be used (${formatCounts(c.failedByReason)}); see errors.jsonl.`);
   }
@@ -146,8 +181,7 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const { result, handle } = await runCorpusExport(options, {
-      address: process.env.TEMPORAL_ADDRESS,
-      namespace: process.env.TEMPORAL_NAMESPACE,
+      target: clusterTarget(),
       taskQueue: flags.taskQueue,
       worker: flags.worker,
       fresh: flags.fresh,
@@ -175,7 +209,9 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
       return 130;
     }
     if (err instanceof WorkflowFailedError) {
-      const cause = err.cause as { message?: string; type?: string } | undefined;
+      // The root cause says what to fix: an activity's failure sits under "Activity task failed".
+      let cause = err.cause as { message?: string; type?: string; cause?: unknown } | undefined;
+      while (cause?.cause instanceof Error) cause = cause.cause as typeof cause;
       console.error(`error: the run failed: ${cause?.message ?? err.message}`);
       return 1;
     }
@@ -191,16 +227,17 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
 }
 
 async function workerCommand(flags: { taskQueue: string; concurrency: number }): Promise<number> {
-  const address = process.env.TEMPORAL_ADDRESS;
-  if (!address) {
-    console.error('error: `corpus-qa worker` needs TEMPORAL_ADDRESS (host:port of the Temporal server)');
+  const target = clusterTarget();
+  if (!target) {
+    console.error('error: `corpus-qa worker` needs TEMPORAL_ADDRESS (host:port of the Temporal server) or a Temporal config profile');
     return 2;
   }
+  const address = target.connectionOptions.address;
   installQuietRuntime();
-  const connection = await NativeConnection.connect({ address });
+  const connection = await NativeConnection.connect(target.connectionOptions);
   const worker = await createCorpusWorker({
     connection,
-    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    namespace: target.namespace,
     taskQueue: flags.taskQueue,
     maxConcurrentActivities: flags.concurrency,
   });
@@ -236,6 +273,19 @@ export function buildProgram(): Command {
     .option('--max-pairs-per-chunk <n>', 'upper bound on generated pairs per chunk', positiveInt, 8)
     .option('--max-file-mb <mb>', 'files larger than this are reported as too_large', (v) => Number(v), 50)
     .option('--fresh', 'start a new run even if the same command already completed (kept shards are reused)')
+    .addOption(new Option('--format <format>', 'row format of the passed pairs').choices(['qa', 'messages', 'alpaca', 'prompt-completion']).default('qa'))
+    .option('--split <spec>', 'document-level splits, e.g. train=0.9,validation=0.05,test=0.05 (default: all train)')
+    .option('--license <id>', 'license written to the dataset card, e.g. cc-by-4.0 (should match your documents)')
+    .addOption(new Option('--generator <name>', 'QA generator: builtin (offline), openai (any OpenAI-compatible server) or anthropic; openai/anthropic imply --generate-qa').choices(['builtin', 'openai', 'anthropic']))
+    .option('--model <name>', 'LLM model (openai/anthropic), e.g. gpt-4o-mini, llama3.1 (Ollama), claude-haiku-4-5')
+    .option('--base-url <url>', 'LLM server, e.g. http://localhost:11434/v1 (Ollama), http://localhost:8000/v1 (vLLM)')
+    .option('--prompt-template <name>', 'prompt template (a versioned file in activities/generate/prompts; default qa-v1)')
+    .option('--language <language>', 'language of the generated questions and answers (default English)')
+    .addOption(new Option('--temperature <t>', 'LLM sampling temperature (default: the server\'s)').argParser(Number))
+    .addOption(new Option('--max-tokens <n>', 'LLM reply token limit (default: the server\'s; 4096 for anthropic)').argParser(positiveInt))
+    .addOption(new Option('--request-timeout <seconds>', 'per-request LLM timeout; a timed-out request is retried (default 120)').argParser(Number))
+    .option('--judge', 'score every pair with the same LLM (groundedness, usefulness); below --min-score it is rejected (low_score)')
+    .addOption(new Option('--min-score <n>', 'with --judge: lowest score (1-5) a pair may have (default 3)').argParser(Number))
     .option('--no-cache', 'process every document again even if an earlier run left its shard')
     .option('--keep-intermediate', 'keep the manifest and per-document shards after export (makes re-runs after edits incremental)')
     .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
@@ -249,6 +299,8 @@ Environment:
   TEMPORAL_ADDRESS     use this Temporal server (host:port) instead of starting the embedded one
   TEMPORAL_NAMESPACE   namespace on that server (default: default)
   TEMPORAL_CLI_PATH    the temporal binary used for the embedded server
+  OPENAI_API_KEY       key for --generator openai, read by the worker (any value for a local server)
+  ANTHROPIC_API_KEY    key for --generator anthropic, read by the worker; keys never enter the workflow
 
 Without TEMPORAL_ADDRESS, a local Temporal dev server is started with its database in
 <out>/.corpus-qa/temporal.db, and the Temporal UI address is printed.
@@ -256,9 +308,28 @@ Without TEMPORAL_ADDRESS, a local Temporal dev server is started with its databa
 Examples:
   corpus-qa run ./docs --out ./dataset --generate-qa
   corpus-qa run ./docs --out ./chunks --glob "**/*.md" --glob "**/*.pdf"
-  corpus-qa run ./docs --out ./dataset --generate-qa --dry-run`)
+  corpus-qa run ./docs --out ./dataset --generate-qa --dry-run
+  corpus-qa run ./docs --out ./dataset --generator openai --base-url http://localhost:11434/v1 --model llama3.1`)
     .action(async (dir: string, flags: RunFlags) => {
       process.exitCode = await runCommand(resolve(dir), flags);
+    });
+
+  program
+    .command('verify')
+    .description('check an output directory: JSON, row schemas, column order, counts against stats.json, the card')
+    .argument('<out>', 'output directory of a run')
+    .option('--with-datasets', 'also load every file and config with Python `datasets` (the venv from scripts/setup.sh)')
+    .action((out: string, flags: { withDatasets?: boolean }) => {
+      try {
+        const report = verifyOutput(resolve(out), { withDatasets: flags.withDatasets });
+        const rows = Object.values(report.files).reduce((a, b) => a + b, 0);
+        console.log(`OK: ${Object.keys(report.files).length} files, ${rows} rows` +
+          (report.datasets === 'ok' ? ', all load with datasets' : report.datasets === 'skipped' ? ' (datasets check skipped: no Python venv)' : ''));
+      } catch (err) {
+        if (!(err instanceof VerifyError)) throw err;
+        console.error(`error: ${err.message}`);
+        process.exitCode = 1;
+      }
     });
 
   program
@@ -267,7 +338,7 @@ Examples:
     .argument('[out]', 'output directory of the run')
     .option('--workflow-id <id>', 'the run\'s workflow id (default: the last run started in <out>)')
     .action(async (out: string | undefined, flags: { workflowId?: string }) => {
-      const st = await runStatus({ outDir: out, workflowId: flags.workflowId, address: process.env.TEMPORAL_ADDRESS, namespace: process.env.TEMPORAL_NAMESPACE });
+      const st = await runStatus({ outDir: out, workflowId: flags.workflowId, target: clusterTarget() });
       const lines = [`${st.workflowId}: ${st.status} (started ${st.startTime.toISOString()}${st.closeTime ? `, ended ${st.closeTime.toISOString()}` : ''})`];
       if (st.progress) {
         const c = st.progress.counters;
@@ -287,7 +358,36 @@ Examples:
     .option('--workflow-id <id>', 'the run\'s workflow id (default: the last run started in <out>)')
     .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
     .action(async (out: string | undefined, flags: { workflowId?: string; taskQueue: string }) => {
-      console.log(await cancelRun({ outDir: out, workflowId: flags.workflowId, taskQueue: flags.taskQueue, address: process.env.TEMPORAL_ADDRESS, namespace: process.env.TEMPORAL_NAMESPACE }));
+      console.log(await cancelRun({ outDir: out, workflowId: flags.workflowId, taskQueue: flags.taskQueue, target: clusterTarget() }));
+    });
+
+  program
+    .command('ui')
+    .description('serve the Temporal UI on the embedded database of the run in <out> (Ctrl-C to stop)')
+    .argument('<out>', 'output directory of a run')
+    .addOption(new Option('--ui-port <port>', 'port for the UI').argParser(positiveInt))
+    .action(async (out: string, flags: { uiPort?: number }) => {
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      process.once('SIGTERM', () => abort.abort());
+      await serveUi(out, { uiPort: flags.uiPort, signal: abort.signal, onReady: (url) => console.log(`Temporal UI: ${url}  (Ctrl-C to stop)`) });
+    });
+
+  program
+    .command('list')
+    .description('list the corpus-qa runs on the server (TEMPORAL_ADDRESS), or on the embedded server of [out]')
+    .argument('[out]', 'output directory whose embedded server to look in (when TEMPORAL_ADDRESS is unset)')
+    .action(async (out: string | undefined) => {
+      const runs = await listRuns({ target: clusterTarget(), outDir: out });
+      if (runs.length === 0) {
+        console.log('no corpus-qa runs');
+        return;
+      }
+      for (const r of runs) {
+        const p = r.progress ? ` ${r.progress.phase} ${r.progress.counters.documentsDone}/${r.progress.documents} docs` : '';
+        const docs = r.documents !== undefined ? ` ${r.documents} docs` : '';
+        console.log(`${r.workflowId}  ${r.status.padEnd(10)} ${r.startTime.toISOString()}${docs}${p}  ${r.outDir}`);
+      }
     });
 
   program

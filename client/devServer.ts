@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { stateDir, writeFileAtomic } from '../activities/storage.js';
+import { devServerSearchAttributeArgs } from '../workflows/searchAttributes.js';
 import { findTemporalCli } from './temporalCli.js';
 
 export interface EmbeddedServer {
@@ -114,7 +115,7 @@ export async function startEmbeddedServer(outDir: string, opts: { uiPort?: numbe
   const child = spawn(
     cli,
     ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort),
-      '--db-filename', dbPath, '--log-level', 'warn', '--namespace', 'default'],
+      '--db-filename', dbPath, '--log-level', 'warn', '--namespace', 'default', ...devServerSearchAttributeArgs()],
     { detached: true, stdio: ['ignore', logFd, logFd] },
   );
   closeSync(logFd);

@@ -13,18 +13,19 @@ import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime } from '../
 import { progressQuery } from '../workflows/index.js';
 import { startEmbeddedServer, type EmbeddedServer } from './devServer.js';
 import { readLastRun } from './runState.js';
+import { addressTarget, type ServerTarget } from './connection.js';
 
 export interface RunLocator {
   outDir?: string;
   workflowId?: string;
-  address?: string;
-  namespace?: string;
+  /** A cluster (client/connection.ts); without it, the embedded server of `outDir`. */
+  target?: ServerTarget;
 }
 
 interface Session {
   client: Client;
   connection: Connection;
-  address: string;
+  target: ServerTarget;
   workflowId: string;
   server?: EmbeddedServer;
   close(): Promise<void>;
@@ -37,17 +38,17 @@ async function openSession(loc: RunLocator): Promise<Session> {
     throw new Error(outDir ? `no corpus-qa run was started in ${outDir}` : 'give an output directory or --workflow-id');
   }
   let server: EmbeddedServer | undefined;
-  if (!loc.address) {
+  if (!loc.target) {
     if (!outDir) throw new Error('without TEMPORAL_ADDRESS, give the output directory of the run');
     server = await startEmbeddedServer(outDir);
   }
-  const address = loc.address ?? server!.address;
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: loc.namespace ?? 'default' });
+  const target = loc.target ?? addressTarget(server!.address);
+  const connection = await Connection.connect(target.connectionOptions);
+  const client = new Client({ connection, namespace: target.namespace });
   return {
     client,
     connection,
-    address,
+    target,
     workflowId,
     server,
     async close() {
@@ -132,8 +133,8 @@ export async function cancelRun(loc: RunLocator & { taskQueue?: string }): Promi
     );
     if (s.server && !s.server.reused) {
       installQuietRuntime();
-      native = await NativeConnection.connect({ address: s.address });
-      const worker = await createCorpusWorker({ connection: native, taskQueue: loc.taskQueue ?? DEFAULT_TASK_QUEUE });
+      native = await NativeConnection.connect(s.target.connectionOptions);
+      const worker = await createCorpusWorker({ connection: native, namespace: s.target.namespace, taskQueue: loc.taskQueue ?? DEFAULT_TASK_QUEUE });
       return `run ${s.workflowId} ${await worker.runUntil(ended)}; its shards are kept, so running the same command again resumes it`;
     }
     return `run ${s.workflowId} ${await ended}; its shards are kept, so running the same command again resumes it`;

@@ -4,6 +4,7 @@
  */
 import type { ResolvedRunInput } from '../schemas/index.js';
 import { planFiles } from '../activities/discover.js';
+import { estimateLlmUsage, type LlmEstimate } from '../activities/generate/estimate.js';
 
 export interface RunPlan {
   documents: number;
@@ -12,6 +13,8 @@ export interface RunPlan {
   knownErrors: number;
   estimatedChunks: number;
   estimatedGenerationCalls: number;
+  /** LLM generators only: requests (generation, and judging with --judge) and tokens. */
+  llm?: LlmEstimate;
   skipped: number;
   warnings: string[];
 }
@@ -30,6 +33,7 @@ export async function planRun(run: ResolvedRunInput): Promise<RunPlan> {
   let bytes = 0;
   let knownErrors = 0;
   let estimatedChunks = 0;
+  let estimatedTextChars = 0;
   const step = run.settings.chunkSize - run.settings.chunkOverlap;
   for (const f of files) {
     const k = (byKind[f.kind] ??= { documents: 0, bytes: 0 });
@@ -42,6 +46,7 @@ export async function planRun(run: ResolvedRunInput): Promise<RunPlan> {
     }
     const textChars = f.size * (TEXT_SHARE[f.kind] ?? 1);
     if (textChars > 0) estimatedChunks += Math.max(1, Math.ceil((textChars - run.settings.chunkOverlap) / step));
+    estimatedTextChars += textChars;
   }
   return {
     documents: files.length,
@@ -50,6 +55,7 @@ export async function planRun(run: ResolvedRunInput): Promise<RunPlan> {
     knownErrors,
     estimatedChunks,
     estimatedGenerationCalls: run.settings.generateQa ? estimatedChunks : 0,
+    llm: estimateLlmUsage(run.settings, estimatedChunks, estimatedTextChars),
     skipped,
     warnings,
   };

@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { OutputSettings, RunInput, type ResolvedRunInput } from '../schemas/index.js';
+import { OutputSettings, RunInput, SplitSpec, TrainingFormat, type ResolvedRunInput } from '../schemas/index.js';
+import { LlmSettings } from '../schemas/index.js';
+import { availableTemplates, templateExists } from '../activities/generate/prompts.js';
 
 export const CorpusExportOptions = z.object({
   inputDir: z.string().min(1),
@@ -24,17 +26,102 @@ export const CorpusExportOptions = z.object({
   continueAsNewAfter: z.number().int().min(1).optional(),
   noCache: z.boolean().optional(),
   keepIntermediate: z.boolean().optional(),
+  format: TrainingFormat.optional(),
+  /** "train=0.9,validation=0.05,test=0.05", or the parsed list. */
+  split: z.union([z.string(), z.array(SplitSpec)]).optional(),
+  license: z.string().optional(),
+  /** 'builtin' (offline, default), 'openai' (any OpenAI-compatible server) or 'anthropic'; an LLM implies generateQa. */
+  generator: z.enum(['builtin', 'openai', 'anthropic']).optional(),
+  /** LLM options (openai/anthropic only). API keys are never options: the worker reads them from its environment. */
+  model: z.string().optional(),
+  baseUrl: z.string().optional(),
+  promptTemplate: z.string().optional(),
+  language: z.string().optional(),
+  temperature: z.number().optional(),
+  maxTokens: z.number().int().optional(),
+  requestTimeoutSeconds: z.number().positive().optional(),
+  judge: z.boolean().optional(),
+  minScore: z.number().optional(),
 });
 export type CorpusExportOptions = z.infer<typeof CorpusExportOptions>;
 
+const LLM_FLAGS = {
+  model: '--model',
+  baseUrl: '--base-url',
+  promptTemplate: '--prompt-template',
+  language: '--language',
+  temperature: '--temperature',
+  maxTokens: '--max-tokens',
+  requestTimeoutSeconds: '--request-timeout',
+  judge: '--judge',
+  minScore: '--min-score',
+} as const;
+
+/** The LLM part of the settings, with errors that name the flag. Keys are not here, by design. */
+function resolveLlmSettings(o: CorpusExportOptions): LlmSettings | undefined {
+  const generator = o.generator ?? 'builtin';
+  if (generator === 'builtin') {
+    const given = (Object.keys(LLM_FLAGS) as (keyof typeof LLM_FLAGS)[]).filter((k) => o[k] !== undefined && o[k] !== false);
+    if (given.length) throw new Error(`${given.map((k) => LLM_FLAGS[k]).join(', ')}: only with --generator openai or --generator anthropic`);
+    return undefined;
+  }
+  if (!o.model) {
+    throw new Error(`--generator ${generator} needs --model (e.g. ${generator === 'openai' ? 'gpt-4o-mini, or llama3.1 on Ollama' : 'claude-haiku-4-5'})`);
+  }
+  if (o.baseUrl !== undefined && !/^https?:\/\/[^/]/.test(o.baseUrl)) {
+    throw new Error(`--base-url: "${o.baseUrl}" is not an http(s) URL (e.g. http://localhost:11434/v1)`);
+  }
+  if (o.promptTemplate !== undefined && !templateExists(o.promptTemplate)) {
+    throw new Error(`--prompt-template: no template "${o.promptTemplate}" (available: ${availableTemplates().join(', ')})`);
+  }
+  const parsed = LlmSettings.safeParse({
+    model: o.model,
+    baseUrl: o.baseUrl?.replace(/\/+$/, ''),
+    template: o.promptTemplate,
+    language: o.language,
+    temperature: o.temperature,
+    maxTokens: o.maxTokens,
+    timeoutMs: o.requestTimeoutSeconds === undefined ? undefined : Math.round(o.requestTimeoutSeconds * 1000),
+    judge: o.judge ?? false,
+    minScore: o.minScore,
+  });
+  if (!parsed.success) {
+    const flagOf: Record<string, string> = { ...LLM_FLAGS, template: '--prompt-template', timeoutMs: '--request-timeout' };
+    throw new Error(parsed.error.issues.map((i) => `${flagOf[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
+  }
+  if (!parsed.data.judge && o.minScore !== undefined) throw new Error('--min-score: only with --judge');
+  return parsed.data;
+}
+
+/** "train=0.9,validation=0.05,test=0.05" → splits; fractions must sum to 1, names be unique. */
+export function parseSplitSpec(spec: string): SplitSpec[] {
+  const splits = spec.split(',').map((part) => {
+    const m = /^\s*([^=\s]+)\s*=\s*([0-9.]+)\s*$/.exec(part);
+    if (!m) throw new Error(`--split: "${part}" is not name=fraction (e.g. train=0.9,test=0.1)`);
+    return SplitSpec.parse({ name: m[1], fraction: Number(m[2]) });
+  });
+  const names = splits.map((s) => s.name);
+  if (new Set(names).size !== names.length) throw new Error(`--split: a split name appears twice (${names.join(', ')})`);
+  const sum = splits.reduce((a, s) => a + s.fraction, 0);
+  if (Math.abs(sum - 1) > 1e-6) throw new Error(`--split: fractions add up to ${sum}, not 1`);
+  return splits;
+}
+
 export function resolveRunInput(options: CorpusExportOptions): ResolvedRunInput {
   const o = CorpusExportOptions.parse(options);
+  const llm = resolveLlmSettings(o);
   const settings = OutputSettings.parse({
-    generateQa: o.generateQa ?? false,
+    // Choosing an LLM generator means generating: --generator openai implies --generate-qa.
+    generateQa: (o.generateQa ?? false) || llm !== undefined,
+    generator: o.generator,
+    llm,
     chunkSize: o.chunkSize,
     chunkOverlap: o.chunkOverlap,
     maxPairsPerChunk: o.maxPairsPerChunk,
     maxFileBytes: o.maxFileMb === undefined ? undefined : Math.round(o.maxFileMb * 1024 * 1024),
+    format: o.format,
+    splits: o.split === undefined ? undefined : typeof o.split === 'string' ? parseSplitSpec(o.split) : o.split,
+    license: o.license,
   });
   if (settings.chunkOverlap >= settings.chunkSize) {
     throw new Error(`--chunk-overlap (${settings.chunkOverlap}) must be smaller than --chunk-size (${settings.chunkSize})`);

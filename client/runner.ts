@@ -10,9 +10,12 @@ import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime } from '../
 import { startCorpusExport, type CorpusExportHandle } from './api.js';
 import { startEmbeddedServer, type EmbeddedServer } from './devServer.js';
 import type { CorpusExportOptions } from './runOptions.js';
+import { addressTarget, type ServerTarget } from './connection.js';
 
 export interface RunnerOptions {
-  /** An existing server; without it the embedded dev server is started. */
+  /** An existing server (see client/connection.ts); without it the embedded dev server is started. */
+  target?: ServerTarget;
+  /** Shorthand for a target with just an address (tests, scripts). */
   address?: string;
   namespace?: string;
   taskQueue?: string;
@@ -46,14 +49,15 @@ export function workflowUiUrl(uiBase: string, namespace: string, workflowId: str
 }
 
 export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOptions = {}): Promise<RunnerResult> {
-  const namespace = ro.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
   const taskQueue = ro.taskQueue ?? DEFAULT_TASK_QUEUE;
-  const server = ro.address ? undefined : await startEmbeddedServer(options.outDir, { uiPort: ro.uiPort });
-  const address = ro.address ?? server!.address;
+  const given = ro.target ?? (ro.address ? addressTarget(ro.address, ro.namespace) : undefined);
+  const server = given ? undefined : await startEmbeddedServer(options.outDir, { uiPort: ro.uiPort });
+  const target = given ?? addressTarget(server!.address);
+  const namespace = target.namespace;
   const uiBase = server?.uiUrl ?? process.env.TEMPORAL_UI_URL;
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(target.connectionOptions);
   installQuietRuntime();
-  const nativeConnection = ro.worker === false ? undefined : await NativeConnection.connect({ address });
+  const nativeConnection = ro.worker === false ? undefined : await NativeConnection.connect(target.connectionOptions);
   let timer: NodeJS.Timeout | undefined;
   try {
     const client = new Client({ connection, namespace });

@@ -17,6 +17,9 @@ export function emptyCounters(): Counters {
     rejectedByReason: {},
     cacheHits: 0,
     durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 },
+    llmRequests: 0,
+    promptTokens: 0,
+    completionTokens: 0,
   };
 }
 
@@ -44,5 +47,9 @@ export function addCounters(a: Counters, b: Counters): Counters {
       generate: a.durationsMs.generate + b.durationsMs.generate,
       validate: a.durationsMs.validate + b.durationsMs.validate,
     },
+    // `?? 0`: counters carried across continue-as-new by a run that predates these fields.
+    llmRequests: (a.llmRequests ?? 0) + (b.llmRequests ?? 0),
+    promptTokens: (a.promptTokens ?? 0) + (b.promptTokens ?? 0),
+    completionTokens: (a.completionTokens ?? 0) + (b.completionTokens ?? 0),
   };
 }

@@ -32,17 +32,59 @@ export const RejectReason = z.enum([
   'answer_repeats_question',
   'duplicate',
   'non_text',
+  'malformed_output', // the LLM's answer was not the JSON asked for, even after one repair attempt
+  'low_score', // the LLM judge scored the pair below --min-score
 ]);
 export type RejectReason = z.infer<typeof RejectReason>;
+
+export const TrainingFormat = z.enum(['qa', 'messages', 'alpaca', 'prompt-completion']);
+export type TrainingFormat = z.infer<typeof TrainingFormat>;
+
+export const SplitSpec = z.object({
+  name: z.string().regex(/^[A-Za-z][\w-]*$/, 'split names are letters, digits, _ and -'),
+  fraction: z.number().positive().max(1),
+});
+export type SplitSpec = z.infer<typeof SplitSpec>;
+
+/**
+ * How an LLM backend is called. This is workflow input, visible in the Temporal UI: model,
+ * server and prompt only, never an API key.
+ */
+export const LlmSettings = z.object({
+  model: z.string().min(1),
+  /** OpenAI-compatible or Anthropic server; absent: the SDK's default (or OPENAI_BASE_URL / ANTHROPIC_BASE_URL). */
+  baseUrl: z.url().optional(),
+  /** Prompt template file activities/generate/prompts/<template>.txt; its name is its version. */
+  template: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).default('qa-v1'),
+  /** Language the questions and answers are written in. */
+  language: z.string().regex(/^[\p{L}][\p{L} ()-]{0,39}$/u).default('English'),
+  temperature: z.number().min(0).max(2).optional(),
+  /** Reply token limit; absent: the server's default (OpenAI-compatible) or 4096 (Anthropic). */
+  maxTokens: z.number().int().min(16).max(100_000).optional(),
+  /** Per-request timeout; a timed-out request is retried by Temporal like a 5xx. */
+  timeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
+  /** Score each pair that passed the rule checks with the same backend; below minScore: rejected. */
+  judge: z.boolean().default(false),
+  minScore: z.number().min(1).max(5).default(3),
+});
+export type LlmSettings = z.infer<typeof LlmSettings>;
 
 /** Settings that change what a run writes. They key the workflow id and the shards. */
 export const OutputSettings = z.object({
   generateQa: z.boolean().default(false),
-  generator: z.enum(['builtin']).default('builtin'),
+  generator: z.enum(['builtin', 'openai', 'anthropic']).default('builtin'),
+  /** LLM backends only (absent for 'builtin'). No secrets: keys come from the worker's environment. */
+  llm: LlmSettings.optional(),
   chunkSize: z.number().int().min(200).max(100_000).default(1500),
   chunkOverlap: z.number().int().min(0).max(10_000).default(150),
   maxPairsPerChunk: z.number().int().min(1).max(50).default(8),
   maxFileBytes: z.number().int().positive().default(50 * 1024 * 1024),
+  /** Row shape of the passed pairs: plain QA, chat messages, Alpaca, or prompt/completion. */
+  format: TrainingFormat.default('qa'),
+  /** Document-level splits; fractions sum to 1. */
+  splits: z.array(SplitSpec).min(1).default([{ name: 'train', fraction: 1 }]),
+  /** SPDX id (or other) written to the dataset card's `license` field; '' for none. */
+  license: z.string().default(''),
 });
 export type OutputSettings = z.infer<typeof OutputSettings>;
 
@@ -134,6 +176,10 @@ export const Counters = z.object({
   rejectedByReason: z.record(z.string(), z.number().int()),
   cacheHits: z.number().int(),
   durationsMs: StageDurations,
+  /** LLM requests that returned an answer, and their tokens (0 for the built-in generator). */
+  llmRequests: z.number().int(),
+  promptTokens: z.number().int(),
+  completionTokens: z.number().int(),
 });
 export type Counters = z.infer<typeof Counters>;
 
@@ -208,7 +254,38 @@ export const RejectedRow = QaRow.extend({
   reason: RejectReason,
   reasons: z.array(RejectReason).min(1),
   detail: z.string(),
+  /** For `duplicate`: the id of the pair that was kept; '' otherwise (never null). */
+  duplicate_of: z.string(),
 });
+
+const RowMeta = {
+  source: z.string(),
+  chunk_id: z.string(),
+  char_start: z.number().int(),
+  char_end: z.number().int(),
+  generator: z.string(),
+};
+
+export const MessagesRow = z.object({
+  id: z.string(),
+  messages: z.tuple([
+    z.object({ role: z.literal('user'), content: z.string() }),
+    z.object({ role: z.literal('assistant'), content: z.string() }),
+  ]),
+  ...RowMeta,
+});
+
+export const AlpacaRow = z.object({ id: z.string(), instruction: z.string(), input: z.string(), output: z.string(), ...RowMeta });
+
+export const PromptCompletionRow = z.object({ id: z.string(), prompt: z.string(), completion: z.string(), ...RowMeta });
+
+/** The schema of a passed-pair row, per training format. */
+export const TRAINING_ROW_SCHEMAS = {
+  qa: QaRow,
+  messages: MessagesRow,
+  alpaca: AlpacaRow,
+  'prompt-completion': PromptCompletionRow,
+} as const;
 export type RejectedRow = z.infer<typeof RejectedRow>;
 
 export const ErrorRow = z.object({

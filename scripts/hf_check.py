@@ -54,6 +54,7 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import datetime  # noqa: E402
 import decimal  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import warnings  # noqa: E402
@@ -116,6 +117,32 @@ def _error(exc: BaseException, empty_hint: bool = False) -> str:
     return msg
 
 
+def _text_digest(rows: Any) -> str:
+    """sha256 over every string in every row, in column order (strings inside lists and dicts too).
+
+    The Node side computes the same over the file it wrote (test/helpers/hf.ts), so equal digests
+    mean every question, answer and text survived loading byte for byte.
+    """
+    h = hashlib.sha256()
+
+    def feed(value: Any) -> None:
+        if isinstance(value, str):
+            h.update(value.encode("utf-8", "surrogatepass"))
+            h.update(b"\x1f")
+        elif isinstance(value, dict):
+            for v in value.values():
+                feed(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                feed(v)
+
+    for row in rows:
+        for v in row.values():
+            feed(v)
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
 def _describe(ds: Any) -> dict[str, Any]:
     rows = len(ds)
     return {
@@ -123,6 +150,16 @@ def _describe(ds: Any) -> dict[str, Any]:
         "columns": list(ds.column_names),
         "features": {name: str(feat) for name, feat in ds.features.items()},
         "first_row": _jsonable(ds[0]) if rows else None,
+        "text_digest": _text_digest(ds),
+    }
+
+
+def _describe_streaming(ds: Any) -> dict[str, Any]:
+    rows = list(ds)
+    return {
+        "rows": len(rows),
+        "columns": list(ds.features.keys()) if ds.features is not None else None,
+        "text_digest": _text_digest(rows),
     }
 
 
@@ -234,9 +271,11 @@ def main(argv: list[str]) -> int:
         for name in names:
             try:
                 dd = datasets.load_dataset(str(out_dir.resolve()), name=name, cache_dir=cache_dir)
+                streamed = datasets.load_dataset(str(out_dir.resolve()), name=name, streaming=True, cache_dir=cache_dir)
                 result["configs"][name] = {
                     "ok": True,
                     "splits": {split: _describe(ds) for split, ds in dd.items()},
+                    "streaming": {split: _describe_streaming(ds) for split, ds in streamed.items()},
                 }
             except Exception as exc:  # noqa: BLE001
                 result["configs"][name] = {

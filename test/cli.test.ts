@@ -2,7 +2,7 @@
  * The `corpus-qa` command as a user runs it: a real process, real exit codes, real output.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFixtureCorpus } from './helpers/corpus.js';
@@ -72,5 +72,27 @@ describe('corpus-qa CLI', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/Already complete/);
     expect(readdirSync(join(out, 'data'))).toEqual(['train.jsonl']);
+  });
+
+  it('verifies an output directory and names the file and line of the first problem', () => {
+    const corpus = writeFixtureCorpus(tempDir('verify'));
+    const out = tempDir('verify-out');
+    const run = cli(['run', corpus.root, '--out', out, '--generate-qa', '--format', 'messages', '--split', 'train=0.5,test=0.5', '--task-queue', uniqueTaskQueue()], {
+      TEMPORAL_ADDRESS: temporalAddress(),
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const ok = cli(['verify', out, '--with-datasets']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^OK: \d+ files, \d+ rows, all load with datasets/);
+
+    const file = existsSync(join(out, 'data/train.jsonl')) ? 'data/train.jsonl' : 'data/test.jsonl';
+    const lines = readFileSync(join(out, file), 'utf8').split('\n');
+    const row = JSON.parse(lines[1] ?? lines[0]!);
+    row.messages = 'not a list';
+    lines[lines.length > 2 ? 1 : 0] = JSON.stringify(row);
+    writeFileSync(join(out, file), lines.join('\n'));
+    const bad = cli(['verify', out]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(new RegExp(`${file.replace('.', '\\.')}:${lines.length > 2 ? 2 : 1}: messages: `));
   });
 });

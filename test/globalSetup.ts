@@ -5,6 +5,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { findTemporalCli } from '../client/temporalCli.js';
+import { devServerSearchAttributeArgs } from '../workflows/searchAttributes.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,7 +20,7 @@ export async function setup(project: TestProject): Promise<void> {
     server: {
       executable: { type: 'existing-path', path: findTemporalCli() },
       ip: '127.0.0.1',
-      extraArgs: ['--log-level', 'error'],
+      extraArgs: ['--log-level', 'error', ...devServerSearchAttributeArgs()],
     },
   });
   const address = env.connection.options.address;

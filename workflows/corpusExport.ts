@@ -9,9 +9,13 @@ import {
   continueAsNew,
   defineQuery,
   proxyActivities,
+  setCurrentDetails,
+  type ActivityOptions,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { CORPUS_DOCUMENTS, CORPUS_OUTPUT } from './searchAttributes.js';
 import type { CorpusActivities } from '../activities/index.js';
 import { addCounters, emptyCounters } from '../schemas/counters.js';
 import type {
@@ -40,16 +44,29 @@ export interface CarriedState {
   processMs: number;
 }
 
-const { discover } = proxyActivities<CorpusActivities>({
+// Options are named so calls can add a per-call `summary` (the UI shows it on the activity).
+const DISCOVER_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
-});
-
-const { processBatch } = proxyActivities<CorpusActivities>({
+};
+const PROCESS_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 20 },
+};
+const EXPORT_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '4 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
+};
+
+const { discover } = proxyActivities<CorpusActivities>(DISCOVER_OPTIONS);
+const { processBatch } = proxyActivities<CorpusActivities>(PROCESS_OPTIONS);
+
+const { batchLabels } = proxyActivities<CorpusActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
 });
 
 const { removeIntermediate } = proxyActivities<CorpusActivities>({
@@ -57,13 +74,32 @@ const { removeIntermediate } = proxyActivities<CorpusActivities>({
   retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
-const { exportDataset } = proxyActivities<CorpusActivities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const { exportDataset } = proxyActivities<CorpusActivities>(EXPORT_OPTIONS);
 
 const RECENT_FAILURES_KEPT = 10;
+/** Batch labels fetched per call: a few KB of history, asked for only as batches are scheduled. */
+const LABELS_PER_CALL = 200;
+
+/** Live progress as Markdown, shown in the UI's "current details" without adding history. */
+function progressMarkdown(p: Progress): string {
+  const c = p.counters;
+  const lines = [
+    `**${p.phase}**: ${c.documentsDone} of ${p.documents} documents`,
+    '',
+    '| stage | count |',
+    '| --- | --- |',
+    `| loaded | ${c.loaded} |`,
+    `| failed | ${c.failed} |`,
+    `| chunks | ${c.chunks} |`,
+    `| pairs passed | ${c.pairsPassed} |`,
+    `| pairs rejected | ${c.pairsRejected} |`,
+    `| batches in flight | ${p.inFlight} |`,
+  ];
+  if (p.recentFailures.length > 0) {
+    lines.push('', 'Recent document errors:', ...p.recentFailures.map((f) => `- \`${f.source}\`: ${f.reason}`));
+  }
+  return lines.join('\n');
+}
 
 export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: CarriedState): Promise<RunResult> {
   const info = workflowInfo();
@@ -74,25 +110,48 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
   let inFlight = 0;
   const runs = (carried?.runs ?? 0) + 1;
 
-  setHandler(progressQuery, () => ({
+  const progress = (): Progress => ({
     phase,
     documents: discovery?.documents ?? 0,
     counters,
     inFlight,
     recentFailures,
     runsSoFar: runs,
-  }));
+  });
+  setHandler(progressQuery, progress);
+  const showProgress = () => setCurrentDetails(progressMarkdown(progress()));
 
   const startedAtMs = carried?.startedAtMs ?? Date.now();
   let discoverMs = carried?.discoverMs ?? 0;
+  showProgress();
   if (!discovery) {
     const t = Date.now();
-    discovery = await discover(run);
+    discovery = await discover.executeWithOptions(
+      { ...DISCOVER_OPTIONS, summary: `discover ${run.inputDir}` },
+      [run],
+    );
     discoverMs = Date.now() - t;
     phase = 'processing';
+    // Searchable once known, if the run was started with our search attributes (they are
+    // registered then; upserting an unregistered one would fail the workflow task).
+    if (info.typedSearchAttributes.get(CORPUS_OUTPUT) !== undefined) {
+      upsertSearchAttributes([{ key: CORPUS_DOCUMENTS, value: discovery.documents }]);
+    }
   }
   const total = discovery.documents;
   const manifestKey = discovery.manifestKey;
+  showProgress();
+
+  const labels = new Map<number, string>();
+  const labelFor = async (start: number): Promise<string> => {
+    if (!labels.has(start)) {
+      const starts: number[] = [];
+      for (let s = start; s < total && starts.length < LABELS_PER_CALL; s += run.batchSize) starts.push(s);
+      const got = await batchLabels({ outDir: run.outDir, manifestKey, starts, batchSize: run.batchSize, total });
+      starts.forEach((s, i) => labels.set(s, got[i] ?? `documents ${s + 1}–${Math.min(total, s + run.batchSize)}`));
+    }
+    return labels.get(start)!;
+  };
 
   // Process batches with at most `window` in flight. Results may arrive out of order; counters
   // are sums, so order does not matter to them, and the export reads shards in manifest order.
@@ -116,7 +175,13 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
       }
       const start = next;
       const end = Math.min(total, start + run.batchSize);
-      pending.set(start, processBatch({ run, manifestKey, start, end }).then((summary) => ({ start, summary })));
+      const summary = `${await labelFor(start)} [${start + 1}–${end} of ${total}]`;
+      pending.set(
+        start,
+        processBatch
+          .executeWithOptions({ ...PROCESS_OPTIONS, summary }, [{ run, manifestKey, start, end }])
+          .then((result) => ({ start, summary: result })),
+      );
       next = end;
     }
     inFlight = pending.size;
@@ -128,6 +193,7 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
     if (summary.sampleFailures.length > 0) {
       recentFailures = [...recentFailures, ...summary.sampleFailures].slice(-RECENT_FAILURES_KEPT);
     }
+    showProgress();
     if (run.failFast && summary.firstFailure) {
       stopScheduling = true;
       if (!failFastHit || summary.firstFailure.index < failFastHit.index) failFastHit = summary.firstFailure;
@@ -162,7 +228,8 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
   }
 
   phase = 'exporting';
-  const exported = await exportDataset({
+  showProgress();
+  const exported = await exportDataset.executeWithOptions({ ...EXPORT_OPTIONS, summary: `export to ${run.outDir}` }, [{
     run,
     manifestKey,
     documents: total,
@@ -175,10 +242,11 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
       firstRunId: carried?.firstRunId ?? info.firstExecutionRunId,
       runs,
     },
-  });
+  }]);
   // Shards are kept while the run is unfinished (they are its per-document checkpoint) and
   // removed once the dataset is written, unless the user keeps them for incremental re-runs.
   if (!run.keepIntermediate) await removeIntermediate(run.outDir);
   phase = 'done';
+  showProgress();
   return { workflowId: info.workflowId, outDir: run.outDir, documents: total, counters, export: exported };
 }

@@ -8,13 +8,17 @@
  * sentences under them. It prefers emitting nothing to emitting an awkward question.
  */
 import type { Chunk } from '../../schemas/index.js';
-import type { CandidatePair, GenerateContext, QaGenerator } from '../types.js';
+import type { CandidatePair, GenerateContext } from '../types.js';
 import { normalizeQuestion } from '../validate.js';
+import { emptyUsage, type ChunkGeneration, type Generator } from './contract.js';
 
-export const builtinGenerator: QaGenerator = {
+export const builtinGenerator: Generator = {
   id: 'builtin-v1',
   async generate(chunk: Chunk, ctx: GenerateContext): Promise<CandidatePair[]> {
     return generatePairs(chunk.text, chunk.heading, ctx.maxPairs);
+  },
+  async generateChunk(chunk: Chunk, ctx: GenerateContext): Promise<ChunkGeneration> {
+    return { pairs: generatePairs(chunk.text, chunk.heading, ctx.maxPairs), usage: emptyUsage() };
   },
 };
 

@@ -1,5 +1,6 @@
 /** Loads output files with the real Python `datasets`, from the venv scripts/setup.sh made. */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from '../../client/temporalCli.js';
@@ -10,11 +11,19 @@ export interface HfFileResult {
   columns?: string[];
   features?: Record<string, string>;
   error?: string;
+  text_digest?: string;
+}
+
+export interface HfSplit {
+  rows: number;
+  columns: string[];
+  features?: Record<string, string>;
+  text_digest: string;
 }
 
 export interface HfReport {
   files: Record<string, HfFileResult>;
-  configs: Record<string, { ok: boolean; error?: string; splits?: Record<string, { rows: number; columns: string[] }> }>;
+  configs: Record<string, { ok: boolean; error?: string; splits?: Record<string, HfSplit>; streaming?: Record<string, HfSplit> }>;
 }
 
 export function venvPython(): string {
@@ -41,4 +50,27 @@ export function hfCheck(outDir: string, files?: string[]): HfReport {
     stdout = e.stdout;
   }
   return JSON.parse(stdout) as HfReport;
+}
+
+/**
+ * The same digest hf_check.py computes over what `datasets` returned, over the rows of our own
+ * file: every string, in column order, nested lists and objects included.
+ */
+export function textDigest(rows: Array<Record<string, unknown>>): string {
+  const h = createHash('sha256');
+  const feed = (v: unknown): void => {
+    if (typeof v === 'string') {
+      h.update(Buffer.from(v, 'utf8'));
+      h.update('\x1f');
+    } else if (Array.isArray(v)) {
+      v.forEach(feed);
+    } else if (v && typeof v === 'object') {
+      Object.values(v).forEach(feed);
+    }
+  };
+  for (const row of rows) {
+    Object.values(row).forEach(feed);
+    h.update('\x1e');
+  }
+  return h.digest('hex');
 }

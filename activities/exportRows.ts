@@ -1,0 +1,50 @@
+/**
+ * Row shapes of the files we write, one function per training format. Every row of a file has
+ * the same keys in the same order with the same types: `datasets` infers nothing from a row
+ * that could differ in the next.
+ */
+import type { QaRow, RejectedRow, TrainingFormat } from '../schemas/index.js';
+
+/** Lone surrogates cannot be encoded as UTF-8; repair them rather than write invalid text. */
+export function wellFormed(s: string): string {
+  return s.isWellFormed() ? s : s.toWellFormed();
+}
+
+export function trainingRow(format: TrainingFormat, r: QaRow): Record<string, unknown> {
+  const meta = { source: r.source, chunk_id: r.chunk_id, char_start: r.char_start, char_end: r.char_end, generator: r.generator };
+  switch (format) {
+    case 'qa':
+      return { id: r.id, question: r.question, answer: r.answer, ...meta };
+    case 'messages':
+      // The conversational shape TRL's SFTTrainer and LLaMA-Factory's sharegpt loader take.
+      return {
+        id: r.id,
+        messages: [
+          { role: 'user', content: r.question },
+          { role: 'assistant', content: r.answer },
+        ],
+        ...meta,
+      };
+    case 'alpaca':
+      return { id: r.id, instruction: r.question, input: '', output: r.answer, ...meta };
+    case 'prompt-completion':
+      return { id: r.id, prompt: r.question, completion: r.answer, ...meta };
+  }
+}
+
+export function rejectedRow(r: RejectedRow): RejectedRow {
+  return {
+    id: r.id,
+    question: r.question,
+    answer: r.answer,
+    source: r.source,
+    chunk_id: r.chunk_id,
+    char_start: r.char_start,
+    char_end: r.char_end,
+    generator: r.generator,
+    reason: r.reason,
+    reasons: r.reasons,
+    detail: r.detail,
+    duplicate_of: r.duplicate_of,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The one thing generation needs from an LLM backend: send a system prompt and a short
+ * conversation, get text and token counts back. Each backend (openai.ts, anthropic.ts) is a thin
+ * adapter over its official SDK with the SDK's retries off: Temporal retries (see llmErrors.ts).
+ */
+import type { LlmSettings } from '../../schemas/index.js';
+import { KEY_ENV, missingKeyFailure, toLlmFailure, type LlmBackendName, type RequestTarget } from './llmErrors.js';
+
+export interface ChatMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatRequest {
+  system: string;
+  messages: ChatMessage[];
+  signal?: AbortSignal;
+}
+
+export interface ChatReply {
+  text: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** The reply was cut off by the token limit. */
+  truncated: boolean;
+}
+
+export interface ChatBackend {
+  readonly target: RequestTarget;
+  complete(request: ChatRequest): Promise<ChatReply>;
+}
+
+/** The raw call of one SDK; errors are the SDK's own, mapped by `withFailures`. */
+export type RawComplete = (request: ChatRequest) => Promise<ChatReply>;
+
+/** Reads the backend's key from the worker's environment: the only place keys come from. */
+export function apiKeyFromEnv(backend: LlmBackendName): string {
+  const key = process.env[KEY_ENV[backend]]?.trim();
+  if (!key) throw missingKeyFailure(backend);
+  return key;
+}
+
+export function withFailures(target: RequestTarget, raw: RawComplete): ChatBackend {
+  return {
+    target,
+    async complete(request) {
+      try {
+        return await raw(request);
+      } catch (err) {
+        throw toLlmFailure(err, target);
+      }
+    },
+  };
+}
+
+export type BackendFactory = (settings: LlmSettings, apiKey: string) => ChatBackend;

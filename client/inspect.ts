@@ -1,0 +1,84 @@
+/**
+ * Looking at runs: `corpus-qa ui <out>` serves the Temporal UI on a run's embedded database (a
+ * finished or interrupted run can be inspected later), and `corpus-qa list` lists the runs a
+ * server knows, from its visibility store.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { resolve } from 'node:path';
+import type { Progress } from '../schemas/index.js';
+import { progressQuery } from '../workflows/index.js';
+import { CORPUS_DOCUMENTS, CORPUS_OUTPUT } from '../workflows/searchAttributes.js';
+import { addressTarget, type ServerTarget } from './connection.js';
+import { startEmbeddedServer } from './devServer.js';
+import { workflowUiUrl } from './runner.js';
+import { readLastRun } from './runState.js';
+
+export async function serveUi(outDir: string, opts: { uiPort?: number; signal?: AbortSignal; onReady?: (url: string) => void }): Promise<void> {
+  const out = resolve(outDir);
+  const server = await startEmbeddedServer(out, { uiPort: opts.uiPort });
+  try {
+    const last = await readLastRun(out);
+    opts.onReady?.(last ? workflowUiUrl(server.uiUrl, 'default', last.workflowId) : server.uiUrl);
+    await new Promise<void>((r) => {
+      if (opts.signal?.aborted) r();
+      opts.signal?.addEventListener('abort', () => r(), { once: true });
+    });
+  } finally {
+    // A server that a running `corpus-qa run` uses is not ours to stop.
+    if (!server.reused) await server.stop();
+  }
+}
+
+export interface RunListing {
+  workflowId: string;
+  status: string;
+  startTime: Date;
+  outDir: string;
+  documents?: number;
+  progress?: Progress;
+}
+
+async function queryWithin(p: Promise<Progress>, ms: number): Promise<Progress | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function listRuns(where: { target?: ServerTarget; outDir?: string }): Promise<RunListing[]> {
+  let server;
+  if (!where.target) {
+    if (!where.outDir) throw new Error('without TEMPORAL_ADDRESS, give an output directory whose embedded server to list');
+    server = await startEmbeddedServer(resolve(where.outDir));
+  }
+  const target = where.target ?? addressTarget(server!.address);
+  const connection = await Connection.connect(target.connectionOptions);
+  try {
+    const client = new Client({ connection, namespace: target.namespace });
+    const runs: RunListing[] = [];
+    // One row per workflow id: the newest execution (continue-as-new makes several).
+    const seen = new Set<string>();
+    for await (const wf of client.workflow.list({ query: `WorkflowType = 'corpusExportWorkflow'` })) {
+      if (seen.has(wf.workflowId)) continue;
+      seen.add(wf.workflowId);
+      const memo = (wf.memo ?? {}) as { outDir?: string };
+      const listing: RunListing = {
+        workflowId: wf.workflowId,
+        status: wf.status.name,
+        startTime: wf.startTime,
+        outDir: wf.typedSearchAttributes.get(CORPUS_OUTPUT) ?? memo.outDir ?? '?',
+        documents: wf.typedSearchAttributes.get(CORPUS_DOCUMENTS),
+      };
+      if (wf.status.name === 'RUNNING') {
+        listing.progress = await queryWithin(client.workflow.getHandle(wf.workflowId).query(progressQuery), 2000);
+      }
+      runs.push(listing);
+    }
+    return runs;
+  } finally {
+    await connection.close();
+    if (server && !server.reused) await server.stop();
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * `corpus-qa verify <out>`: checks an output directory the way a dataset consumer would meet it.
+ * Every JSONL line is JSON and matches the row schema of its config with the columns in the
+ * declared order; every file the card names exists and is non-empty; the counts agree with
+ * stats.json. With `withDatasets`, the real Python `datasets` loads everything too.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ChunkRow, ErrorRow, RejectedRow, TRAINING_ROW_SCHEMAS, type TrainingFormat } from '../schemas/index.js';
+import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, TRAINING_FEATURES } from '../activities/datasetCard.js';
+import { cacheDir } from './temporalCli.js';
+
+export class VerifyError extends Error {}
+
+interface CardConfigYaml {
+  config_name: string;
+  data_files: Array<{ split: string; path: string }>;
+}
+
+interface CardYaml {
+  configs?: CardConfigYaml[];
+  dataset_info?: Array<{ config_name: string; features: Array<{ name: string }> }>;
+}
+
+function readCard(outDir: string): CardYaml {
+  const path = join(outDir, 'README.md');
+  if (!existsSync(path)) throw new VerifyError(`README.md: missing (the dataset card)`);
+  const m = /^---\n([\s\S]*?)\n---\n/.exec(readFileSync(path, 'utf8'));
+  if (!m) throw new VerifyError('README.md:1: no YAML header (--- ... ---)');
+  try {
+    return parseYaml(m[1]!) as CardYaml;
+  } catch (err) {
+    throw new VerifyError(`README.md: YAML header does not parse: ${(err as Error).message}`);
+  }
+}
+
+/** Checks every line of a JSONL file against a schema and a column order; returns the row count. */
+function checkJsonl(outDir: string, rel: string, schema: z.ZodType, columns: string[] | undefined): number {
+  const path = join(outDir, rel);
+  if (!existsSync(path)) throw new VerifyError(`${rel}: missing, but the card lists it`);
+  const bytes = readFileSync(path);
+  const text = bytes.toString('utf8');
+  if (text.length === 0) throw new VerifyError(`${rel}: empty (datasets cannot load an empty JSON Lines file)`);
+  if (!text.endsWith('\n')) throw new VerifyError(`${rel}: the last line has no newline`);
+  const roundTrip = Buffer.from(text, 'utf8');
+  if (!roundTrip.equals(bytes)) {
+    // Decoding replaced invalid bytes: find the first one to say which line holds it.
+    let i = 0;
+    while (i < bytes.length && bytes[i] === roundTrip[i]) i++;
+    const line = bytes.subarray(0, i).toString('utf8').split('\n').length;
+    throw new VerifyError(`${rel}:${line}: invalid UTF-8 at byte ${i}`);
+  }
+  const lines = text.slice(0, -1).split('\n');
+  lines.forEach((line, i) => {
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (err) {
+      throw new VerifyError(`${rel}:${i + 1}: not JSON (${(err as Error).message})`);
+    }
+    const parsed = schema.safeParse(row);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new VerifyError(`${rel}:${i + 1}: ${issue.path.join('.') || 'row'}: ${issue.message}`);
+    }
+    if (columns) {
+      const keys = Object.keys(row as object);
+      if (keys.join(',') !== columns.join(',')) {
+        throw new VerifyError(`${rel}:${i + 1}: columns are [${keys.join(', ')}], the card declares [${columns.join(', ')}]`);
+      }
+    }
+  });
+  return lines.length;
+}
+
+export interface VerifyReport {
+  files: Record<string, number>;
+  datasets?: 'ok' | 'skipped';
+}
+
+export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = {}): VerifyReport {
+  const statsPath = join(outDir, 'stats.json');
+  if (!existsSync(statsPath)) throw new VerifyError('stats.json: missing');
+  let stats: {
+    settings: { generateQa: boolean; format?: TrainingFormat };
+    pairs: { passed: number; rejected: number; splits?: Record<string, number> };
+    documents: { failed: number };
+    chunks: number;
+  };
+  try {
+    stats = JSON.parse(readFileSync(statsPath, 'utf8'));
+  } catch (err) {
+    throw new VerifyError(`stats.json: not JSON (${(err as Error).message})`);
+  }
+  const card = readCard(outDir);
+  if (!card.configs?.length) throw new VerifyError('README.md: the YAML header declares no configs');
+  const columnsOf = (config: string) => card.dataset_info?.find((d) => d.config_name === config)?.features.map((f) => f.name);
+
+  // Every file we may have written is checked, whether or not the card lists it; the card's
+  // configs must name files that exist (but for the default config of a run with no passed
+  // pair) and declare the columns those files have.
+  const files: Record<string, number> = {};
+  const check = (rel: string, schema: z.ZodType, columns: string[]) => {
+    if (existsSync(join(outDir, rel))) files[rel] = checkJsonl(outDir, rel, schema, columns);
+    return files[rel] ?? 0;
+  };
+  const format = stats.settings.format ?? 'qa';
+  let passed = 0;
+  if (stats.settings.generateQa) {
+    for (const [split, n] of Object.entries(stats.pairs.splits ?? { train: stats.pairs.passed })) {
+      const rows = check(`data/${split}.jsonl`, TRAINING_ROW_SCHEMAS[format], Object.keys(TRAINING_FEATURES[format]));
+      if (rows !== n) throw new VerifyError(`stats.json: pairs.splits.${split} is ${n}, data/${split}.jsonl has ${rows} rows`);
+      passed += rows;
+    }
+    if (passed !== stats.pairs.passed) throw new VerifyError(`stats.json: pairs.passed is ${stats.pairs.passed}, the data files have ${passed} rows`);
+    const rejected = check('rejected/rejected.jsonl', RejectedRow, Object.keys(REJECTED_FEATURES));
+    if (rejected !== stats.pairs.rejected) throw new VerifyError(`stats.json: pairs.rejected is ${stats.pairs.rejected}, rejected/rejected.jsonl has ${rejected} rows`);
+  } else {
+    const chunks = check('data/chunks.jsonl', ChunkRow, Object.keys(CHUNK_FEATURES));
+    if (chunks !== stats.chunks) throw new VerifyError(`stats.json: chunks is ${stats.chunks}, data/chunks.jsonl has ${chunks} rows`);
+  }
+  const errors = check('errors.jsonl', ErrorRow, Object.keys(ERROR_FEATURES));
+  if (errors !== stats.documents.failed) throw new VerifyError(`stats.json: documents.failed is ${stats.documents.failed}, errors.jsonl has ${errors} rows`);
+
+  for (const config of card.configs) {
+    const columns = columnsOf(config.config_name);
+    if (!columns) throw new VerifyError(`README.md: config ${config.config_name} has no dataset_info.features`);
+    for (const f of config.data_files) {
+      if (files[f.path] === undefined) {
+        const intended = config.config_name === 'default' && stats.settings.generateQa && passed === 0;
+        if (!intended) throw new VerifyError(`README.md: config ${config.config_name} names ${f.path}, which is missing or was not checked`);
+        continue;
+      }
+      const rowColumns = Object.keys(JSON.parse(readFileSync(join(outDir, f.path), 'utf8').split('\n', 1)[0]!) as object);
+      if (rowColumns.join(',') !== columns.join(',')) {
+        throw new VerifyError(`README.md: config ${config.config_name} declares [${columns.join(', ')}], ${f.path} has [${rowColumns.join(', ')}]`);
+      }
+    }
+  }
+
+  const report: VerifyReport = { files };
+  if (opts.withDatasets) report.datasets = checkWithDatasets(outDir);
+  return report;
+}
+
+function checkWithDatasets(outDir: string): 'ok' | 'skipped' {
+  const python = process.env.CORPUS_QA_PYTHON ?? join(cacheDir(), 'venv', 'bin', 'python');
+  if (!existsSync(python)) return 'skipped';
+  const script = join(import.meta.dirname, '..', 'scripts', 'hf_check.py');
+  let stdout: string;
+  try {
+    stdout = execFileSync(python, [script, outDir], {
+      encoding: 'utf8',
+      env: { ...process.env, HF_DATASETS_OFFLINE: '1', HF_HUB_OFFLINE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (err) {
+    stdout = (err as { stdout?: string }).stdout ?? '';
+    if (!stdout) throw new VerifyError(`datasets check crashed: ${(err as Error).message}`);
+  }
+  const report = JSON.parse(stdout) as {
+    files: Record<string, { ok: boolean; error?: string }>;
+    configs: Record<string, { ok: boolean; error?: string }>;
+  };
+  for (const [file, r] of Object.entries(report.files)) if (!r.ok) throw new VerifyError(`${file}: datasets cannot load it: ${r.error}`);
+  for (const [name, r] of Object.entries(report.configs)) if (!r.ok) throw new VerifyError(`README.md: config ${name} does not load with datasets: ${r.error}`);
+  return 'ok';
+}
