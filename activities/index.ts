@@ -25,17 +25,40 @@ export interface ActivityDeps {
  */
 function heartbeat(details: unknown): void {
   const ctx = Context.current();
+  lastDetails.set(ctx, details);
   ctx.heartbeat(details);
   if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled');
+}
+
+const lastDetails = new WeakMap<Context, unknown>();
+const KEEPALIVE_MS = 5000;
+
+/**
+ * Heartbeats every few seconds while `work` runs, repeating the last details, so a short
+ * heartbeat timeout is safe even when one document takes long (a slow PDF, an LLM call): a dead
+ * worker is then noticed in seconds and its batch retried elsewhere, instead of after minutes.
+ */
+async function withKeepAlive<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  // Until the first real heartbeat, repeat what an earlier attempt left, not "nothing".
+  if (!lastDetails.has(ctx)) lastDetails.set(ctx, ctx.info.heartbeatDetails);
+  const timer = setInterval(() => ctx.heartbeat(lastDetails.get(ctx)), KEEPALIVE_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     async discover(run: ResolvedRunInput): Promise<DiscoverySummary> {
       try {
-        return await discoverCorpus(
-          { inputDir: run.inputDir, outDir: run.outDir, globs: run.globs, maxFileBytes: run.settings.maxFileBytes },
-          heartbeat,
+        return await withKeepAlive(() =>
+          discoverCorpus(
+            { inputDir: run.inputDir, outDir: run.outDir, globs: run.globs, maxFileBytes: run.settings.maxFileBytes },
+            heartbeat,
+          ),
         );
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
@@ -49,11 +72,11 @@ export function createActivities(deps: ActivityDeps) {
 
     async processBatch(input: ProcessBatchInput): Promise<BatchSummary> {
       const resumeFrom = Context.current().info.heartbeatDetails as BatchProgress | undefined;
-      return processBatch(input, { heartbeat, resumeFrom, onProcess: deps.onProcessDocument });
+      return withKeepAlive(() => processBatch(input, { heartbeat, resumeFrom, onProcess: deps.onProcessDocument }));
     },
 
     async exportDataset(input: ExportInput): Promise<ExportSummary> {
-      return exportDataset(input, { ...deps, heartbeat });
+      return withKeepAlive(() => exportDataset(input, { ...deps, heartbeat }));
     },
 
     async batchLabels(input: BatchLabelsInput): Promise<string[]> {

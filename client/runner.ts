@@ -59,6 +59,10 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
   installQuietRuntime();
   const nativeConnection = ro.worker === false ? undefined : await NativeConnection.connect(target.connectionOptions);
   let timer: NodeJS.Timeout | undefined;
+  // Every long call (result long-poll, progress queries) runs under this signal, so that closing
+  // the connection never leaves a gRPC retry behind to throw "Channel has been shut down".
+  const calls = new AbortController();
+  let inFlightPoll: Promise<void> | undefined;
   try {
     const client = new Client({ connection, namespace });
     const handle = await startCorpusExport(options, { client, taskQueue, fresh: ro.fresh });
@@ -67,26 +71,25 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
     if (handle.status === 'completed') return { handle, result: await handle.result(), uiUrl };
 
     if (ro.onProgress) {
-      let polling = false;
       const poll = async () => {
-        if (polling) return; // a query waits for a worker; never stack them up
-        polling = true;
         try {
-          ro.onProgress?.(await handle.progress());
+          ro.onProgress?.(await connection.withAbortSignal(calls.signal, () => handle.progress()));
         } catch {
           // A query can fail while the run continues as new or no worker is up yet; the next poll retries.
         } finally {
-          polling = false;
+          inFlightPoll = undefined;
         }
       };
-      timer = setInterval(() => void poll(), ro.progressIntervalMs ?? 1000);
+      // A query waits for a worker: never stack them up.
+      timer = setInterval(() => (inFlightPoll ??= poll()), ro.progressIntervalMs ?? 1000);
     }
 
     const aborted = new Promise<never>((_, reject) => {
       if (ro.signal?.aborted) reject(new RunInterrupted(handle.workflowId));
       ro.signal?.addEventListener('abort', () => reject(new RunInterrupted(handle.workflowId)), { once: true });
     });
-    const resultPromise = handle.result();
+    const resultPromise = connection.withAbortSignal(calls.signal, () => handle.result());
+    resultPromise.catch(() => undefined); // when interrupted, nobody awaits it any more
     let result: RunResult;
     if (nativeConnection) {
       const worker = await createCorpusWorker({
@@ -113,6 +116,8 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
     return { handle, result, uiUrl };
   } finally {
     if (timer) clearInterval(timer);
+    calls.abort();
+    await inFlightPoll;
     await connection.close();
     await nativeConnection?.close();
     await server?.stop();

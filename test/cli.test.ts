@@ -1,10 +1,11 @@
 /**
  * The `corpus-qa` command as a user runs it: a real process, real exit codes, real output.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeBenchCorpus } from '../bench/corpus.js';
 import { writeFixtureCorpus } from './helpers/corpus.js';
 import { readJsonl, tempDir } from './helpers/files.js';
 import { temporalAddress, uniqueTaskQueue } from './helpers/temporal.js';
@@ -94,5 +95,31 @@ describe('corpus-qa CLI', () => {
     const bad = cli(['verify', out]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(new RegExp(`${file.replace('.', '\\.')}:${lines.length > 2 ? 2 : 1}: messages: `));
+  });
+
+  it('stops on Ctrl-C with exit 130, stops its server, and the same command resumes the run', async () => {
+    const root = tempDir('sigint');
+    writeBenchCorpus(root, 40);
+    const out = tempDir('sigint-out');
+    const args = [BIN, 'run', root, '--out', out, '--generate-qa', '--batch-size', '2', '--no-progress'];
+    const env: NodeJS.ProcessEnv = { ...process.env, CORPUS_QA_TEST_DOC_DELAY_MS: '300' };
+    delete env.TEMPORAL_ADDRESS;
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const shards = join(out, '.corpus-qa', 'shards');
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(shards) && readdirSync(shards).length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/run the same command again to resume/);
+    expect(existsSync(join(out, '.corpus-qa', 'server.json'))).toBe(false);
+    expect(existsSync(join(out, 'data'))).toBe(false);
+
+    const again = cli(args.slice(1), { TEMPORAL_ADDRESS: undefined });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/Attached to running workflow/);
+    expect(again.stdout).toMatch(/Done: 40 documents, 40 loaded/);
   });
 });

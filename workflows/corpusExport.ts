@@ -45,19 +45,21 @@ export interface CarriedState {
 }
 
 // Options are named so calls can add a per-call `summary` (the UI shows it on the activity).
+// Activities heartbeat at least every 5 s (activities/index.ts), so a 30 s heartbeat timeout
+// notices a dead worker quickly without false alarms.
 const DISCOVER_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
 };
 const PROCESS_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 20 },
 };
 const EXPORT_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
 };
 
