@@ -24,7 +24,7 @@ import { getGenerator } from './generate/index.js';
 import { iterateManifest } from './manifest.js';
 import type { ShardContent } from './pipeline.js';
 import { shardKeyFor, shardSettingsKey } from './processBatch.js';
-import { AtomicLineWriter, localErrorPath, readJsonIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
+import { AtomicLineWriter, localErrorPath, readJsonIfExists, removeOrphanTempFiles, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
 
 export const OUTPUT_FILES = {
   train: 'data/train.jsonl',
@@ -80,6 +80,8 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   const qa = settings.generateQa;
   const out = (rel: string) => join(run.outDir, rel);
   const settingsKey = shardSettingsKey(run);
+  // An export killed half way left its temporary files; the complete outputs are untouched.
+  for (const dir of ['.', 'data', 'rejected']) await removeOrphanTempFiles(join(run.outDir, dir));
 
   // One writer per split (passed pairs or chunks), plus rejected and errors.
   const splitWriters = new Map<string, AtomicLineWriter>();

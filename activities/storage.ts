@@ -8,7 +8,7 @@
  *   temporal.db                         the embedded dev server's database (client/)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -75,6 +75,25 @@ export async function removeIntermediate(outDir: string): Promise<void> {
   await rm(join(stateDir(outDir), 'shards'), { recursive: true, force: true });
   await rm(join(stateDir(outDir), 'manifests'), { recursive: true, force: true });
   await rm(join(stateDir(outDir), 'local-errors'), { recursive: true, force: true });
+}
+
+const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]{8}$/;
+
+/**
+ * Removes temporary files that a killed writer left in `dir` (never complete files: those were
+ * only ever made visible by rename). Only one export runs per output directory at a time, so
+ * any temp file found when it starts is an orphan.
+ */
+export async function removeOrphanTempFiles(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  const orphans = names.filter((n) => TEMP_SUFFIX.test(n));
+  await Promise.all(orphans.map((n) => rm(join(dir, n), { force: true })));
+  return orphans.length;
 }
 
 export async function exists(path: string): Promise<boolean> {

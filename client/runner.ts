@@ -59,9 +59,15 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
   installQuietRuntime();
   const nativeConnection = ro.worker === false ? undefined : await NativeConnection.connect(target.connectionOptions);
   let timer: NodeJS.Timeout | undefined;
-  // Every long call (result long-poll, progress queries) runs under this signal, so that closing
+  // Every long call (result long-poll, progress queries) can be aborted, so that closing
   // the connection never leaves a gRPC retry behind to throw "Channel has been shut down".
-  const calls = new AbortController();
+  // One controller per call: a signal shared by thousands of polls would collect listeners.
+  const live = new Set<AbortController>();
+  const abortable = <T>(fn: () => Promise<T>): Promise<T> => {
+    const c = new AbortController();
+    live.add(c);
+    return connection.withAbortSignal(c.signal, fn).finally(() => live.delete(c));
+  };
   let inFlightPoll: Promise<void> | undefined;
   try {
     const client = new Client({ connection, namespace });
@@ -73,7 +79,7 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
     if (ro.onProgress) {
       const poll = async () => {
         try {
-          ro.onProgress?.(await connection.withAbortSignal(calls.signal, () => handle.progress()));
+          ro.onProgress?.(await abortable(() => handle.progress()));
         } catch {
           // A query can fail while the run continues as new or no worker is up yet; the next poll retries.
         } finally {
@@ -88,7 +94,7 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
       if (ro.signal?.aborted) reject(new RunInterrupted(handle.workflowId));
       ro.signal?.addEventListener('abort', () => reject(new RunInterrupted(handle.workflowId)), { once: true });
     });
-    const resultPromise = connection.withAbortSignal(calls.signal, () => handle.result());
+    const resultPromise = abortable(() => handle.result());
     resultPromise.catch(() => undefined); // when interrupted, nobody awaits it any more
     let result: RunResult;
     if (nativeConnection) {
@@ -116,7 +122,7 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
     return { handle, result, uiUrl };
   } finally {
     if (timer) clearInterval(timer);
-    calls.abort();
+    for (const c of live) c.abort();
     await inFlightPoll;
     await connection.close();
     await nativeConnection?.close();
