@@ -5,7 +5,7 @@
 import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogEntry, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 
 export const DEFAULT_TASK_QUEUE = 'corpus-qa';
@@ -52,12 +52,29 @@ export interface CorpusWorkerOptions {
 
 let runtimeInstalled = false;
 
+/**
+ * The SDK logs a retried activity failure (a 429, a worker restart) with its whole stack; a
+ * user watching a long run wants one line per event: what failed, which attempt, and why.
+ */
+function oneLineLog(entry: LogEntry): void {
+  const meta = (entry.meta ?? {}) as Record<string, unknown>;
+  const error = meta.error as { message?: string; cause?: { message?: string } } | undefined;
+  const parts = [`[${entry.level}] ${entry.message}`];
+  for (const key of ['activityType', 'workflowType', 'attempt', 'taskQueue']) {
+    if (meta[key] !== undefined) parts.push(`${key}=${String(meta[key])}`);
+  }
+  const why = error?.cause?.message ?? error?.message;
+  if (why) parts.push(`: ${why.split('\n')[0]}`);
+  process.stderr.write(`${parts.join(' ')}\n`);
+}
+
 /** The SDK logs every worker state change at INFO; users want warnings and errors only. */
 export function installQuietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.CORPUS_QA_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+    const level = (process.env.CORPUS_QA_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN';
+    Runtime.install({ logger: new DefaultLogger(level, level === 'WARN' ? oneLineLog : undefined) });
   } catch {
     // Already installed by the embedding program: keep its choice.
   }
