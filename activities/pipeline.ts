@@ -83,7 +83,10 @@ export async function processDocument(
   const ctx = { source, maxPairs: settings.maxPairsPerChunk, keepAlive: hooks.keepAlive };
   const pairs: ShardPair[] = [];
   const seenQuestions = new Set<string>();
-  for (const chunk of chunks) {
+  for (const [i, chunk] of chunks.entries()) {
+    // Yield to the event loop now and then: a huge document is minutes of synchronous work, and
+    // the activity's keep-alive heartbeat must still fire meanwhile.
+    if (i % 20 === 19) await new Promise((r) => setImmediate(r));
     t = performance.now();
     // A request that fails (429, 5xx, timeout, bad key) throws out of here before any shard is
     // written: the document is done again on the retry, never half-stored.

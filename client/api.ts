@@ -2,7 +2,8 @@
  * The client-side API a user's own script can import: start (or attach to) a corpus export,
  * watch its progress, await its result.
  */
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, Client, WorkflowNotFoundError } from '@temporalio/client';
+import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Progress, ResolvedRunInput, RunResult } from '../schemas/index.js';
@@ -49,7 +50,8 @@ export function settingsMarkdown(run: ResolvedRunInput): string {
     ['batchSize / window', `${run.batchSize} / ${run.window}`],
     ['continueAsNewAfter', String(run.continueAsNewAfter)],
   ];
-  return ['| setting | value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | \`${v.replace(/\|/g, '\\|')}\` |`)].join('\n');
+  const cell = (v: string) => (v === '' ? '(none)' : `\`${v.replace(/\|/g, '\\|')}\``);
+  return ['| setting | value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`)].join('\n');
 }
 
 const searchAttributesReady = new WeakMap<Client, boolean>();
@@ -92,6 +94,48 @@ async function describeRun(client: Client, workflowId: string) {
   }
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A worker killed outright (SIGKILL, OOM, power loss) never reports back: Temporal retries its
+ * activities only when their heartbeat timeout expires (minutes), and sends the next workflow
+ * task to its sticky queue first. When that worker ran on this machine and its process is gone,
+ * fail its activities now (they are retried at once, by the retry policy) and reset stickiness.
+ * Returns the dead workers' identities.
+ */
+async function releaseActivitiesOfDeadWorkers(client: Client, workflowId: string): Promise<string[]> {
+  const description = await client.workflow.getHandle(workflowId).describe();
+  const dead = new Set<string>();
+  for (const a of description.raw.pendingActivities ?? []) {
+    if (a.state !== proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) continue;
+    const identity = a.lastWorkerIdentity ?? '';
+    const m = /^(\d+)@(.+)$/.exec(identity);
+    if (!m || m[2] !== hostname() || isAlive(Number(m[1])) || !a.activityId) continue;
+    try {
+      await client.activity.fail(
+        { workflowId, runId: description.runId, activityId: a.activityId },
+        ApplicationFailure.retryable(`worker ${identity} died while running this activity`, 'WorkerDied'),
+      );
+      dead.add(identity);
+    } catch {
+      // Completed or timed out meanwhile: nothing to release.
+    }
+  }
+  // Cheap (a live sticky worker replays a bounded history once), and a dead worker may hold the
+  // workflow's sticky task without any activity.
+  await client.workflowService
+    .resetStickyTaskQueue({ namespace: client.options.namespace, execution: { workflowId, runId: description.runId } })
+    .catch(() => undefined);
+  return [...dead];
+}
+
 export async function startCorpusExport(
   options: CorpusExportOptions,
   { client, taskQueue = DEFAULT_TASK_QUEUE, fresh = false }: StartOptions,
@@ -124,6 +168,8 @@ export async function startCorpusExport(
   if (previous?.status.name === 'RUNNING') {
     if (fresh) throw new RunConflictError(`run ${workflowId} is in progress; cancel it before starting it --fresh`);
     status = 'attached';
+    const released = await releaseActivitiesOfDeadWorkers(client, workflowId);
+    if (released.length) notes.push(`the worker that was running this run died (${released.join(', ')}): its work is retried now`);
   } else if (previous?.status.name === 'COMPLETED' && outputsPresent && !fresh && previousFingerprint === fingerprint) {
     status = 'completed';
   } else {

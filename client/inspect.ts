@@ -19,10 +19,17 @@ export async function serveUi(outDir: string, opts: { uiPort?: number; signal?: 
   try {
     const last = await readLastRun(out);
     opts.onReady?.(last ? workflowUiUrl(server.uiUrl, 'default', last.workflowId) : server.uiUrl);
-    await new Promise<void>((r) => {
-      if (opts.signal?.aborted) r();
-      opts.signal?.addEventListener('abort', () => r(), { once: true });
-    });
+    // An abort listener does not keep Node's event loop alive: without this timer the process
+    // ends at once (exit 13, "unsettled top-level await") and leaves the server running.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    try {
+      await new Promise<void>((r) => {
+        if (opts.signal?.aborted) r();
+        opts.signal?.addEventListener('abort', () => r(), { once: true });
+      });
+    } finally {
+      clearInterval(keepAlive);
+    }
   } finally {
     // A server that a running `corpus-qa run` uses is not ours to stop.
     if (!server.reused) await server.stop();

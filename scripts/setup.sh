@@ -11,7 +11,10 @@
 #                     `go install github.com/temporalio/cli/cmd/temporal@v1.5.1`
 #                     into $CACHE/bin. A user's TEMPORAL_CLI_PATH, or a `temporal`
 #                     on PATH, wins over both.
-#   4. $CACHE/env.sh  exports CORPUS_QA_PYTHON and TEMPORAL_CLI_PATH; other
+#   4. chromium       Debian's `chromium` (/usr/bin/chromium) for the UI test,
+#                     via apt-get when missing and we are root; a failure is a
+#                     warning (that test then skips and says why).
+#   5. $CACHE/env.sh  exports CORPUS_QA_PYTHON and TEMPORAL_CLI_PATH; other
 #                     scripts `source` it.
 #
 # Env: CORPUS_QA_CACHE (default ~/.cache/corpus-qa), CORPUS_QA_BASE_PYTHON
@@ -205,7 +208,28 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-# 4. env.sh
+# 4. chromium (Debian's package: the UI test drives it headless with playwright-core)
+# ---------------------------------------------------------------------------
+CHROMIUM_BIN=/usr/bin/chromium
+if [ -x "$CHROMIUM_BIN" ]; then
+  log "chromium: $CHROMIUM_BIN"
+elif [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  t0=$SECONDS
+  log "chromium: installing Debian's chromium (apt-get)"
+  if run_logged apt-get-update apt-get update \
+     && run_logged apt-get-chromium env DEBIAN_FRONTEND=noninteractive \
+          apt-get install -y --no-install-recommends chromium \
+     && [ -x "$CHROMIUM_BIN" ]; then
+    log "chromium: installed $CHROMIUM_BIN ($((SECONDS - t0)) s)"
+  else
+    log "WARNING: could not install chromium; the UI test (test/ui.test.ts) will be skipped"
+  fi
+else
+  log "WARNING: $CHROMIUM_BIN missing and cannot apt-get install it (needs root and apt-get); the UI test (test/ui.test.ts) will be skipped"
+fi
+
+# ---------------------------------------------------------------------------
+# 5. env.sh
 # ---------------------------------------------------------------------------
 ENV_SH="$CACHE/env.sh"
 tmp="$(mktemp "$CACHE/.env.sh.XXXXXX")"
