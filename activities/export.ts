@@ -200,6 +200,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       pairsPassed: passed,
       pairsRejected: rejected?.rows ?? 0,
       duplicatesAcrossDocuments,
+      rejectedByReason,
       chunks,
       errors: errors.rows,
     };

@@ -153,9 +153,9 @@ function printResult(result: RunResult): void {
   ];
   const qaFiles = !Object.keys(e.files).includes('data/chunks.jsonl');
   if (qaFiles) {
+    const reasons = e.rejectedByReason ?? {};
     lines.push(`Pairs: ${e.pairsPassed} passed, ${e.pairsRejected} rejected` +
-      (Object.keys(c.rejectedByReason).length ? ` (${formatCounts(c.rejectedByReason)}` +
-        `${e.duplicatesAcrossDocuments ? `, ${e.duplicatesAcrossDocuments} duplicates across documents` : ''})` : '') + '.');
+      (Object.keys(reasons).length ? ` (${formatCounts(reasons)})` : '') + '.');
   }
   lines.push(`Wrote to ${result.outDir}:`);
   for (const [file, info] of Object.entries(e.files)) lines.push(`  ${file.padEnd(24)} ${info.rows} rows`);

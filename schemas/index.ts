@@ -223,6 +223,8 @@ export const ExportSummary = z.object({
   pairsPassed: z.number().int(),
   pairsRejected: z.number().int(),
   duplicatesAcrossDocuments: z.number().int(),
+  /** Rejected pairs by primary reason, as written (cross-document duplicates included). */
+  rejectedByReason: z.record(z.string(), z.number().int()).default({}),
   chunks: z.number().int(),
   errors: z.number().int(),
 });
