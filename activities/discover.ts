@@ -8,7 +8,7 @@ import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { DiscoverySummary, ManifestEntry } from '../schemas/index.js';
 import { kindFromPath } from './extract/index.js';
-import { MANIFEST_PAGE_SIZE, exists, manifestDir, manifestPagePath, sha256Hex } from './storage.js';
+import { MANIFEST_PAGE_SIZE, exists, manifestDir, manifestPagePath, sha256Hex, writeFileAtomic } from './storage.js';
 import { walkInput } from './walk.js';
 
 export interface DiscoverInput {
@@ -118,7 +118,8 @@ export async function discoverCorpus(
     for (let page = 0; page * MANIFEST_PAGE_SIZE < lines.length || page === 0; page++) {
       const pageLines = lines.slice(page * MANIFEST_PAGE_SIZE, (page + 1) * MANIFEST_PAGE_SIZE);
       const target = manifestPagePath(input.outDir, manifestKey, page).replace(dir, tmp);
-      await writeFile(target, pageLines.map((l) => `${l}\n`).join(''));
+      // fsynced: the pages are trusted as they are once the directory is in place.
+      await writeFileAtomic(target, pageLines.map((l) => `${l}\n`).join(''), true);
     }
     await writeFile(`${tmp}/warnings.json`, JSON.stringify(plan.warnings));
     await rename(tmp, dir).catch(async (err) => {

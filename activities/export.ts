@@ -40,6 +40,8 @@ export interface ExportInput {
   manifestKey: string;
   documents: number;
   skipped: number;
+  /** What discovery skipped and why (at most 20). */
+  warnings?: string[];
   counters: Counters;
   durationsMs: { discover: number; process: number; total: number };
   workflow: { id: string; runId: string; firstRunId: string; runs: number };
@@ -118,8 +120,8 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       if (!shard) {
         // Only machine-local read failures leave no shard (they must not be cached); their
         // record says why.
-        const local = await readJsonIfExists<{ detail: string }>(localErrorPath(run.outDir, key));
-        await writeError(entry, { stage: 'load', reason: 'unreadable', detail: local?.detail ?? 'file could not be read during processing' });
+        const local = await readJsonIfExists<Omit<ErrorRow, 'source'>>(localErrorPath(run.outDir, key)).catch(() => undefined);
+        await writeError(entry, local ?? { stage: 'load', reason: 'unreadable', detail: 'file could not be read during processing' });
         continue;
       }
       if (shard.status === 'error') {
@@ -217,6 +219,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         failed: errors.rows,
         failedByReason,
         skippedDuringDiscovery: input.skipped,
+        discoveryWarnings: input.warnings ?? [],
       },
       chunks,
       pairs: {

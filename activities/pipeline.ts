@@ -33,7 +33,7 @@ export type ShardContent =
     }
   | {
       status: 'error';
-      stage: 'load' | 'chunk' | 'generate' | 'validate';
+      stage: 'load' | 'chunk' | 'generate' | 'validate' | 'process';
       reason: DocumentErrorReason;
       detail: string;
       durationsMs: StageDurations;

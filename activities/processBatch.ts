@@ -3,6 +3,7 @@
  * Batching keeps history small (one activity per batch, not per document); shards make it
  * idempotent (a retried batch finds the documents it already did) and let a re-run skip them.
  */
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchSummary, Counters, DocumentFailure, ManifestEntry, ResolvedRunInput } from '../schemas/index.js';
@@ -43,6 +44,8 @@ export function shardSettingsKey(run: ResolvedRunInput): string {
       v: PIPELINE_VERSION,
       generateQa: s.generateQa,
       generator: s.generateQa ? getGenerator(s).id : null,
+      // The same model name on another server gives other answers.
+      baseUrl: s.generateQa ? (s.llm?.baseUrl ?? null) : null,
       chunkSize: s.chunkSize,
       chunkOverlap: s.chunkOverlap,
       maxPairsPerChunk: s.maxPairsPerChunk,
@@ -50,8 +53,12 @@ export function shardSettingsKey(run: ResolvedRunInput): string {
   ).slice(0, 16);
 }
 
+/**
+ * A shard is keyed by what determines its content: the bytes, how they are parsed (the kind
+ * comes from the extension: the same bytes as .md and .txt give different text) and the settings.
+ */
 export function shardKeyFor(entry: ManifestEntry, settingsKey: string): string {
-  return sha256Hex(`${entry.sha256}:${settingsKey}`);
+  return sha256Hex(`${entry.sha256}:${entry.kind}:${settingsKey}`);
 }
 
 function failureFrom(entry: ManifestEntry, shard: ShardContent | undefined): DocumentFailure | undefined {
@@ -101,8 +108,15 @@ async function loadOrProcess(
 ): Promise<{ shard: ShardContent | undefined; cacheHit: boolean }> {
   if (entry.error) return { shard: undefined, cacheHit: false };
   const path = shardPath(input.run.outDir, shardKeyFor(entry, settingsKey));
-  const cached = input.run.noCache ? undefined : await readJsonIfExists<ShardContent>(path);
+  // A shard cut short by a power loss does not parse: treat it as missing and write it again.
+  const cached = input.run.noCache ? undefined : await readJsonIfExists<ShardContent>(path).catch(() => undefined);
   if (cached) return { shard: cached, cacheHit: true };
+  const localError = async (stage: 'load' | 'process', reason: 'unreadable' | 'processing_failed', detail: string) => {
+    // Recorded beside the shards, never as one: the document is tried again on the next run.
+    await writeFileAtomic(localErrorPath(input.run.outDir, shardKeyFor(entry, settingsKey)), JSON.stringify({ stage, reason, detail }));
+    const shard: ShardContent = { status: 'error', stage, reason, detail, durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 } };
+    return { shard, cacheHit: false };
+  };
 
   let bytes: Uint8Array;
   try {
@@ -110,27 +124,21 @@ async function loadOrProcess(
   } catch (err) {
     // Not cached: a permission problem is about this machine, not the content.
     const e = err as NodeJS.ErrnoException;
-    const detail = e.code === 'EACCES' ? 'permission denied' : e.message;
-    await writeFileAtomic(localErrorPath(input.run.outDir, shardKeyFor(entry, settingsKey)), JSON.stringify({ detail }));
-    return {
-      shard: { status: 'error', stage: 'load', reason: 'unreadable', detail, durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 } },
-      cacheHit: false,
-    };
+    return localError('load', 'unreadable', e.code === 'EACCES' ? 'permission denied' : e.message);
   }
   if (sha256Hex(bytes) !== entry.sha256) {
-    return {
-      shard: {
-        status: 'error',
-        stage: 'load',
-        reason: 'unreadable',
-        detail: 'file changed after discovery; run again to pick up the new content',
-        durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 },
-      },
-      cacheHit: false,
-    };
+    return localError('load', 'unreadable', 'file changed after discovery; run again to pick up the new content');
   }
   await hooks.onProcess?.(entry.source);
-  const shard = await processDocument(bytes, entry.kind, entry.sha256, entry.source, input.run.settings, { keepAlive });
+  let shard: ShardContent;
+  try {
+    shard = await processDocument(bytes, entry.kind, entry.sha256, entry.source, input.run.settings, { keepAlive });
+  } catch (err) {
+    // LLM faults and cancellation are Temporal's to retry or stop; anything else is a bug that
+    // this document triggers, and it must not take the whole run down with it.
+    if (err instanceof ApplicationFailure || err instanceof CancelledFailure) throw err;
+    return localError('process', 'processing_failed', `unexpected error while processing this document: ${(err as Error).message ?? String(err)}`);
+  }
   await writeFileAtomic(path, JSON.stringify(shard));
   return { shard, cacheHit: false };
 }

@@ -114,10 +114,7 @@ export function validatePair(
   }
 
   const nq = normalizeQuestion(q);
-  if (nq) {
-    if (seenQuestions.has(nq)) add('duplicate', 'question was already asked');
-    else seenQuestions.add(nq);
-  }
+  if (nq && seenQuestions.has(nq)) add('duplicate', 'question was already asked');
 
   if (a) {
     const nonSpace = [...a].filter((c) => !/\s/u.test(c));
@@ -127,6 +124,8 @@ export function validatePair(
     }
   }
 
+  // Only a pair that passes claims its question: a rejected one must not block a later good one.
+  if (nq && problems.size === 0) seenQuestions.add(nq);
   const reasons = RejectReason.options.filter((r) => problems.has(r));
   const detail = reasons.flatMap((r) => problems.get(r) ?? []).join('; ');
   return { reasons, detail };

@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure, Client, WorkflowNotFoundError } from '@temporalio/client';
 import { hostname } from 'node:os';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Progress, ResolvedRunInput, RunResult } from '../schemas/index.js';
 import proto from '@temporalio/proto';
@@ -36,6 +36,15 @@ export interface StartOptions {
 }
 
 export class RunConflictError extends Error {}
+
+function outputsBelongTo(outDir: string, workflowId: string): boolean {
+  try {
+    const stats = JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')) as { workflow?: { id?: string } };
+    return stats.workflow?.id === workflowId;
+  } catch {
+    return false;
+  }
+}
 
 /** The run's settings as a Markdown table: the "details" panel of the run in the UI. */
 export function settingsMarkdown(run: ResolvedRunInput): string {
@@ -161,7 +170,9 @@ export async function startCorpusExport(
 
   const fingerprint = await corpusFingerprint(run);
   const previous = await describeRun(client, workflowId);
-  const outputsPresent = existsSync(join(run.outDir, 'stats.json'));
+  // The outputs on disk must be this run's: another run with other settings may have written
+  // the same directory since.
+  const outputsPresent = outputsBelongTo(run.outDir, workflowId);
   const previousFingerprint = previous?.memo?.corpusFingerprint;
 
   let status: CorpusExportHandle['status'];
@@ -170,7 +181,7 @@ export async function startCorpusExport(
     status = 'attached';
     const released = await releaseActivitiesOfDeadWorkers(client, workflowId);
     if (released.length) notes.push(`the worker that was running this run died (${released.join(', ')}): its work is retried now`);
-  } else if (previous?.status.name === 'COMPLETED' && outputsPresent && !fresh && previousFingerprint === fingerprint) {
+  } else if (previous?.status.name === 'COMPLETED' && outputsPresent && !fresh && !run.noCache && previousFingerprint === fingerprint) {
     status = 'completed';
   } else {
     if (previous?.status.name === 'COMPLETED' && previousFingerprint !== fingerprint) {

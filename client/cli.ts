@@ -24,6 +24,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
@@ -162,6 +168,7 @@ function printResult(result: RunResult): void {
   lines.push('  stats.json', qaFiles && e.pairsPassed === 0
     ? '  README.md (dataset card; no pair passed, so load_dataset(<out>) has no data to load)'
     : '  README.md (dataset card: load_dataset(<out>) works)');
+  for (const w of result.warnings ?? []) lines.push(`Skipped: ${w}`);
   if (e.errors > 0) {
     lines.push(`Warning: ${e.errors} documents could not be used (${formatCounts(c.failedByReason)}); see errors.jsonl.`);
   }
@@ -271,7 +278,7 @@ export function buildProgram(): Command {
     .option('--chunk-size <chars>', 'maximum characters per chunk', positiveInt, 1500)
     .option('--chunk-overlap <chars>', 'characters of the previous chunk repeated at the start of the next', nonNegativeInt, 150)
     .option('--max-pairs-per-chunk <n>', 'upper bound on generated pairs per chunk', positiveInt, 8)
-    .option('--max-file-mb <mb>', 'files larger than this are reported as too_large', (v) => Number(v), 50)
+    .option('--max-file-mb <mb>', 'files larger than this are reported as too_large', positiveNumber, 50)
     .option('--fresh', 'start a new run even if the same command already completed (kept shards are reused)')
     .addOption(new Option('--format <format>', 'row format of the passed pairs').choices(['qa', 'messages', 'alpaca', 'prompt-completion']).default('qa'))
     .option('--split <spec>', 'document-level splits, e.g. train=0.9,validation=0.05,test=0.05 (default: all train)')

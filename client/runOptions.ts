@@ -71,6 +71,10 @@ function resolveLlmSettings(o: CorpusExportOptions): LlmSettings | undefined {
   if (o.baseUrl !== undefined && !/^https?:\/\/[^/]/.test(o.baseUrl)) {
     throw new Error(`--base-url: "${o.baseUrl}" is not an http(s) URL (e.g. http://localhost:11434/v1)`);
   }
+  if (o.baseUrl !== undefined && /^https?:\/\/[^/]*@|[?#]/.test(o.baseUrl)) {
+    // The base URL is workflow input, visible in the Temporal UI: a key must never ride in it.
+    throw new Error('--base-url must not carry credentials or a query string (it is shown in the Temporal UI); put the key in OPENAI_API_KEY or ANTHROPIC_API_KEY');
+  }
   if (o.promptTemplate !== undefined && !templateExists(o.promptTemplate)) {
     throw new Error(`--prompt-template: no template "${o.promptTemplate}" (available: ${availableTemplates().join(', ')})`);
   }

@@ -16,6 +16,7 @@ export const DocumentErrorReason = z.enum([
   'unsupported_type', // an extension we do not load
   'too_large', // bigger than the configured maximum
   'no_text', // parsed fine but no text came out (e.g. a scanned PDF)
+  'processing_failed', // an unexpected error in chunking or generation (a bug): not cached, retried next run
 ]);
 export type DocumentErrorReason = z.infer<typeof DocumentErrorReason>;
 
@@ -187,7 +188,7 @@ export type Counters = z.infer<typeof Counters>;
 export const DocumentFailure = z.object({
   index: z.number().int(),
   source: z.string(),
-  stage: z.enum(['discover', 'load', 'chunk', 'generate', 'validate']),
+  stage: z.enum(['discover', 'load', 'chunk', 'generate', 'validate', 'process']),
   reason: DocumentErrorReason,
   detail: z.string(),
 });
@@ -234,6 +235,8 @@ export const RunResult = z.object({
   workflowId: z.string(),
   outDir: z.string(),
   documents: z.number().int(),
+  /** Entries skipped during discovery (symlink loops, links out of the input), at most 20. */
+  warnings: z.array(z.string()).default([]),
   counters: Counters,
   export: ExportSummary,
 });

@@ -122,7 +122,9 @@ describe('prompt templates and generator ids', () => {
     expect(key(base)).not.toBe(key({ ...base, llm: { ...s, language: 'French' } }));
     expect(key(base)).not.toBe(key({ ...base, llm: { ...s, judge: true } }));
     expect(key(base)).not.toBe(key({ ...base, llm: { ...s, model: 'other' } }));
-    expect(key(base)).toBe(key({ ...base, llm: { ...s, timeoutMs: 5000, baseUrl: 'http://elsewhere:1/v1' } }));
+    expect(key(base)).toBe(key({ ...base, llm: { ...s, timeoutMs: 5000 } }));
+    // The same model name on another server (another quantization, another build) answers differently.
+    expect(key(base)).not.toBe(key({ ...base, llm: { ...s, baseUrl: 'http://elsewhere:1/v1' } }));
     expect(() => getGenerator('openai')).toThrow(/needs the run's settings/);
   });
 });

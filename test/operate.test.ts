@@ -3,7 +3,7 @@
  * settings), incremental re-runs from kept shards, cleanup, --no-cache, status and cancel.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addressTarget } from '../client/connection.js';
@@ -121,5 +121,20 @@ describe('status and cancel', () => {
     expect(again.handle.notes.join(' ')).toMatch(/ended cancel/);
     expect(resumed.length).toBe(40 - done);
     expect(again.result.documents).toBe(40);
+  });
+});
+
+describe('outputs that another run overwrote', () => {
+  it('does not call a run complete when the files on disk are another run\'s', async () => {
+    const root = tempDir('overwritten');
+    writeGoodDocs(root);
+    const out = tempDir('overwritten-out');
+    const a = await runExport({ inputDir: root, outDir: out, generateQa: true });
+    await runExport({ inputDir: root, outDir: out, generateQa: true, chunkSize: 700 });
+    const again = await runExport({ inputDir: root, outDir: out, generateQa: true });
+    expect(again.handle.workflowId).toBe(a.handle.workflowId);
+    expect(again.handle.status).toBe('started');
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
+    expect(stats.workflow.id).toBe(a.handle.workflowId);
   });
 });

@@ -88,4 +88,18 @@ describe('run modes', () => {
     expect(history.events?.length ?? 0).toBeLessThan(60);
     await connection.close();
   });
+
+  it('parses the same bytes by their extension: a .md and a .txt copy give different text', async () => {
+    const root = tempDir('kind');
+    const text = '# Title\n\nSome **bold** words and a [link](http://example.com) in a paragraph of prose.\n';
+    writeFileSync(join(root, 'same.md'), text);
+    writeFileSync(join(root, 'same.txt'), text);
+    const out = tempDir('kind-out');
+    await runExport({ inputDir: root, outDir: out });
+    const rows = readJsonl(join(out, 'data/chunks.jsonl')).map((r) => ChunkRow.parse(r));
+    const md = rows.filter((r) => r.source === 'same.md').map((r) => r.text).join('\n');
+    const txt = rows.filter((r) => r.source === 'same.txt').map((r) => r.text).join('\n');
+    expect(md).not.toMatch(/\*\*|\]\(/);
+    expect(txt).toContain('**bold**');
+  });
 });

@@ -103,4 +103,11 @@ describe('normalizeQuestion', () => {
     expect(normalizeQuestion('Ｗｈａｔ is ﬁle?')).toBe('what is file'); // fullwidth + ligature
     expect(normalizeQuestion('Is it 2.0?')).toBe('is it 2 0');
   });
+
+  it('lets a later good pair keep a question that an earlier rejected pair asked', () => {
+    const seen = new Set<string>();
+    expect(check('What is Chai?', 'zzz qqq unrelated words', seen).reasons).toContain('not_grounded');
+    expect(check('What is Chai?', 'an assertion library', seen).reasons).toEqual([]);
+    expect(check('What is Chai?', 'an assertion library', seen).reasons).toEqual(['duplicate']);
+  });
 });

@@ -236,6 +236,7 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
     manifestKey,
     documents: total,
     skipped: discovery.skipped,
+    warnings: discovery.warnings,
     counters,
     durationsMs: { discover: discoverMs, process: processMs, total: Date.now() - startedAtMs },
     workflow: {
@@ -250,5 +251,5 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
   if (!run.keepIntermediate) await removeIntermediate(run.outDir);
   phase = 'done';
   showProgress();
-  return { workflowId: info.workflowId, outDir: run.outDir, documents: total, counters, export: exported };
+  return { workflowId: info.workflowId, outDir: run.outDir, documents: total, warnings: discovery.warnings, counters, export: exported };
 }
