@@ -23,6 +23,8 @@ export interface ProcessBatchInput {
 /** What a batch heartbeats: enough to resume after the last finished document on a retry. */
 export interface BatchProgress {
   next: number;
+  /** Attempts that have started on document `next`, this one included. */
+  triesAtNext?: number;
   counters: Counters;
   firstFailure?: DocumentFailure;
   sampleFailures: DocumentFailure[];
@@ -105,6 +107,7 @@ async function loadOrProcess(
   settingsKey: string,
   hooks: BatchHooks,
   keepAlive: () => void,
+  giveUp = false,
 ): Promise<{ shard: ShardContent | undefined; cacheHit: boolean }> {
   if (entry.error) return { shard: undefined, cacheHit: false };
   const path = shardPath(input.run.outDir, shardKeyFor(entry, settingsKey));
@@ -117,6 +120,10 @@ async function loadOrProcess(
     const shard: ShardContent = { status: 'error', stage, reason, detail, durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 } };
     return { shard, cacheHit: false };
   };
+  if (giveUp) {
+    return localError('process', 'processing_failed',
+      `skipped after ${MAX_TRIES_PER_DOCUMENT} attempts that did not finish it (the worker crashed or timed out on this document)`);
+  }
 
   let bytes: Uint8Array;
   try {
@@ -143,10 +150,17 @@ async function loadOrProcess(
   return { shard, cacheHit: false };
 }
 
+/**
+ * A document that kills or hangs the worker (out of memory, a parser stuck in a loop) would be
+ * retried until the batch runs out of attempts and the run fails. After this many attempts on
+ * the same document it becomes an error row instead (not cached: the next run tries again).
+ */
+export const MAX_TRIES_PER_DOCUMENT = 3;
+
 export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks): Promise<BatchSummary> {
   // A retried attempt starts after the last document the previous attempt finished, with its
   // counts: a killed worker costs the document in hand, not the batch.
-  const resume = hooks.resumeFrom && hooks.resumeFrom.next > input.start && hooks.resumeFrom.next <= input.end
+  const resume = hooks.resumeFrom && hooks.resumeFrom.next >= input.start && hooks.resumeFrom.next <= input.end
     ? hooks.resumeFrom
     : undefined;
   const from = resume?.next ?? input.start;
@@ -156,11 +170,15 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   const sampleFailures: DocumentFailure[] = resume ? [...resume.sampleFailures] : [];
   let firstFailure: DocumentFailure | undefined = resume?.firstFailure;
   let end = from;
+  let triesAtNext = resume && resume.next === from ? (resume.triesAtNext ?? 1) + 1 : 1;
+  const progress = (): BatchProgress => ({ next: end, triesAtNext, counters, firstFailure, sampleFailures });
   // While a document is in hand (LLM requests can take minutes), heartbeats repeat the last checkpoint.
-  const keepAlive = () => hooks.heartbeat({ next: end, counters, firstFailure, sampleFailures });
+  const keepAlive = () => hooks.heartbeat(progress());
   if (firstFailure && input.run.failFast) return { start: input.start, end, counters, firstFailure, sampleFailures };
+  keepAlive(); // record at once that this attempt started on document `from`
   for (const entry of entries) {
-    const { shard, cacheHit } = await loadOrProcess(input, entry, settingsKey, hooks, keepAlive);
+    const giveUp = entry.index === from && triesAtNext > MAX_TRIES_PER_DOCUMENT;
+    const { shard, cacheHit } = await loadOrProcess(input, entry, settingsKey, hooks, keepAlive, giveUp);
     counters.documentsDone++;
     if (cacheHit) counters.cacheHits++;
     if (shard) count(counters, shard, cacheHit);
@@ -172,7 +190,8 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
       if (sampleFailures.length < 5) sampleFailures.push(failure);
     }
     end = entry.index + 1;
-    hooks.heartbeat({ next: end, counters, firstFailure, sampleFailures });
+    triesAtNext = 1;
+    hooks.heartbeat(progress());
     if (failure && input.run.failFast) break;
   }
   return { start: input.start, end, counters, firstFailure, sampleFailures };

@@ -2,14 +2,15 @@
  * The client-side API a user's own script can import: start (or attach to) a corpus export,
  * watch its progress, await its result.
  */
-import { ApplicationFailure, Client, WorkflowNotFoundError } from '@temporalio/client';
-import { hostname } from 'node:os';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Progress, ResolvedRunInput, RunResult } from '../schemas/index.js';
-import proto from '@temporalio/proto';
 import { DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
-import { CORPUS_GENERATOR, CORPUS_INPUT, CORPUS_OUTPUT, CORPUS_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes.js';
+import { CORPUS_GENERATOR, CORPUS_INPUT, CORPUS_OUTPUT } from '../workflows/searchAttributes.js';
+import { releaseActivitiesOfDeadWorkers } from './deadWorkers.js';
+import { settingsMarkdown } from './runMetadata.js';
+import { ensureSearchAttributes } from './searchAttributes.js';
 import { corpusExportWorkflow, progressQuery } from '../workflows/index.js';
 import { identityChanges, resolveRunInput, runIdentity, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { corpusFingerprint, readLastRun, writeLastRun } from './runState.js';
@@ -46,54 +47,6 @@ function outputsBelongTo(outDir: string, workflowId: string): boolean {
   }
 }
 
-/** The run's settings as a Markdown table: the "details" panel of the run in the UI. */
-export function settingsMarkdown(run: ResolvedRunInput): string {
-  const rows: Array<[string, string]> = [
-    ['input', run.inputDir],
-    ['output', run.outDir],
-    ['globs', run.globs.length ? run.globs.join(', ') : '(all files)'],
-    ...Object.entries(run.settings)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
-    ['failFast', String(run.failFast)],
-    ['batchSize / window', `${run.batchSize} / ${run.window}`],
-    ['continueAsNewAfter', String(run.continueAsNewAfter)],
-  ];
-  const cell = (v: string) => (v === '' ? '(none)' : `\`${v.replace(/\|/g, '\\|')}\``);
-  return ['| setting | value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`)].join('\n');
-}
-
-const searchAttributesReady = new WeakMap<Client, boolean>();
-
-/**
- * Makes sure the server knows our search attributes: the embedded server registers them at
- * start; on a cluster we try to add them (needs the operator API; Temporal Cloud manages them
- * in its UI instead). Without them, runs still work, only without those filters.
- */
-export async function ensureSearchAttributes(client: Client): Promise<boolean> {
-  const cached = searchAttributesReady.get(client);
-  if (cached !== undefined) return cached;
-  const wanted = Object.fromEntries(CORPUS_SEARCH_ATTRIBUTES.map((k) => [k.name, k.type]));
-  let ok = false;
-  try {
-    const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
-    const missing = Object.keys(wanted).filter((name) => !(name in (customAttributes ?? {})));
-    if (missing.length > 0) {
-      const { IndexedValueType } = proto.temporal.api.enums.v1; // CommonJS package: no named ESM exports
-      const enumOf = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, INT: IndexedValueType.INDEXED_VALUE_TYPE_INT };
-      await client.connection.operatorService.addSearchAttributes({
-        namespace: client.options.namespace,
-        searchAttributes: Object.fromEntries(missing.map((name) => [name, enumOf[wanted[name] as 'KEYWORD' | 'INT']])),
-      });
-    }
-    ok = true;
-  } catch {
-    ok = false;
-  }
-  searchAttributesReady.set(client, ok);
-  return ok;
-}
-
 async function describeRun(client: Client, workflowId: string) {
   try {
     return await client.workflow.getHandle(workflowId).describe();
@@ -101,48 +54,6 @@ async function describeRun(client: Client, workflowId: string) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * A worker killed outright (SIGKILL, OOM, power loss) never reports back: Temporal retries its
- * activities only when their heartbeat timeout expires (minutes), and sends the next workflow
- * task to its sticky queue first. When that worker ran on this machine and its process is gone,
- * fail its activities now (they are retried at once, by the retry policy) and reset stickiness.
- * Returns the dead workers' identities.
- */
-async function releaseActivitiesOfDeadWorkers(client: Client, workflowId: string): Promise<string[]> {
-  const description = await client.workflow.getHandle(workflowId).describe();
-  const dead = new Set<string>();
-  for (const a of description.raw.pendingActivities ?? []) {
-    if (a.state !== proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) continue;
-    const identity = a.lastWorkerIdentity ?? '';
-    const m = /^(\d+)@(.+)$/.exec(identity);
-    if (!m || m[2] !== hostname() || isAlive(Number(m[1])) || !a.activityId) continue;
-    try {
-      await client.activity.fail(
-        { workflowId, runId: description.runId, activityId: a.activityId },
-        ApplicationFailure.retryable(`worker ${identity} died while running this activity`, 'WorkerDied'),
-      );
-      dead.add(identity);
-    } catch {
-      // Completed or timed out meanwhile: nothing to release.
-    }
-  }
-  // Cheap (a live sticky worker replays a bounded history once), and a dead worker may hold the
-  // workflow's sticky task without any activity.
-  await client.workflowService
-    .resetStickyTaskQueue({ namespace: client.options.namespace, execution: { workflowId, runId: description.runId } })
-    .catch(() => undefined);
-  return [...dead];
 }
 
 export async function startCorpusExport(

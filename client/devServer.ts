@@ -13,6 +13,7 @@ import { Connection } from '@temporalio/client';
 import { stateDir } from '../activities/storage.js';
 import { devServerSearchAttributeArgs } from '../workflows/searchAttributes.js';
 import { findTemporalCli } from './temporalCli.js';
+import { isAlive } from './processes.js';
 
 export interface EmbeddedServer {
   address: string;
@@ -41,15 +42,6 @@ async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function canConnect(address: string): Promise<boolean> {
