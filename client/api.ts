@@ -90,6 +90,7 @@ export async function startCorpusExport(
   if (previous?.status.name === 'RUNNING') {
     if (fresh) throw new RunConflictError(`run ${workflowId} is in progress; cancel it before starting it --fresh`);
     status = 'attached';
+    notes.push('attached to the run already in progress: it keeps the --concurrency and --batch-size it was started with');
     const released = await releaseActivitiesOfDeadWorkers(client, workflowId);
     if (released.length) notes.push(`the worker that was running this run died (${released.join(', ')}): its work is retried now`);
   } else if (previous?.status.name === 'COMPLETED' && outputsPresent && !fresh && !run.noCache && previousFingerprint === fingerprint) {
@@ -108,6 +109,9 @@ export async function startCorpusExport(
       workflowId,
       args: [run],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      // A worker killed while it holds a workflow task stalls the run until this timeout (default
+      // 10 s): our workflow tasks take milliseconds, so a resume after a crash can be quicker.
+      workflowTaskTimeout: '4s',
       staticSummary: `corpus-qa: ${run.inputDir} → ${run.outDir}`,
       staticDetails: settingsMarkdown(run),
       memo: {
