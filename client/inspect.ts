@@ -3,15 +3,15 @@
  * finished or interrupted run can be inspected later), and `corpus-qa list` lists the runs a
  * server knows, from its visibility store.
  */
-import { Client, Connection } from '@temporalio/client';
 import { resolve } from 'node:path';
 import type { Progress } from '../schemas/index.js';
 import { progressQuery } from '../workflows/index.js';
 import { CORPUS_DOCUMENTS, CORPUS_OUTPUT } from '../workflows/searchAttributes.js';
-import { addressTarget, type ServerTarget } from './connection.js';
+import type { ServerTarget } from './connection.js';
 import { startEmbeddedServer } from './devServer.js';
 import { workflowUiUrl } from './runner.js';
 import { readLastRun } from './runState.js';
+import { openServer, withTimeout } from './operate.js';
 
 export async function serveUi(outDir: string, opts: { uiPort?: number; signal?: AbortSignal; onReady?: (url: string) => void }): Promise<void> {
   const out = resolve(outDir);
@@ -45,25 +45,10 @@ export interface RunListing {
   progress?: Progress;
 }
 
-async function queryWithin(p: Promise<Progress>, ms: number): Promise<Progress | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export async function listRuns(where: { target?: ServerTarget; outDir?: string }): Promise<RunListing[]> {
-  let server;
-  if (!where.target) {
-    if (!where.outDir) throw new Error('without TEMPORAL_ADDRESS, give an output directory whose embedded server to list');
-    server = await startEmbeddedServer(resolve(where.outDir));
-  }
-  const target = where.target ?? addressTarget(server!.address);
-  const connection = await Connection.connect(target.connectionOptions);
+  const s = await openServer(where.target, where.outDir, 'without TEMPORAL_ADDRESS, give an output directory whose embedded server to list');
   try {
-    const client = new Client({ connection, namespace: target.namespace });
+    const client = s.client;
     const runs: RunListing[] = [];
     // One row per workflow id: the newest execution (continue-as-new makes several).
     const seen = new Set<string>();
@@ -79,13 +64,12 @@ export async function listRuns(where: { target?: ServerTarget; outDir?: string }
         documents: wf.typedSearchAttributes.get(CORPUS_DOCUMENTS),
       };
       if (wf.status.name === 'RUNNING') {
-        listing.progress = await queryWithin(client.workflow.getHandle(wf.workflowId).query(progressQuery), 2000);
+        listing.progress = await withTimeout(client.workflow.getHandle(wf.workflowId).query(progressQuery), 2000);
       }
       runs.push(listing);
     }
     return runs;
   } finally {
-    await connection.close();
-    if (server && !server.reused) await server.stop();
+    await s.close();
   }
 }

@@ -22,34 +22,32 @@ export interface RunLocator {
   target?: ServerTarget;
 }
 
-interface Session {
+export interface ServerSession {
   client: Client;
   connection: Connection;
   target: ServerTarget;
-  workflowId: string;
   server?: EmbeddedServer;
   close(): Promise<void>;
 }
 
-async function openSession(loc: RunLocator): Promise<Session> {
-  const outDir = loc.outDir ? resolve(loc.outDir) : undefined;
-  const workflowId = loc.workflowId ?? (outDir ? (await readLastRun(outDir))?.workflowId : undefined);
-  if (!workflowId) {
-    throw new Error(outDir ? `no corpus-qa run was started in ${outDir}` : 'give an output directory or --workflow-id');
-  }
+interface Session extends ServerSession {
+  workflowId: string;
+}
+
+/** A client on the cluster `target`, or else on the embedded server of `outDir` (started if needed). */
+export async function openServer(target: ServerTarget | undefined, outDir: string | undefined, missing: string): Promise<ServerSession> {
   let server: EmbeddedServer | undefined;
-  if (!loc.target) {
-    if (!outDir) throw new Error('without TEMPORAL_ADDRESS, give the output directory of the run');
-    server = await startEmbeddedServer(outDir);
+  if (!target) {
+    if (!outDir) throw new Error(missing);
+    server = await startEmbeddedServer(resolve(outDir));
   }
-  const target = loc.target ?? addressTarget(server!.address);
-  const connection = await Connection.connect(target.connectionOptions);
-  const client = new Client({ connection, namespace: target.namespace });
+  const resolved = target ?? addressTarget(server!.address);
+  const connection = await Connection.connect(resolved.connectionOptions);
+  const client = new Client({ connection, namespace: resolved.namespace });
   return {
     client,
     connection,
-    target,
-    workflowId,
+    target: resolved,
     server,
     async close() {
       await connection.close();
@@ -59,7 +57,18 @@ async function openSession(loc: RunLocator): Promise<Session> {
   };
 }
 
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+async function openSession(loc: RunLocator): Promise<Session> {
+  const outDir = loc.outDir ? resolve(loc.outDir) : undefined;
+  const workflowId = loc.workflowId ?? (outDir ? (await readLastRun(outDir))?.workflowId : undefined);
+  if (!workflowId) {
+    throw new Error(outDir ? `no corpus-qa run was started in ${outDir}` : 'give an output directory or --workflow-id');
+  }
+  const session = await openServer(loc.target, outDir, 'without TEMPORAL_ADDRESS, give the output directory of the run');
+  return { ...session, workflowId };
+}
+
+/** The value of `p`, or undefined if it fails or takes longer than `ms` (a query with no worker waits). */
+export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
   try {

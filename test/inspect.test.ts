@@ -10,10 +10,9 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTemporalCli } from '../client/temporalCli.js';
-import { startCorpusQa } from './helpers/cluster.js';
 import { writeFixtureCorpus } from './helpers/corpus.js';
 import { tempDir } from './helpers/files.js';
-import { describeCli, killEverythingUnder, processesMentioning, waitForExit, waitUntil } from './helpers/processes.js';
+import { describeCli, killEverythingUnder, startCorpusQa, processesMentioning, waitForExit, waitUntil } from './helpers/processes.js';
 import { runExport, temporalAddress } from './helpers/temporal.js';
 
 const DOCUMENTS = 12; // the fixture corpus: 7 good documents, 5 bad ones

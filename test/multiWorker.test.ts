@@ -10,9 +10,9 @@ import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeBenchCorpus } from '../bench/corpus.js';
-import { startCorpusQa, startWorker, stopProcesses } from './helpers/cluster.js';
+import { startWorker, stopProcesses } from './helpers/cluster.js';
 import { readJsonl, sha256File, tempDir } from './helpers/files.js';
-import { countShards, describeCli, readProcessLog, waitForExit, waitUntil, type CliProcess } from './helpers/processes.js';
+import { countShards, describeCli, startCorpusQa, readProcessLog, waitForExit, waitUntil, type CliProcess } from './helpers/processes.js';
 import { runExport, temporalAddress, uniqueTaskQueue } from './helpers/temporal.js';
 
 const DOCUMENTS = 100;

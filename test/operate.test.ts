@@ -3,7 +3,7 @@
  * settings), incremental re-runs from kept shards, cleanup, --no-cache, status and cancel.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addressTarget } from '../client/connection.js';
@@ -11,23 +11,10 @@ import { cancelRun, runStatus } from '../client/operate.js';
 import { writeBenchCorpus } from '../bench/corpus.js';
 import { writeGoodDocs } from './helpers/corpus.js';
 import { tempDir, treeHashes } from './helpers/files.js';
+import { countShards, waitUntil } from './helpers/processes.js';
 import { runExport, temporalAddress, uniqueTaskQueue } from './helpers/temporal.js';
 
 const OUTPUTS = ['data/train.jsonl', 'rejected/rejected.jsonl', 'errors.jsonl', 'README.md'];
-
-function shardCount(out: string): number {
-  const dir = join(out, '.corpus-qa', 'shards');
-  if (!existsSync(dir)) return 0;
-  return readdirSync(dir).reduce((n, d) => n + readdirSync(join(dir, d)).length, 0);
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('run identity and incremental re-runs', () => {
   it('processes only added and edited documents when shards are kept, and matches a from-scratch run', async () => {
@@ -61,12 +48,12 @@ describe('run identity and incremental re-runs', () => {
     writeGoodDocs(root);
     const out = tempDir('clean-out');
     await runExport({ inputDir: root, outDir: out, generateQa: true });
-    expect(shardCount(out)).toBe(0);
+    expect(countShards(out)).toBe(0);
     expect(existsSync(join(out, '.corpus-qa', 'manifests'))).toBe(false);
 
     const kept = tempDir('clean-kept');
     await runExport({ inputDir: root, outDir: kept, generateQa: true, keepIntermediate: true });
-    expect(shardCount(kept)).toBe(6);
+    expect(countShards(kept)).toBe(6);
     const processed: string[] = [];
     await runExport({ inputDir: root, outDir: kept, generateQa: true, keepIntermediate: true, noCache: true }, {
       fresh: true,
@@ -98,7 +85,7 @@ describe('status and cancel', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    await waitFor(() => shardCount(out) >= 8, 'some shards');
+    await waitUntil('some shards', () => countShards(out) >= 8);
 
     const target = addressTarget(temporalAddress());
     const status = await runStatus({ outDir: out, target });
@@ -111,7 +98,7 @@ describe('status and cancel', () => {
     expect(await running).toBeInstanceOf(WorkflowFailedError);
     expect((await runStatus({ outDir: out, target })).status).toBe('CANCELLED');
     expect(existsSync(join(out, 'data'))).toBe(false); // no partial output
-    const done = shardCount(out);
+    const done = countShards(out);
     expect(done).toBeGreaterThanOrEqual(8);
     expect(done).toBeLessThan(40);
 

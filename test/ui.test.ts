@@ -11,10 +11,11 @@ import { existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startCorpusQa, stopProcesses, waitForOutput } from './helpers/cluster.js';
+import { freePort } from '../client/devServer.js';
+import { stopProcesses, waitForOutput } from './helpers/cluster.js';
 import { writeFixtureCorpus } from './helpers/corpus.js';
 import { tempDir } from './helpers/files.js';
-import { describeCli, killEverythingUnder, processesMentioning, waitForExit, type CliProcess } from './helpers/processes.js';
+import { describeCli, killEverythingUnder, processesMentioning, startCorpusQa, waitForExit, type CliProcess } from './helpers/processes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);

@@ -1,40 +1,9 @@
 /**
  * Real `corpus-qa` processes against a server we name (cluster mode: TEMPORAL_ADDRESS set, unlike
- * processes.ts's `startCli`, which always uses the embedded server), standalone workers, and the
- * `corpus-qa ui` server. Every process started here is tracked so a test can kill what is left.
+ * processes.ts's `startCli`, which always uses the embedded server): standalone workers, waiting
+ * for output, and stopping what a test started.
  */
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { BIN, describeCli, killHard, sleep, type CliProcess } from './processes.js';
-
-/**
- * `node bin/corpus-qa.mjs <args>` with the test's environment plus `env`; a key set to
- * undefined is removed (e.g. TEMPORAL_ADDRESS: undefined for the embedded server).
- */
-export function startCorpusQa(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
-  const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k];
-  const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error(`could not start corpus-qa ${args.join(' ')}`);
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const proc: CliProcess = {
-    pid: child.pid,
-    child,
-    exit: undefined,
-    exited: new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        proc.exit = { code, signal };
-        resolve(proc.exit);
-      });
-    }),
-    stdout: () => out,
-    stderr: () => err,
-  };
-  return proc;
-}
+import { describeCli, killHard, sleep, startCorpusQa, type CliProcess } from './processes.js';
 
 /** Waits until the process prints a line matching `pattern` (stdout or stderr); fails if it ends first. */
 export async function waitForOutput(proc: CliProcess, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
@@ -91,18 +60,4 @@ export async function stopProcesses(procs: Iterable<CliProcess>, signal: NodeJS.
       }
     }),
   );
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }

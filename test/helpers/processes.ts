@@ -24,15 +24,14 @@ export interface CliProcess {
 }
 
 /**
- * `node bin/corpus-qa.mjs <args>` with TEMPORAL_ADDRESS unset (embedded server mode) and the
- * given extra environment (the worker's test hooks).
+ * `node bin/corpus-qa.mjs <args>` with the test's environment plus `env`; a key set to
+ * undefined is removed (e.g. TEMPORAL_ADDRESS: undefined for the embedded server).
  */
-export function startCli(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
+export function startCorpusQa(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  delete fullEnv.TEMPORAL_ADDRESS;
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k];
   const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error('could not start corpus-qa');
+  if (child.pid === undefined) throw new Error(`could not start corpus-qa ${args.join(' ')}`);
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -53,20 +52,16 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   return proc;
 }
 
-export function describeCli(proc: CliProcess): string {
-  return `exit ${JSON.stringify(proc.exit)}\n--- stdout ---\n${proc.stdout()}\n--- stderr ---\n${proc.stderr().slice(-4000)}`;
+/**
+ * `node bin/corpus-qa.mjs <args>` with TEMPORAL_ADDRESS unset (embedded server mode) and the
+ * given extra environment (the worker's test hooks).
+ */
+export function startCli(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
+  return startCorpusQa(args, { ...env, TEMPORAL_ADDRESS: undefined });
 }
 
-/** Waits for the process to end; SIGKILLs it and fails if it takes longer than timeoutMs. */
-export async function waitForExit(proc: CliProcess, timeoutMs: number): Promise<CliExit> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
-  const result = await Promise.race([proc.exited, timeout]);
-  clearTimeout(timer);
-  if (result) return result;
-  killHard(proc.pid);
-  await proc.exited;
-  throw new Error(`corpus-qa did not finish within ${timeoutMs} ms; killed it.\n${describeCli(proc)}`);
+export function describeCli(proc: CliProcess): string {
+  return `exit ${JSON.stringify(proc.exit)}\n--- stdout ---\n${proc.stdout()}\n--- stderr ---\n${proc.stderr().slice(-4000)}`;
 }
 
 /** Exit within timeoutMs, else SIGKILL. Returns whether it exited by itself. */
@@ -79,6 +74,14 @@ export async function exitOrKill(proc: CliProcess, timeoutMs: number): Promise<b
   killHard(proc.pid);
   await proc.exited;
   return false;
+}
+
+/** Waits for the process to end; SIGKILLs it and fails if it takes longer than timeoutMs. */
+export async function waitForExit(proc: CliProcess, timeoutMs: number): Promise<CliExit> {
+  if (!(await exitOrKill(proc, timeoutMs))) {
+    throw new Error(`corpus-qa did not finish within ${timeoutMs} ms; killed it.\n${describeCli(proc)}`);
+  }
+  return proc.exit!;
 }
 
 /** Alive and not a zombie (a killed child not yet reaped is as good as dead). */
