@@ -91,6 +91,8 @@ export interface CardFacts {
   failedByReason: Record<string, number>;
   rejectedByReason: Record<string, number>;
   generator: string;
+  /** LLM runs: the replies the pairs were made from and their cost. */
+  llmLine?: string;
   license: string;
   settingsTable: Array<[string, string]>;
 }
@@ -165,6 +167,7 @@ export function renderCard(f: CardFacts): string {
       b.push(`| \`${c.name}\` | ${file.split} | \`${file.path}\` | ${rows} |`);
     }
   }
+  if (f.llmLine) b.push('', f.llmLine);
   b.push('', 'Counts, timings, settings and tool versions are in `stats.json`.');
   b.push(...countsTable('document errors (`errors.jsonl`)', f.failedByReason));
   b.push(...countsTable('rejection reason (`rejected/rejected.jsonl`)', f.rejectedByReason));

@@ -16,15 +16,16 @@ import type {
   ResolvedRunInput,
   ShardPair,
 } from '../schemas/index.js';
+import { ShardContent } from '../schemas/index.js';
 import { renderCard } from './datasetCard.js';
 import { DuplicateIndex } from './dedup.js';
 import { rejectedRow, trainingRow, wellFormed } from './exportRows.js';
 import { splitOf } from './splits.js';
-import { getGenerator } from './generate/index.js';
+import { generatorId as generatorIdOf } from './generate/index.js';
+import { llmCardLine, llmStats } from './generate/report.js';
 import { iterateManifest } from './manifest.js';
-import type { ShardContent } from './pipeline.js';
 import { shardKeyFor, shardSettingsKey } from './processBatch.js';
-import { AtomicLineWriter, localErrorPath, readJsonIfExists, removeOrphanTempFiles, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
+import { AtomicLineWriter, localErrorPath, readJsonIfExists, readParsedIfExists, removeOrphanTempFiles, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
 
 export const OUTPUT_FILES = {
   train: 'data/train.jsonl',
@@ -116,7 +117,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         continue;
       }
       const key = shardKeyFor(entry, settingsKey);
-      const shard = await readJsonIfExists<ShardContent>(shardPath(run.outDir, key));
+      const shard = await readParsedIfExists(shardPath(run.outDir, key), ShardContent);
       if (!shard) {
         // Only machine-local read failures leave no shard (they must not be cached); their
         // record says why.
@@ -206,7 +207,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       chunks,
       errors: errors.rows,
     };
-    const generatorId = qa ? getGenerator(settings).id : 'none';
+    const generatorId = qa ? generatorIdOf(settings) : 'none';
     const stats = {
       tool: { name: 'corpus-qa', version: deps.toolVersion },
       temporal: { sdk: deps.sdkVersion, server: deps.serverVersion },
@@ -231,17 +232,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         splits: splitRows,
       },
       cacheHits: input.counters.cacheHits,
-      // What this run spent on LLM requests that returned an answer (documents found in their
-      // shards cost nothing); `?? 0` for counters carried over from an older version.
-      ...(qa && settings.generator !== 'builtin'
-        ? {
-            llm: {
-              requests: input.counters.llmRequests ?? 0,
-              promptTokens: input.counters.promptTokens ?? 0,
-              completionTokens: input.counters.completionTokens ?? 0,
-            },
-          }
-        : {}),
+      ...(qa && settings.llm ? { llm: llmStats(input.counters.llm ?? {}, settings.llm, run.llmRuntime ?? {}) } : {}),
       durationsMs: {
         discover: Math.round(input.durationsMs.discover),
         process: Math.round(input.durationsMs.process),
@@ -267,6 +258,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       failedByReason,
       rejectedByReason,
       generator: generatorId,
+      ...(qa && settings.llm ? { llmLine: llmCardLine(input.counters.llm ?? {}, settings.llm, run.llmRuntime ?? {}) } : {}),
       license: settings.license,
       settingsTable: [
         ['generator', generatorId],

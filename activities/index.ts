@@ -71,8 +71,17 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async processBatch(input: ProcessBatchInput): Promise<BatchSummary> {
-      const resumeFrom = Context.current().info.heartbeatDetails as BatchProgress | undefined;
-      return withKeepAlive(() => processBatch(input, { heartbeat, resumeFrom, onProcess: deps.onProcessDocument }));
+      const ctx = Context.current();
+      const resumeFrom = ctx.info.heartbeatDetails as BatchProgress | undefined;
+      return withKeepAlive(() =>
+        processBatch(input, {
+          heartbeat,
+          resumeFrom,
+          onProcess: deps.onProcessDocument,
+          signal: ctx.cancellationSignal,
+          warn: (message) => ctx.log.warn(message),
+        }),
+      );
     },
 
     async exportDataset(input: ExportInput): Promise<ExportSummary> {

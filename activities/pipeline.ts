@@ -4,54 +4,38 @@
  * so identical files share a shard and a moved file is not processed again.
  */
 import { performance } from 'node:perf_hooks';
-import type {
-  Chunk,
-  DocumentErrorReason,
-  DocumentKind,
-  OutputSettings,
-  ShardPair,
-  StageDurations,
-} from '../schemas/index.js';
+import type { Chunk, DocumentKind, OutputSettings, ShardContent, ShardPair, StageDurations } from '../schemas/index.js';
 import { chunkText } from './chunk.js';
 import { extractText } from './extract/index.js';
-import { addUsage, emptyUsage, getGenerator, type LlmUsage, type Malformed } from './generate/index.js';
+import type { ChunkGeneration, Generator, JudgeResult, Malformed } from './generate/index.js';
+import { emptyUsage, shardFigures, type LlmUsage } from '../schemas/llmUsage.js';
 import { validatePair } from './validate.js';
 
-/** Bump when a change here would change the output for the same input. */
-export const PIPELINE_VERSION = 'p1';
+export type { ShardContent } from '../schemas/index.js';
 
-export type ShardContent =
-  | {
-      status: 'ok';
-      chunks: number;
-      /** Chunk rows, kept only when the run exports chunks (no --generate-qa). */
-      chunkRows: Chunk[];
-      pairs: ShardPair[];
-      durationsMs: StageDurations;
-      /** LLM requests and tokens spent on this document (absent for the built-in generator). */
-      llm?: LlmUsage;
-    }
-  | {
-      status: 'error';
-      stage: 'load' | 'chunk' | 'generate' | 'validate' | 'process';
-      reason: DocumentErrorReason;
-      detail: string;
-      durationsMs: StageDurations;
-    };
+/** Bump when a change here would change the output for the same input. */
+export const PIPELINE_VERSION = 'p2';
 
 export interface DocumentHooks {
-  /** Heartbeat while a document is in hand: LLM generation can take minutes per document. */
-  keepAlive?: () => void;
+  generator?: Generator;
+  /** Aborts the document's requests: the run was cancelled or the worker is stopping. */
+  signal?: AbortSignal;
+}
+
+export interface ProcessedDocument {
+  shard: ShardContent;
+  /** Everything this document's LLM requests did in this run: attempts, failures, waits, cost. */
+  usage: LlmUsage;
 }
 
 export async function processDocument(
   bytes: Uint8Array,
   kind: DocumentKind,
   sha256: string,
-  source: string,
   settings: OutputSettings,
   hooks: DocumentHooks = {},
-): Promise<ShardContent> {
+): Promise<ProcessedDocument> {
+  const usage = emptyUsage();
   const durationsMs: StageDurations = { load: 0, chunk: 0, generate: 0, validate: 0 };
   let t = performance.now();
   const lap = (stage: keyof StageDurations) => {
@@ -65,7 +49,7 @@ export async function processDocument(
   const extracted = await extractText(bytes, kind === 'other' ? 'text' : kind);
   lap('load');
   if (!extracted.ok) {
-    return { status: 'error', stage: 'load', reason: extracted.reason, detail: extracted.detail, durationsMs };
+    return { shard: { status: 'error', stage: 'load', reason: extracted.reason, detail: extracted.detail, durationsMs }, usage };
   }
 
   const chunks = chunkText(extracted.text, extracted.headings, {
@@ -75,58 +59,103 @@ export async function processDocument(
   });
   lap('chunk');
   if (!settings.generateQa) {
-    return { status: 'ok', chunks: chunks.length, chunkRows: chunks, pairs: [], durationsMs };
+    return { shard: { status: 'ok', chunks: chunks.length, chunkRows: chunks, pairs: [], durationsMs }, usage };
   }
+  const generator = hooks.generator;
+  if (!generator) throw new Error('processDocument: --generate-qa needs a generator');
 
-  const generator = getGenerator(settings);
-  const usage = emptyUsage();
-  const ctx = { source, maxPairs: settings.maxPairsPerChunk, keepAlive: hooks.keepAlive };
-  const pairs: ShardPair[] = [];
-  const seenQuestions = new Set<string>();
-  for (const [i, chunk] of chunks.entries()) {
-    // Yield to the event loop now and then: a huge document is minutes of synchronous work, and
-    // the activity's keep-alive heartbeat must still fire meanwhile.
-    if (i % 20 === 19) await new Promise((r) => setImmediate(r));
-    t = performance.now();
-    // A request that fails (429, 5xx, timeout, bad key) throws out of here before any shard is
-    // written: the document is done again on the retry, never half-stored.
-    const generated = await generator.generateChunk(chunk, ctx);
-    addUsage(usage, generated.usage);
+  // A fatal failure of one request (a bad key) stops the document's other requests too.
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(hooks.signal?.reason);
+  hooks.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const ctx = { usage, signal: stop.signal };
+  try {
+    // 1. Generate: every chunk at once for an LLM (the worker's limiter bounds the requests in
+    //    flight), one after another for CPU work.
+    const generated = await eachChunk(chunks, generator.concurrent, stop, (chunk) =>
+      generator.generateChunk(chunk, { ...ctx, maxPairs: settings.maxPairsPerChunk }),
+    );
     lap('generate');
-    const place = { chunkId: chunk.chunkId, charStart: chunk.charStart, charEnd: chunk.charEnd, generator: generator.id };
-    if (generated.malformed) {
-      // The chunk's pairs are lost; one rejected row says so and keeps what the model wrote.
-      pairs.push({ question: '', answer: '', ...place, reasons: ['malformed_output'], detail: malformedDetail('answer', generated.malformed) });
-      continue;
-    }
-    const chunkPairs: ShardPair[] = generated.pairs.map((candidate) => {
-      const verdict = validatePair(candidate, chunk, seenQuestions);
-      return { question: candidate.question, answer: candidate.answer, ...place, reasons: verdict.reasons, detail: verdict.detail };
-    });
+
+    // 2. Validate in chunk order: a question asked twice in a document is a duplicate of the first.
+    const seenQuestions = new Set<string>();
+    const perChunk = chunks.map((chunk, i) => pairsOf(chunk, generated[i]!, generator.id, settings.chunkSize, seenQuestions));
     lap('validate');
+
+    // 3. Judge: only pairs that passed the rule checks are worth a judge's tokens.
     if (generator.judge) {
-      // Only pairs that passed the rule checks are worth a judge's tokens.
-      const passing = chunkPairs.filter((p) => p.reasons.length === 0);
-      if (passing.length > 0) {
-        const judged = await generator.judge(chunk, passing, ctx);
-        addUsage(usage, judged.usage);
-        const minScore = generator.minScore ?? 0;
-        passing.forEach((p, i) => {
-          const s = judged.scores?.[i];
-          if (judged.malformed || !s) {
-            p.reasons = ['malformed_output'];
-            p.detail = malformedDetail("judge's answer", judged.malformed ?? { error: 'no score for this pair', raw: [] });
-          } else if (s.score < minScore) {
-            p.reasons = ['low_score'];
-            p.detail = `judge score ${s.score} (groundedness ${s.groundedness}, usefulness ${s.usefulness}) is below --min-score ${minScore}`;
-          }
-        });
-      }
+      const judge = generator.judge.bind(generator);
+      await eachChunk(chunks, generator.concurrent, stop, async (chunk, i) => {
+        const passing = perChunk[i]!.filter((p) => p.reasons.length === 0);
+        if (passing.length > 0) applyJudgement(passing, await judge(chunk, passing, ctx), generator.minScore ?? 0);
+      });
       lap('generate');
     }
-    pairs.push(...chunkPairs);
+    const pairs = perChunk.flat();
+    const llm = Object.keys(usage).length > 0 ? { llm: shardFigures(usage) } : {};
+    return { shard: { status: 'ok', chunks: chunks.length, chunkRows: [], pairs, durationsMs, ...llm }, usage };
+  } finally {
+    hooks.signal?.removeEventListener('abort', onOuterAbort);
   }
-  return { status: 'ok', chunks: chunks.length, chunkRows: [], pairs, durationsMs, ...(usage.requests > 0 ? { llm: usage } : {}) };
+}
+
+/** Runs `work` for every chunk, in parallel or in order; the first failure aborts the rest. */
+async function eachChunk<T>(chunks: Chunk[], concurrent: boolean, stop: AbortController, work: (chunk: Chunk, i: number) => Promise<T>): Promise<T[]> {
+  if (concurrent) {
+    return Promise.all(
+      chunks.map((c, i) =>
+        work(c, i).catch((err: unknown) => {
+          stop.abort(err);
+          throw err;
+        }),
+      ),
+    );
+  }
+  const out: T[] = [];
+  for (const [i, c] of chunks.entries()) {
+    // Yield now and then: a huge document is minutes of synchronous work, and the activity's
+    // keep-alive heartbeat must still fire meanwhile.
+    if (i % 20 === 19) await new Promise((r) => setImmediate(r));
+    out.push(await work(c, i));
+  }
+  return out;
+}
+
+function pairsOf(chunk: Chunk, g: ChunkGeneration, generatorId: string, chunkSize: number, seenQuestions: Set<string>): ShardPair[] {
+  const place = { chunkId: chunk.chunkId, charStart: chunk.charStart, charEnd: chunk.charEnd, generator: generatorId };
+  if (g.contextTooLong !== undefined) {
+    return [{
+      question: '', answer: '', ...place, reasons: ['context_too_long'],
+      detail: `the server refused this chunk's request as too long for its context; lower --chunk-size (now ${chunkSize}) or give the server a larger context (server said: ${g.contextTooLong})`,
+    }];
+  }
+  if (g.malformed) {
+    // The chunk's pairs are lost; one rejected row says so and keeps what the model wrote.
+    return [{ question: '', answer: '', ...place, reasons: ['malformed_output'], detail: malformedDetail('answer', g.malformed) }];
+  }
+  return g.pairs.map((candidate) => {
+    const verdict = validatePair(candidate, chunk, seenQuestions);
+    return { question: candidate.question, answer: candidate.answer, ...place, reasons: verdict.reasons, detail: verdict.detail };
+  });
+}
+
+function applyJudgement(passing: ShardPair[], judged: JudgeResult, minScore: number): void {
+  passing.forEach((p, i) => {
+    const s = judged.scores?.[i];
+    if (judged.contextTooLong !== undefined) {
+      p.reasons = ['context_too_long'];
+      p.detail = `the server refused the judge's request for this chunk as too long for its context; lower --chunk-size (server said: ${judged.contextTooLong})`;
+    } else if (judged.malformed) {
+      p.reasons = ['malformed_output'];
+      p.detail = malformedDetail("judge's answer", judged.malformed);
+    } else if (!s) {
+      p.reasons = ['malformed_output'];
+      p.detail = "the judge's answer gave no usable score for this pair, also when asked about it again";
+    } else if (s.score < minScore) {
+      p.reasons = ['low_score'];
+      p.detail = `judge score ${s.score} (groundedness ${s.groundedness}, usefulness ${s.usefulness}) is below --min-score ${minScore}`;
+    }
+  });
 }
 
 const RAW_KEPT_CHARS = 1000;

@@ -1,23 +1,32 @@
 /**
- * The processing activity: a contiguous range of the manifest, one document after another.
- * Batching keeps history small (one activity per batch, not per document); shards make it
- * idempotent (a retried batch finds the documents it already did) and let a re-run skip them.
+ * The processing activity: a contiguous range of the manifest. Batching keeps history small (one
+ * activity per batch, not per document); shards make it idempotent (a retried batch finds the
+ * documents it already did) and let a re-run skip them; the LLM journal makes a document cut
+ * short cost nothing twice.
+ *
+ * Documents go one after another for CPU work, and several at once for an LLM generator (their
+ * requests share the worker's limiter), so a small corpus is not one request at a time. The
+ * heartbeat's cursor is the first unfinished document: a retry resumes there.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchSummary, Counters, DocumentFailure, ManifestEntry, ResolvedRunInput } from '../schemas/index.js';
-import { emptyCounters } from '../schemas/index.js';
+import { emptyCounters, ShardContent } from '../schemas/index.js';
 import { readManifestRange } from './manifest.js';
-import { PIPELINE_VERSION, processDocument, type ShardContent } from './pipeline.js';
-import { getGenerator } from './generate/index.js';
-import { localErrorPath, readJsonIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
+import { PIPELINE_VERSION, processDocument } from './pipeline.js';
+import { createGenerator, generatorId, type Generator } from './generate/index.js';
+import { addUsage, datasetCostMicroUsd, shardReuse, type LlmUsage } from '../schemas/llmUsage.js';
+import { formatUsd } from './generate/pricing.js';
+import { localErrorPath, readParsedIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
 
 export interface ProcessBatchInput {
   run: ResolvedRunInput;
   manifestKey: string;
   start: number;
   end: number;
+  /** The dataset's LLM cost so far as the workflow knows it (for --max-cost), in micro-USD. */
+  spentMicroUsd?: number;
 }
 
 /** What a batch heartbeats: enough to resume after the last finished document on a retry. */
@@ -28,6 +37,8 @@ export interface BatchProgress {
   counters: Counters;
   firstFailure?: DocumentFailure;
   sampleFailures: DocumentFailure[];
+  /** Live LLM state for progress views: requests in flight, and why requests wait, if they do. */
+  live?: { inFlight: number; waiting?: string };
 }
 
 export interface BatchHooks {
@@ -36,6 +47,10 @@ export interface BatchHooks {
   resumeFrom?: BatchProgress;
   /** Called before a document is processed (not for cache hits); tests count generator calls. */
   onProcess?: (source: string) => void | Promise<void>;
+  /** The activity's cancellation. */
+  signal?: AbortSignal;
+  /** Problems worth a line in the worker's log (a corrupt cache file). */
+  warn?: (message: string) => void;
 }
 
 /** Settings that change a document's shard. The generator id carries its version. */
@@ -45,7 +60,7 @@ export function shardSettingsKey(run: ResolvedRunInput): string {
     JSON.stringify({
       v: PIPELINE_VERSION,
       generateQa: s.generateQa,
-      generator: s.generateQa ? getGenerator(s).id : null,
+      generator: s.generateQa ? generatorId(s) : null,
       // The same model name on another server gives other answers.
       baseUrl: s.generateQa ? (s.llm?.baseUrl ?? null) : null,
       chunkSize: s.chunkSize,
@@ -71,7 +86,7 @@ function failureFrom(entry: ManifestEntry, shard: ShardContent | undefined): Doc
   return undefined;
 }
 
-function count(counters: Counters, shard: ShardContent, cacheHit: boolean): void {
+function count(counters: Counters, shard: ShardContent, cacheHit: boolean, usage: LlmUsage): void {
   // A cache hit cost this run nothing; its stored timings belong to the run that made it.
   if (!cacheHit) {
     const d = shard.durationsMs;
@@ -79,12 +94,14 @@ function count(counters: Counters, shard: ShardContent, cacheHit: boolean): void
     counters.durationsMs.chunk += d.chunk;
     counters.durationsMs.generate += d.generate;
     counters.durationsMs.validate += d.validate;
-    if (shard.status === 'ok' && shard.llm) {
-      // `?? 0`: counters resumed from a heartbeat of a version without these fields.
-      counters.llmRequests = (counters.llmRequests ?? 0) + shard.llm.requests;
-      counters.promptTokens = (counters.promptTokens ?? 0) + shard.llm.promptTokens;
-      counters.completionTokens = (counters.completionTokens ?? 0) + shard.llm.completionTokens;
-    }
+  }
+  if (Object.keys(usage).length > 0) {
+    counters.llm ??= {};
+    addUsage(counters.llm, usage);
+    counters.llmRequests += usage['generate.requests'] ?? 0;
+    for (const p of ['repair', 'continue', 'judge', 'judge_repair', 'judge_missing']) counters.llmRequests += usage[`${p}.requests`] ?? 0;
+    counters.promptTokens += sumOf(usage, 'promptTokens');
+    counters.completionTokens += sumOf(usage, 'completionTokens');
   }
   if (shard.status === 'error') return;
   counters.loaded++;
@@ -101,29 +118,39 @@ function count(counters: Counters, shard: ShardContent, cacheHit: boolean): void
   }
 }
 
+/** Tokens paid for now (journal hits and reused shards cost nothing this run). */
+function sumOf(u: LlmUsage, field: 'promptTokens' | 'completionTokens'): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(u)) if (k.endsWith(`.${field}`) && !k.startsWith('journal.') && !k.startsWith('shards.')) n += v;
+  return n;
+}
+
+interface DocumentOutcome {
+  shard: ShardContent | undefined;
+  cacheHit: boolean;
+  usage: LlmUsage;
+}
+
 async function loadOrProcess(
   input: ProcessBatchInput,
   entry: ManifestEntry,
   settingsKey: string,
   hooks: BatchHooks,
-  keepAlive: () => void,
-  giveUp = false,
-): Promise<{ shard: ShardContent | undefined; cacheHit: boolean }> {
-  if (entry.error) return { shard: undefined, cacheHit: false };
+  generator: Generator | undefined,
+  giveUp: string | undefined,
+): Promise<DocumentOutcome> {
+  if (entry.error) return { shard: undefined, cacheHit: false, usage: {} };
   const path = shardPath(input.run.outDir, shardKeyFor(entry, settingsKey));
-  // A shard cut short by a power loss does not parse: treat it as missing and write it again.
-  const cached = input.run.noCache ? undefined : await readJsonIfExists<ShardContent>(path).catch(() => undefined);
-  if (cached) return { shard: cached, cacheHit: true };
-  const localError = async (stage: 'load' | 'process', reason: 'unreadable' | 'processing_failed', detail: string) => {
+  // A shard cut short by a power loss, or of another version, is a cache miss: write it again.
+  const cached = input.run.noCache ? undefined : await readParsedIfExists(path, ShardContent, hooks.warn);
+  if (cached) return { shard: cached, cacheHit: true, usage: cached.status === 'ok' ? shardReuse(cached.llm) : {} };
+  const localError = async (stage: 'load' | 'process', reason: 'unreadable' | 'processing_failed', detail: string): Promise<DocumentOutcome> => {
     // Recorded beside the shards, never as one: the document is tried again on the next run.
     await writeFileAtomic(localErrorPath(input.run.outDir, shardKeyFor(entry, settingsKey)), JSON.stringify({ stage, reason, detail }));
     const shard: ShardContent = { status: 'error', stage, reason, detail, durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 } };
-    return { shard, cacheHit: false };
+    return { shard, cacheHit: false, usage: {} };
   };
-  if (giveUp) {
-    return localError('process', 'processing_failed',
-      `skipped after ${MAX_TRIES_PER_DOCUMENT} attempts that did not finish it (the worker crashed or timed out on this document)`);
-  }
+  if (giveUp) return localError('process', 'processing_failed', giveUp);
 
   let bytes: Uint8Array;
   try {
@@ -137,62 +164,126 @@ async function loadOrProcess(
     return localError('load', 'unreadable', 'file changed after discovery; run again to pick up the new content');
   }
   await hooks.onProcess?.(entry.source);
-  let shard: ShardContent;
+  let done;
   try {
-    shard = await processDocument(bytes, entry.kind, entry.sha256, entry.source, input.run.settings, { keepAlive });
+    done = await processDocument(bytes, entry.kind, entry.sha256, input.run.settings, { generator, signal: hooks.signal });
   } catch (err) {
     // LLM faults and cancellation are Temporal's to retry or stop; anything else is a bug that
     // this document triggers, and it must not take the whole run down with it.
-    if (err instanceof ApplicationFailure || err instanceof CancelledFailure) throw err;
+    if (err instanceof ApplicationFailure || err instanceof CancelledFailure || hooks.signal?.aborted) throw err;
     return localError('process', 'processing_failed', `unexpected error while processing this document: ${(err as Error).message ?? String(err)}`);
   }
-  await writeFileAtomic(path, JSON.stringify(shard));
-  return { shard, cacheHit: false };
+  await writeFileAtomic(path, JSON.stringify(done.shard));
+  return { shard: done.shard, cacheHit: false, usage: done.usage };
 }
 
 /**
  * A document that kills or hangs the worker (out of memory, a parser stuck in a loop) would be
  * retried until the batch runs out of attempts and the run fails. After this many attempts on
  * the same document it becomes an error row instead (not cached: the next run tries again).
+ * Transient LLM failures never count here: they are waited out inside the attempt.
  */
 export const MAX_TRIES_PER_DOCUMENT = 3;
 
 export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks): Promise<BatchSummary> {
+  const { run } = input;
   // A retried attempt starts after the last document the previous attempt finished, with its
-  // counts: a killed worker costs the document in hand, not the batch.
+  // counts: a killed worker costs the documents in hand, not the batch.
   const resume = hooks.resumeFrom && hooks.resumeFrom.next >= input.start && hooks.resumeFrom.next <= input.end
     ? hooks.resumeFrom
     : undefined;
   const from = resume?.next ?? input.start;
-  const entries = await readManifestRange(input.run.outDir, input.manifestKey, from, input.end);
-  const settingsKey = shardSettingsKey(input.run);
+  const entries = await readManifestRange(run.outDir, input.manifestKey, from, input.end);
+  const settingsKey = shardSettingsKey(run);
   const counters = resume ? structuredClone(resume.counters) : emptyCounters();
   const sampleFailures: DocumentFailure[] = resume ? [...resume.sampleFailures] : [];
   let firstFailure: DocumentFailure | undefined = resume?.firstFailure;
-  let end = from;
+  let next = from;
   let triesAtNext = resume && resume.next === from ? (resume.triesAtNext ?? 1) + 1 : 1;
-  const progress = (): BatchProgress => ({ next: end, triesAtNext, counters, firstFailure, sampleFailures });
-  // While a document is in hand (LLM requests can take minutes), heartbeats repeat the last checkpoint.
-  const keepAlive = () => hooks.heartbeat(progress());
-  if (firstFailure && input.run.failFast) return { start: input.start, end, counters, firstFailure, sampleFailures };
-  keepAlive(); // record at once that this attempt started on document `from`
-  for (const entry of entries) {
-    const giveUp = entry.index === from && triesAtNext > MAX_TRIES_PER_DOCUMENT;
-    const { shard, cacheHit } = await loadOrProcess(input, entry, settingsKey, hooks, keepAlive, giveUp);
+  const generator = run.settings.generateQa
+    ? createGenerator(run.settings, { outDir: run.outDir, runtime: run.llmRuntime, readJournal: !run.noCache, warn: hooks.warn })
+    : undefined;
+  const progress = (): BatchProgress => ({
+    next,
+    triesAtNext,
+    counters,
+    firstFailure,
+    sampleFailures,
+    ...(generator?.liveStatus ? { live: generator.liveStatus() } : {}),
+  });
+  if (firstFailure && run.failFast) return { start: input.start, end: next, counters, firstFailure, sampleFailures };
+  hooks.heartbeat(progress()); // record at once that this attempt started on document `from`
+
+  const maxCost = run.llmRuntime?.maxCostUsd;
+  const overBudget = () =>
+    maxCost !== undefined && (input.spentMicroUsd ?? 0) + datasetCostMicroUsd(counters.llm ?? {}) >= Math.round(maxCost * 1e6);
+  let budgetReached = false;
+
+  const account = (entry: ManifestEntry, o: DocumentOutcome): DocumentFailure | undefined => {
     counters.documentsDone++;
-    if (cacheHit) counters.cacheHits++;
-    if (shard) count(counters, shard, cacheHit);
-    const failure = failureFrom(entry, shard);
+    if (o.cacheHit) counters.cacheHits++;
+    if (o.shard) count(counters, o.shard, o.cacheHit, o.usage);
+    const failure = failureFrom(entry, o.shard);
     if (failure) {
       counters.failed++;
       counters.failedByReason[failure.reason] = (counters.failedByReason[failure.reason] ?? 0) + 1;
-      firstFailure ??= failure;
+      if (!firstFailure || failure.index < firstFailure.index) firstFailure = failure;
       if (sampleFailures.length < 5) sampleFailures.push(failure);
     }
-    end = entry.index + 1;
-    triesAtNext = 1;
+    return failure;
+  };
+
+  let laneHooks = hooks;
+  // Documents finished ahead of the cursor (in parallel mode) wait here until it reaches them.
+  const finishedAhead = new Set<number>();
+  const processOne = async (entry: ManifestEntry): Promise<DocumentFailure | undefined> => {
+    const giveUp = entry.index === from && triesAtNext > MAX_TRIES_PER_DOCUMENT
+      ? `skipped after ${MAX_TRIES_PER_DOCUMENT} attempts that did not finish it (each ended with the worker stopping while this document was in hand: a crash, running out of memory, or a hang)`
+      : undefined;
+    const failure = account(entry, await loadOrProcess(input, entry, settingsKey, laneHooks, generator, giveUp));
+    finishedAhead.add(entry.index);
+    while (finishedAhead.delete(next)) {
+      next++;
+      triesAtNext = 1;
+    }
     hooks.heartbeat(progress());
-    if (failure && input.run.failFast) break;
+    return failure;
+  };
+
+  // In parallel only where it pays (LLM requests) and where order does not decide the result
+  // (--fail-fast stops at the first bad document in manifest order).
+  const lanes = generator?.concurrent && !run.failFast ? Math.max(1, Math.min(run.llmRuntime?.concurrency ?? 16, entries.length)) : 1;
+  let cursor = 0;
+  let stop = false;
+  const lane = async () => {
+    while (cursor < entries.length && !stop) {
+      if (overBudget()) {
+        budgetReached = stop = true;
+        break;
+      }
+      const failure = await processOne(entries[cursor++]!);
+      if (failure && run.failFast) stop = true;
+    }
+  };
+  // The first failure that ends the attempt (a bad key, cancellation) stops the other lanes too.
+  const stopAll = new AbortController();
+  const onOuterAbort = () => stopAll.abort(hooks.signal?.reason);
+  hooks.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  laneHooks = { ...hooks, signal: stopAll.signal };
+  try {
+    await Promise.all(Array.from({ length: lanes }, () => lane().catch((err: unknown) => {
+      stop = true;
+      stopAll.abort(err);
+      throw err;
+    })));
+  } finally {
+    hooks.signal?.removeEventListener('abort', onOuterAbort);
   }
-  return { start: input.start, end, counters, firstFailure, sampleFailures };
+
+  const summary: BatchSummary = { start: input.start, end: next, counters, firstFailure, sampleFailures };
+  if (budgetReached) {
+    summary.budgetReached = true;
+    hooks.warn?.(`--max-cost ${formatUsd(Math.round((maxCost ?? 0) * 1e6))} reached; batch stopped at document ${next}`);
+  }
+  return summary;
 }

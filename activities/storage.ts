@@ -5,6 +5,8 @@
  * Layout under <out>/.corpus-qa/:
  *   manifests/<key>/page-000000.jsonl   the sorted manifest, in pages so a batch reads one page
  *   shards/<ab>/<key>.json              one document's result, keyed by content + settings
+ *   journal/<ab>/<key>.json             one answered LLM request, keyed by what decides its answer:
+ *                                       the paid work, kept after export (see activities/generate/journal.ts)
  *   temporal.db                         the embedded dev server's database (client/)
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -29,6 +31,14 @@ export function manifestPagePath(outDir: string, manifestKey: string, page: numb
 
 export function shardPath(outDir: string, shardKey: string): string {
   return join(stateDir(outDir), 'shards', shardKey.slice(0, 2), `${shardKey}.json`);
+}
+
+export function journalDir(outDir: string): string {
+  return join(stateDir(outDir), 'journal');
+}
+
+export function journalPath(outDir: string, requestKey: string): string {
+  return join(journalDir(outDir), requestKey.slice(0, 2), `${requestKey}.json`);
 }
 
 /**
@@ -70,7 +80,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, d
   }
 }
 
-/** Removes what only a run in progress needs (manifest and shards); keeps the server database. */
+/**
+ * Removes what only a run in progress needs (manifest and shards); keeps the server database and
+ * the LLM journal (the replies paid for: a re-run with other settings reads them back).
+ */
 export async function removeIntermediate(outDir: string): Promise<void> {
   await rm(join(stateDir(outDir), 'shards'), { recursive: true, force: true });
   await rm(join(stateDir(outDir), 'manifests'), { recursive: true, force: true });
@@ -103,6 +116,48 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Removes the LLM journal; returns how many replies it held. */
+export async function removeJournal(outDir: string): Promise<number> {
+  let count = 0;
+  for (const sub of await readdir(journalDir(outDir)).catch(() => [] as string[])) {
+    count += (await readdir(join(journalDir(outDir), sub)).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).length;
+  }
+  await rm(journalDir(outDir), { recursive: true, force: true });
+  return count;
+}
+
+/**
+ * Reads and parses a JSON file written by us. Missing: undefined. Unparseable or of the wrong
+ * shape (cut short by a power loss, written by another version): undefined too, after `onCorrupt`
+ * says so, because everything read back this way is a cache that can be rebuilt.
+ */
+export async function readParsedIfExists<T>(
+  path: string,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } },
+  onCorrupt?: (why: string) => void,
+): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    onCorrupt?.(`${path}: not JSON (${(err as Error).message})`);
+    return undefined;
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    onCorrupt?.(`${path}: unexpected content (${r.error.message.slice(0, 200)})`);
+    return undefined;
+  }
+  return r.data;
 }
 
 export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {

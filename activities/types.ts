@@ -12,23 +12,6 @@ export interface CandidatePair {
   answer: string;
 }
 
-export interface GenerateContext {
-  /** Path of the document relative to the input directory, for titles and prompts. */
-  source: string;
-  /** Upper bound on pairs to return for this chunk. */
-  maxPairs: number;
-}
-
-/**
- * A QA generator. The built-in one is deterministic and offline; LLM backends implement the
- * same interface. `id` names the generator and its version: it is written into every row and
- * keys the shards, so change it whenever the output for the same chunk would change.
- */
-export interface QaGenerator {
-  readonly id: string;
-  generate(chunk: Chunk, ctx: GenerateContext): Promise<CandidatePair[]>;
-}
-
 export interface ValidationVerdict {
   reasons: RejectReason[]; // empty = passed; first is the primary reason
   detail: string; // human-readable, '' when passed

@@ -51,5 +51,6 @@ export function addCounters(a: Counters, b: Counters): Counters {
     llmRequests: (a.llmRequests ?? 0) + (b.llmRequests ?? 0),
     promptTokens: (a.promptTokens ?? 0) + (b.promptTokens ?? 0),
     completionTokens: (a.completionTokens ?? 0) + (b.completionTokens ?? 0),
+    ...(a.llm || b.llm ? { llm: addCounts(a.llm ?? {}, b.llm ?? {}) } : {}),
   };
 }

@@ -35,6 +35,7 @@ export const RejectReason = z.enum([
   'non_text',
   'malformed_output', // the LLM's answer was not the JSON asked for, even after one repair attempt
   'low_score', // the LLM judge scored the pair below --min-score
+  'context_too_long', // the LLM server refused the chunk's request as too long for its context
 ]);
 export type RejectReason = z.infer<typeof RejectReason>;
 
@@ -106,6 +107,28 @@ export const RunInput = z.object({
   noCache: z.boolean().default(false),
   /** Keep manifest and shards after a successful export (they make re-runs incremental). */
   keepIntermediate: z.boolean().default(false),
+  /**
+   * How LLM requests are sent. None of it changes what a request answers, so none of it is in
+   * the run's identity or the shard keys. Absent in histories written before it existed.
+   */
+  llmRuntime: z
+    .object({
+      /** Requests in flight at once per worker, over all batches and documents. */
+      concurrency: z.number().int().min(1).max(1024).default(16),
+      /** Caps for providers with known quotas: requests and tokens per minute, per worker. */
+      rpm: z.number().positive().optional(),
+      tpm: z.number().positive().optional(),
+      /** A run that gets no answer at all for this long ends (resumable) instead of waiting on. */
+      stallSeconds: z.number().positive().max(7 * 24 * 3600).default(300),
+      /** Stop cleanly once the dataset's LLM cost (paid now or earlier, in USD) reaches this. */
+      maxCostUsd: z.number().positive().optional(),
+      /** USD per million tokens; override the price table. */
+      priceIn: z.number().min(0).optional(),
+      priceOut: z.number().min(0).optional(),
+      /** Send requests through the provider's Batch API (half price, hours), as durable waits. */
+      batchApi: z.boolean().default(false),
+    })
+    .optional(),
 });
 export type RunInput = z.input<typeof RunInput>;
 export type ResolvedRunInput = z.output<typeof RunInput>;
@@ -181,6 +204,12 @@ export const Counters = z.object({
   llmRequests: z.number().int(),
   promptTokens: z.number().int(),
   completionTokens: z.number().int(),
+  /**
+   * Every LLM figure by name (see activities/generate/usage.ts): attempts, failures by kind,
+   * tokens and cost by stage, journal and shard reuse. A flat record so the workflow can add it
+   * up without knowing the names. Absent in counters carried by runs that predate it.
+   */
+  llm: z.record(z.string(), z.number()).optional(),
 });
 export type Counters = z.infer<typeof Counters>;
 
@@ -202,6 +231,8 @@ export const BatchSummary = z.object({
   firstFailure: DocumentFailure.optional(),
   /** A few recent failures for the progress view; the full list is written by export. */
   sampleFailures: z.array(DocumentFailure),
+  /** Set when the batch stopped early because the run's --max-cost was reached. */
+  budgetReached: z.boolean().optional(),
 });
 export type BatchSummary = z.infer<typeof BatchSummary>;
 
@@ -324,3 +355,48 @@ export const Heading = z.object({
   end: z.number().int(),
 });
 export type Heading = z.infer<typeof Heading>;
+
+/**
+ * One answered LLM request in the journal (<out>/.corpus-qa/journal): the unit of paid work.
+ * Stored as soon as the reply arrives and before it is used, keyed by everything that decides
+ * the answer, so a retry, a resume or a re-run with other validation reads it instead of paying.
+ */
+export const JournalEntry = z.object({
+  v: z.literal(1),
+  key: z.string(),
+  /** Which request this was (generate, repair, continue, judge...), for people reading the files. */
+  purpose: z.string(),
+  reply: z.object({
+    text: z.string(),
+    promptTokens: z.number().int().nonnegative(),
+    completionTokens: z.number().int().nonnegative(),
+    truncated: z.boolean(),
+    finishReason: z.string(),
+  }),
+  /** USD per million tokens in force when it was paid (the price table changes over time). */
+  costMicroUsd: z.number().int().nonnegative(),
+  viaBatch: z.boolean(),
+});
+export type JournalEntry = z.infer<typeof JournalEntry>;
+
+/** What a document's shard holds: its chunks' pairs (or chunk rows), or why it failed. */
+export const ShardContent = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('ok'),
+    chunks: z.number().int(),
+    /** Chunk rows, kept only when the run exports chunks (no --generate-qa). */
+    chunkRows: z.array(Chunk),
+    pairs: z.array(ShardPair),
+    durationsMs: StageDurations,
+    /** LLM figures for this document (activities/generate/usage.ts); absent for the built-in generator. */
+    llm: z.record(z.string(), z.number()).optional(),
+  }),
+  z.object({
+    status: z.literal('error'),
+    stage: z.enum(['load', 'chunk', 'generate', 'validate', 'process']),
+    reason: DocumentErrorReason,
+    detail: z.string(),
+    durationsMs: StageDurations,
+  }),
+]);
+export type ShardContent = z.infer<typeof ShardContent>;

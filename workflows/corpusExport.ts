@@ -18,6 +18,7 @@ import {
 import { CORPUS_DOCUMENTS, CORPUS_OUTPUT } from './searchAttributes.js';
 import type { CorpusActivities } from '../activities/index.js';
 import { addCounters, emptyCounters } from '../schemas/counters.js';
+import { datasetCostMicroUsd } from '../schemas/llmUsage.js';
 import type {
   BatchSummary,
   Counters,
@@ -162,6 +163,8 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
   let next = runStartCursor;
   let stopScheduling = false;
   let failFastHit: DocumentFailure | undefined;
+  let budgetHit = false;
+  const maxCost = run.llmRuntime?.maxCostUsd;
   const pending = new Map<number, Promise<{ start: number; summary: BatchSummary }>>();
 
   // Only after this run did some work, so a run can never hand over without progress.
@@ -181,7 +184,10 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
       pending.set(
         start,
         processBatch
-          .executeWithOptions({ ...PROCESS_OPTIONS, summary }, [{ run, manifestKey, start, end }])
+          .executeWithOptions({ ...PROCESS_OPTIONS, summary }, [
+            // Only runs with a budget carry the spend: older histories scheduled exactly `{ run, manifestKey, start, end }`.
+            maxCost === undefined ? { run, manifestKey, start, end } : { run, manifestKey, start, end, spentMicroUsd: datasetCostMicroUsd(counters.llm ?? {}) },
+          ])
           .then((result) => ({ start, summary: result })),
       );
       next = end;
@@ -196,6 +202,10 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
       recentFailures = [...recentFailures, ...summary.sampleFailures].slice(-RECENT_FAILURES_KEPT);
     }
     showProgress();
+    if (summary.budgetReached) {
+      budgetHit = true;
+      stopScheduling = true;
+    }
     if (run.failFast && summary.firstFailure) {
       stopScheduling = true;
       if (!failFastHit || summary.firstFailure.index < failFastHit.index) failFastHit = summary.firstFailure;
@@ -211,6 +221,18 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
       nonRetryable: true,
       message: `${f.source}: ${f.reason}: ${f.detail} (stopped by --fail-fast)`,
       details: [f],
+    });
+  }
+
+  if (budgetHit) {
+    phase = 'failed';
+    const spent = datasetCostMicroUsd(counters.llm ?? {}) / 1e6;
+    throw ApplicationFailure.create({
+      type: 'BudgetExhausted',
+      nonRetryable: true,
+      message:
+        `--max-cost $${maxCost} reached: the LLM replies so far cost $${spent.toFixed(4)} at list price, ` +
+        `after ${counters.documentsDone} of ${total} documents. Every reply is kept; run the same command with a higher --max-cost to continue without paying for them again`,
     });
   }
 

@@ -8,17 +8,15 @@
  * sentences under them. It prefers emitting nothing to emitting an awkward question.
  */
 import type { Chunk } from '../../schemas/index.js';
-import type { CandidatePair, GenerateContext } from '../types.js';
+import type { CandidatePair } from '../types.js';
 import { normalizeQuestion } from '../validate.js';
-import { emptyUsage, type ChunkGeneration, type Generator } from './contract.js';
+import type { ChunkGeneration, Generator } from './contract.js';
 
 export const builtinGenerator: Generator = {
   id: 'builtin-v1',
-  async generate(chunk: Chunk, ctx: GenerateContext): Promise<CandidatePair[]> {
-    return generatePairs(chunk.text, chunk.heading, ctx.maxPairs);
-  },
-  async generateChunk(chunk: Chunk, ctx: GenerateContext): Promise<ChunkGeneration> {
-    return { pairs: generatePairs(chunk.text, chunk.heading, ctx.maxPairs), usage: emptyUsage() };
+  concurrent: false,
+  async generateChunk(chunk: Chunk, ctx: { maxPairs: number }): Promise<ChunkGeneration> {
+    return { pairs: generatePairs(chunk.text, chunk.heading, ctx.maxPairs) };
   },
 };
 

@@ -15,6 +15,8 @@ export interface ChatRequest {
   system: string;
   messages: ChatMessage[];
   signal?: AbortSignal;
+  /** Overrides the settings' reply limit for this request (a truncated reply asked again). */
+  maxTokens?: number;
 }
 
 export interface ChatReply {
@@ -23,6 +25,8 @@ export interface ChatReply {
   completionTokens: number;
   /** The reply was cut off by the token limit. */
   truncated: boolean;
+  /** The provider's own word for why the reply ended ('stop', 'length', 'end_turn', ...). */
+  finishReason?: string;
 }
 
 export interface ChatBackend {

@@ -1,26 +1,13 @@
 /**
- * What the pipeline needs from a generator beyond activities/types.ts's QaGenerator: token and
- * request accounting, a way to report a reply that could not be parsed (instead of losing the
- * chunk's pairs without a trace), and an optional judge.
+ * The one interface every generator implements (the built-in one and the LLM backends), and
+ * what a chunk's generation can come back with: pairs, an unusable reply (kept, not dropped
+ * silently), or a refusal for size.
  */
 import type { Chunk } from '../../schemas/index.js';
-import type { CandidatePair, GenerateContext, QaGenerator } from '../types.js';
+import type { CandidatePair } from '../types.js';
+import type { LlmUsage } from '../../schemas/llmUsage.js';
 
-export interface LlmUsage {
-  /** Requests that returned an answer (failed attempts that Temporal retried are not counted). */
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-}
-
-export const emptyUsage = (): LlmUsage => ({ requests: 0, promptTokens: 0, completionTokens: 0 });
-
-export function addUsage(into: LlmUsage, u: LlmUsage | undefined): void {
-  if (!u) return;
-  into.requests += u.requests;
-  into.promptTokens += u.promptTokens;
-  into.completionTokens += u.completionTokens;
-}
+export type { LlmUsage } from '../../schemas/llmUsage.js';
 
 /** A reply that stayed unusable after the repair attempt. */
 export interface Malformed {
@@ -30,14 +17,17 @@ export interface Malformed {
 }
 
 export interface CallContext {
-  /** Keeps the activity's heartbeat going while a request is in flight (long generations). */
-  keepAlive?: () => void;
+  /** Every request's figures are added here (attempts, tokens, cost, journal hits). */
+  usage: LlmUsage;
+  /** Aborts requests and waits: the run was cancelled or the worker is stopping. */
+  signal?: AbortSignal;
 }
 
 export interface ChunkGeneration {
   pairs: CandidatePair[];
   malformed?: Malformed;
-  usage: LlmUsage;
+  /** The server refused the chunk's request as too long for its context: what it said. */
+  contextTooLong?: string;
 }
 
 export interface PairScore {
@@ -48,16 +38,23 @@ export interface PairScore {
 }
 
 export interface JudgeResult {
-  /** One per pair, in order; absent when the judge's reply was malformed. */
-  scores?: PairScore[];
+  /** One per pair, in order; undefined for a pair the judge gave no usable score. */
+  scores?: Array<PairScore | undefined>;
+  /** The judge's reply was unusable even after a repair: no pair has a score. */
   malformed?: Malformed;
-  usage: LlmUsage;
+  contextTooLong?: string;
 }
 
-export interface Generator extends QaGenerator {
-  generateChunk(chunk: Chunk, ctx: GenerateContext & CallContext): Promise<ChunkGeneration>;
+export interface Generator {
+  /** Names the generator and its version in every row and in the shard keys. */
+  readonly id: string;
+  /** Chunks may be generated in parallel (LLM requests); false: one after another (CPU work). */
+  readonly concurrent: boolean;
+  generateChunk(chunk: Chunk, ctx: CallContext & { maxPairs: number }): Promise<ChunkGeneration>;
   /** Present when the run has --judge. */
   judge?(chunk: Chunk, pairs: CandidatePair[], ctx: CallContext): Promise<JudgeResult>;
   /** Pairs the judge scores below this are rejected as low_score. */
   readonly minScore?: number;
+  /** Requests in flight on this worker, and why requests are waiting, if they are. */
+  liveStatus?(): { inFlight: number; waiting?: string };
 }

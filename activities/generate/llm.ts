@@ -1,152 +1,56 @@
 /**
- * QA generation (and the optional judge) with an LLM backend. One chunk, one request; the reply
- * must be JSON of a known shape (zod). A reply that is not gets one repair attempt (the model is
- * shown the error and asked again); if that fails too, the chunk is reported as malformed with
- * the raw text, never dropped silently and never a crash. Request failures are thrown as
- * ApplicationFailures (llmErrors.ts) for Temporal to retry or to stop the run.
+ * QA generation (and the optional judge) with an LLM backend: building the requests and deciding
+ * what to do with each reply. Sending (journal, limiter, retries) is requester.ts's job; reading
+ * a reply is replies.ts's.
+ *
+ * Per chunk: one generation request. A reply that does not parse gets one repair request (the
+ * model is shown the error). A reply cut off at the token limit keeps its complete pairs and
+ * asks only for the rest, with twice the room. A chunk too long for the server's context is
+ * reported as such. The judge scores a chunk's passing pairs in one request; pairs it did not
+ * score are asked about once more, alone, so no pair is rejected for another pair's score.
  */
-import { Context } from '@temporalio/activity';
-import { z } from 'zod';
 import type { Chunk, LlmSettings } from '../../schemas/index.js';
 import type { CandidatePair } from '../types.js';
 import { anthropicBackend, ANTHROPIC_DEFAULT_MAX_TOKENS } from './anthropic.js';
-import { apiKeyFromEnv, type ChatBackend, type ChatMessage } from './chat.js';
-import { emptyUsage, type CallContext, type ChunkGeneration, type JudgeResult, type LlmUsage, type Malformed } from './contract.js';
+import { apiKeyFromEnv, type ChatBackend, type ChatMessage, type ChatReply } from './chat.js';
+import type { CallContext, ChunkGeneration, Generator, JudgeResult, Malformed, PairScore } from './contract.js';
+import { Journal } from './journal.js';
+import { limiterFor } from './limiter.js';
 import type { LlmBackendName } from './llmErrors.js';
 import { openAiBackend } from './openai.js';
+import { priceFor } from './pricing.js';
 import { JUDGE_TEMPLATE, loadTemplate, render, type PromptTemplate } from './prompts.js';
+import { cleanPairs, PAIRS_SCHEMA, PairsReply, parseReply, parseScores, salvagePairs, SCORES_SCHEMA, type Score } from './replies.js';
+import { ContextTooLong, LlmRequester, ServerHealth, type LlmCall } from './requester.js';
+import type { RequestPurpose } from '../../schemas/llmUsage.js';
 
-const KEEP_ALIVE_EVERY_MS = 10_000;
-
-// ---------------------------------------------------------------------------------------------
-// Structured replies
-
-const PairsReply = z.object({
-  pairs: z.array(z.object({ question: z.string(), answer: z.string() })),
-});
-
-const ScoresReply = z.object({
-  scores: z.array(
-    z.object({
-      index: z.number().int(),
-      groundedness: z.number().min(1).max(5),
-      usefulness: z.number().min(1).max(5),
-    }),
-  ),
-});
-
-/** The JSON value in a reply: tolerates code fences and text around one object. */
-export function extractJson(text: string): unknown {
-  const t = text.trim().replace(/^```(?:json)?\s*\n?/i, '').replace(/\n?```\s*$/, '').trim();
-  if (t === '') throw new Error('the reply is empty');
-  try {
-    return JSON.parse(t);
-  } catch (first) {
-    const start = t.indexOf('{');
-    const end = t.lastIndexOf('}');
-    if (start >= 0 && end > start) {
-      try {
-        return JSON.parse(t.slice(start, end + 1));
-      } catch {
-        // fall through to the first error, which describes the whole reply
-      }
-    }
-    throw new Error(`the reply is not valid JSON (${(first as Error).message})`);
-  }
+/** How requests are sent: worker-side settings that never change an answer. */
+export interface LlmRuntime {
+  concurrency: number;
+  rpm?: number;
+  tpm?: number;
+  stallSeconds: number;
+  priceIn?: number;
+  priceOut?: number;
 }
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+export const DEFAULT_LLM_RUNTIME: LlmRuntime = { concurrency: 16, stallSeconds: 300 };
 
-export function parseReply<T>(text: string, schema: z.ZodType<T>, check?: (v: T) => string | undefined): Parsed<T> {
-  let json: unknown;
-  try {
-    json = extractJson(text);
-  } catch (err) {
-    return { ok: false, error: (err as Error).message };
-  }
-  const r = schema.safeParse(json);
-  if (!r.success) return { ok: false, error: `the JSON does not have the expected shape: ${z.prettifyError(r.error).replace(/\s*\n\s*/g, '; ')}` };
-  const problem = check?.(r.data);
-  return problem ? { ok: false, error: problem } : { ok: true, value: r.data };
+export interface GeneratorEnv {
+  outDir: string;
+  runtime?: LlmRuntime;
+  /** False with --no-cache: send every request again. */
+  readJournal?: boolean;
+  warn?: (message: string) => void;
+  /** Provider batch mode: journal misses are collected instead of sent. */
+  collect?: (key: string, call: LlmCall) => void;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Requests
-
-function cancellationSignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined; // not inside an activity (unit tests, the bench baseline)
-  }
-}
-
-async function send(backend: ChatBackend, system: string, messages: ChatMessage[], ctx: CallContext, usage: LlmUsage) {
-  ctx.keepAlive?.();
-  // keepAlive throws if the run was cancelled: abort the request and report that instead.
-  const abort = new AbortController();
-  let stopped: unknown;
-  const outer = cancellationSignal();
-  const onOuterAbort = () => abort.abort(outer?.reason);
-  outer?.addEventListener('abort', onOuterAbort, { once: true });
-  const timer = ctx.keepAlive
-    ? setInterval(() => {
-        try {
-          ctx.keepAlive?.();
-        } catch (err) {
-          stopped = err;
-          abort.abort(err);
-        }
-      }, KEEP_ALIVE_EVERY_MS)
-    : undefined;
-  try {
-    const reply = await backend.complete({ system, messages, signal: abort.signal });
-    usage.requests++;
-    usage.promptTokens += reply.promptTokens;
-    usage.completionTokens += reply.completionTokens;
-    return reply;
-  } catch (err) {
-    // Cancelled: report the activity's own CancelledFailure, not the SDK's abort error.
-    if (outer?.aborted) throw outer.reason ?? err;
-    throw stopped ?? err;
-  } finally {
-    if (timer) clearInterval(timer);
-    outer?.removeEventListener('abort', onOuterAbort);
-  }
-}
-
-/** Ask; if the reply does not parse, show the model the error and ask once more. */
-async function askStructured<T>(
-  backend: ChatBackend,
-  template: PromptTemplate,
-  values: Record<string, string | number>,
-  schema: z.ZodType<T>,
-  check: ((v: T) => string | undefined) | undefined,
-  ctx: CallContext,
-  usage: LlmUsage,
-  maxTokensNote: string,
-): Promise<{ value: T } | { malformed: Malformed }> {
-  const system = render(template.system, values);
-  const messages: ChatMessage[] = [{ role: 'user', content: render(template.user, values) }];
-  const first = await send(backend, system, messages, ctx, usage);
-  const p1 = parseReply(first.text, schema, check);
-  if (p1.ok) return { value: p1.value };
-  const error1 = first.truncated ? `${p1.error} (the reply was cut off at the token limit${maxTokensNote})` : p1.error;
-  messages.push(
-    { role: 'assistant', content: first.text.trim() === '' ? '(empty reply)' : first.text },
-    { role: 'user', content: render(template.repair, { ...values, error: error1 }) },
-  );
-  const second = await send(backend, system, messages, ctx, usage);
-  const p2 = parseReply(second.text, schema, check);
-  if (p2.ok) return { value: p2.value };
-  const error2 = second.truncated ? `${p2.error} (the reply was cut off at the token limit${maxTokensNote})` : p2.error;
-  return { malformed: { error: error2, raw: [first.text, second.text] } };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The generator
-
-const backendFactories = { openai: openAiBackend, anthropic: anthropicBackend } as const;
+/** Asked when a reply was cut off at the token limit: the rest of the pairs only. */
+const CONTINUE_PROMPT =
+  'Your reply was cut off at the token limit after {{kept}} complete pairs; those are kept. Reply again with only ' +
+  'the JSON object {"pairs": [...]} holding up to {{remaining}} more pairs about the passage, different from ' +
+  'these, and nothing before or after it.';
 
 /** The id that names this generator in every row and keys the shards: change it when output would change. */
 export function llmGeneratorId(backend: LlmBackendName, s: LlmSettings): string {
@@ -158,54 +62,174 @@ export function llmGeneratorId(backend: LlmBackendName, s: LlmSettings): string 
   return id;
 }
 
-export class LlmGenerator {
+const backendFactories = { openai: openAiBackend, anthropic: anthropicBackend } as const;
+const healthByServer = new Map<string, ServerHealth>();
+
+type Asked<T> = { value: T; raw: string[] } | { malformed: Malformed };
+
+export class LlmGenerator implements Generator {
   readonly id: string;
-  private backendInstance: ChatBackend | undefined;
+  readonly concurrent = true;
+  readonly minScore: number | undefined;
+  readonly judge?: Generator['judge'];
+  private readonly requester: LlmRequester;
+  private readonly limit: number | undefined;
+  private readonly health: ServerHealth;
 
   constructor(
     readonly backendName: LlmBackendName,
     readonly settings: LlmSettings,
+    env: GeneratorEnv,
   ) {
     this.id = llmGeneratorId(backendName, settings);
+    this.minScore = settings.judge ? settings.minScore : undefined;
+    if (settings.judge) this.judge = (chunk, pairs, ctx) => this.judgePairs(chunk, pairs, ctx);
+    this.limit = settings.maxTokens ?? (backendName === 'anthropic' ? ANTHROPIC_DEFAULT_MAX_TOKENS : undefined);
+    const runtime = env.runtime ?? DEFAULT_LLM_RUNTIME;
+    const server = `${backendName} ${settings.baseUrl ?? '(default)'} ${settings.model}`;
+    let health = healthByServer.get(server);
+    if (!health) healthByServer.set(server, (health = new ServerHealth()));
+    this.health = health;
+    let backend: ChatBackend | undefined;
+    this.requester = new LlmRequester({
+      identity: {
+        backend: backendName,
+        model: settings.model,
+        baseUrl: settings.baseUrl ?? '',
+        temperature: settings.temperature ?? null,
+        defaultMaxTokens: settings.maxTokens ?? null,
+      },
+      // Made on first use: computing the id (shard keys, export) needs no key and no network.
+      backend: () => (backend ??= backendFactories[backendName](settings, apiKeyFromEnv(backendName))),
+      journal: new Journal(env.outDir, env.warn),
+      readJournal: env.readJournal ?? true,
+      limiter: limiterFor(server, runtime),
+      health,
+      price: priceFor(settings, runtime),
+      stallMs: runtime.stallSeconds * 1000,
+      where: `the ${backendName} server at ${settings.baseUrl ?? 'its default address'} (model ${settings.model})`,
+      collect: env.collect,
+    });
   }
 
-  /** Created on first use: computing the id (shard keys, export) needs no key and no network. */
-  private backend(): ChatBackend {
-    this.backendInstance ??= backendFactories[this.backendName](this.settings, apiKeyFromEnv(this.backendName));
-    return this.backendInstance;
+  liveStatus(): { inFlight: number; waiting?: string } {
+    const w = this.health.waiting;
+    return { inFlight: this.health.inFlight, ...(w && w.untilMs > Date.now() ? { waiting: w.message } : {}) };
   }
 
-  private maxTokensNote(): string {
-    const limit = this.settings.maxTokens ?? (this.backendName === 'anthropic' ? ANTHROPIC_DEFAULT_MAX_TOKENS : undefined);
-    return limit === undefined ? '' : ` of ${limit}; raise --max-tokens`;
+  private limitNote(): string {
+    return this.limit === undefined ? '' : ` of ${this.limit}; raise --max-tokens`;
   }
 
-  async generate(chunk: Chunk, ctx: { maxPairs: number } & CallContext): Promise<CandidatePair[]> {
-    return (await this.generateChunk(chunk, ctx)).pairs;
+  private call(purpose: RequestPurpose, template: PromptTemplate, schema: string, values: Record<string, string | number>, messages: ChatMessage[], maxTokens?: number): LlmCall {
+    return { purpose, template: template.name, schema, system: render(template.system, values), messages, ...(maxTokens ? { maxTokens } : {}) };
   }
 
-  async generateChunk(chunk: Chunk, ctx: { maxPairs: number } & CallContext): Promise<ChunkGeneration> {
-    const usage = emptyUsage();
-    if (ctx.maxPairs <= 0) return { pairs: [], usage };
+  /** Asks, and on an unparseable reply shows the model the error and asks once more. */
+  private async askParsed<T>(
+    purposes: [RequestPurpose, RequestPurpose],
+    template: PromptTemplate,
+    schema: string,
+    values: Record<string, string | number>,
+    parse: (text: string) => ReturnType<typeof parseReply<T>>,
+    ctx: CallContext,
+    asked?: ChatReply,
+  ): Promise<Asked<T>> {
+    const messages: ChatMessage[] = [{ role: 'user', content: render(template.user, values) }];
+    const first = asked ?? (await this.requester.ask(this.call(purposes[0], template, schema, values, messages), ctx.usage, ctx.signal));
+    const p1 = parse(first.text);
+    if (p1.ok) return { value: p1.value, raw: [first.text] };
+    const error1 = first.truncated ? `${p1.error} (the reply was cut off at the token limit${this.limitNote()})` : p1.error;
+    const repair: ChatMessage[] = [
+      ...messages,
+      { role: 'assistant', content: first.text.trim() === '' ? '(empty reply)' : first.text },
+      { role: 'user', content: render(template.repair, { ...values, error: error1 }) },
+    ];
+    const second = await this.requester.ask(this.call(purposes[1], template, schema, values, repair), ctx.usage, ctx.signal);
+    const p2 = parse(second.text);
+    if (p2.ok) return { value: p2.value, raw: [first.text, second.text] };
+    const error2 = second.truncated ? `${p2.error} (the reply was cut off at the token limit${this.limitNote()})` : p2.error;
+    return { malformed: { error: error2, raw: [first.text, second.text] } };
+  }
+
+  async generateChunk(chunk: Chunk, ctx: CallContext & { maxPairs: number }): Promise<ChunkGeneration> {
+    if (ctx.maxPairs <= 0) return { pairs: [] };
     const template = loadTemplate(this.settings.template);
-    const values = {
-      pairs: ctx.maxPairs,
-      language: this.settings.language,
-      heading: chunk.heading ?? '(none)',
-      text: chunk.text,
-    };
-    const r = await askStructured(this.backend(), template, values, PairsReply, undefined, ctx, usage, this.maxTokensNote());
-    if ('malformed' in r) return { pairs: [], malformed: r.malformed, usage };
-    const pairs = r.value.pairs
-      .map((p) => ({ question: p.question.trim(), answer: p.answer.trim() }))
-      .slice(0, ctx.maxPairs);
-    return { pairs, usage };
+    const values = { pairs: ctx.maxPairs, language: this.settings.language, heading: chunk.heading ?? '(none)', text: chunk.text };
+    try {
+      const messages: ChatMessage[] = [{ role: 'user', content: render(template.user, values) }];
+      const first = await this.requester.ask(this.call('generate', template, PAIRS_SCHEMA, values, messages), ctx.usage, ctx.signal);
+      const parsed = parseReply(first.text, PairsReply);
+      if (parsed.ok) return { pairs: cleanPairs(parsed.value.pairs, ctx.maxPairs) };
+      if (first.truncated) return await this.continueCut(chunk, values, messages, first, ctx);
+      // Not JSON of the right shape and not cut off: show the model its error, once.
+      const r = await this.askParsed(['generate', 'repair'], template, PAIRS_SCHEMA, values, (t) => parseReply(t, PairsReply), ctx, first);
+      if ('malformed' in r) return { pairs: [], malformed: r.malformed };
+      return { pairs: cleanPairs(r.value.pairs, ctx.maxPairs) };
+    } catch (err) {
+      if (err instanceof ContextTooLong) return { pairs: [], contextTooLong: err.serverSaid };
+      throw err;
+    }
   }
 
-  /** Scores pairs against their chunk in one request: the lower of groundedness and usefulness. */
-  async judge(chunk: Chunk, pairs: CandidatePair[], ctx: CallContext): Promise<JudgeResult> {
-    const usage = emptyUsage();
-    if (pairs.length === 0) return { scores: [], usage };
+  /** A reply cut at the token limit: keep its complete pairs, ask for the rest with more room. */
+  private async continueCut(chunk: Chunk, values: Record<string, string | number>, messages: ChatMessage[], first: ChatReply, ctx: CallContext & { maxPairs: number }): Promise<ChunkGeneration> {
+    const kept = cleanPairs(salvagePairs(first.text), ctx.maxPairs);
+    const remaining = ctx.maxPairs - kept.length;
+    if (remaining <= 0) return { pairs: kept };
+    const template = loadTemplate(this.settings.template);
+    const room = Math.min(100_000, 2 * Math.max(this.limit ?? 0, first.completionTokens, 64));
+    const more: ChatMessage[] = [
+      ...messages,
+      { role: 'assistant', content: first.text },
+      { role: 'user', content: render(CONTINUE_PROMPT, { kept: kept.length, remaining }) },
+    ];
+    let second: ChatReply;
+    try {
+      second = await this.requester.ask(this.call('continue', template, PAIRS_SCHEMA, values, more, room), ctx.usage, ctx.signal);
+    } catch (err) {
+      // The longer conversation may not fit where the first request did: keep what we have.
+      if (err instanceof ContextTooLong && kept.length > 0) return { pairs: kept };
+      throw err;
+    }
+    const parsed = parseReply(second.text, PairsReply);
+    const rest = parsed.ok ? parsed.value.pairs : salvagePairs(second.text);
+    const pairs = cleanPairs([...kept, ...rest], ctx.maxPairs);
+    if (pairs.length > 0) return { pairs };
+    return {
+      pairs: [],
+      malformed: { error: `the reply was cut off at the token limit${this.limitNote()} before a single complete pair, twice`, raw: [first.text, second.text] },
+    };
+  }
+
+  /** Scores pairs against their chunk: the lower of groundedness and usefulness. */
+  private async judgePairs(chunk: Chunk, pairs: CandidatePair[], ctx: CallContext): Promise<JudgeResult> {
+    if (pairs.length === 0) return { scores: [] };
+    const scores = new Map<number, Score>();
+    let malformed: Malformed | undefined;
+    try {
+      const first = await this.askScores(['judge', 'judge_repair'], chunk, pairs, ctx);
+      if ('malformed' in first) malformed = first.malformed;
+      else first.value.forEach((s, i) => scores.set(i, s));
+      const missing = pairs.map((_, i) => i).filter((i) => !scores.has(i));
+      if (!malformed && missing.length > 0 && missing.length < pairs.length) {
+        // Ask again about the unscored pairs only, numbered 1..k in their own request.
+        const again = await this.askScores(['judge_missing', 'judge_repair'], chunk, missing.map((i) => pairs[i]!), ctx);
+        if ('value' in again) again.value.forEach((s, k) => scores.set(missing[k]!, { ...s, index: missing[k]! + 1 }));
+      }
+    } catch (err) {
+      if (err instanceof ContextTooLong) return { contextTooLong: err.serverSaid };
+      throw err;
+    }
+    const out: Array<PairScore | undefined> = pairs.map((_, i) => {
+      const s = scores.get(i);
+      return s ? { score: Math.min(s.groundedness, s.usefulness), groundedness: s.groundedness, usefulness: s.usefulness } : undefined;
+    });
+    return { scores: out, ...(malformed ? { malformed } : {}) };
+  }
+
+  /** One judge request (plus its repair); the scores it gave, by position in `pairs`. */
+  private async askScores(purposes: [RequestPurpose, RequestPurpose], chunk: Chunk, pairs: CandidatePair[], ctx: CallContext): Promise<{ value: Map<number, Score> } | { malformed: Malformed }> {
     const template = loadTemplate(JUDGE_TEMPLATE);
     const values = {
       text: chunk.text,
@@ -213,19 +237,14 @@ export class LlmGenerator {
       language: this.settings.language,
       pairs: JSON.stringify(pairs.map((p, i) => ({ index: i + 1, question: p.question, answer: p.answer })), null, 1),
     };
-    const check = (v: z.infer<typeof ScoresReply>): string | undefined => {
-      const seen = new Set(v.scores.map((s) => s.index));
-      const missing = pairs.map((_, i) => i + 1).filter((i) => !seen.has(i));
-      if (missing.length) return `scores are missing for pair${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (expected one entry for each index 1 to ${pairs.length})`;
-      return undefined;
+    const parse = (t: string) => {
+      const p = parseScores(t, pairs.length);
+      return p.ok && p.value.size === 0 ? { ok: false as const, error: `no usable score entries (expected one for each index 1 to ${pairs.length})` } : p;
     };
-    const r = await askStructured(this.backend(), template, values, ScoresReply, check, ctx, usage, this.maxTokensNote());
-    if ('malformed' in r) return { malformed: r.malformed, usage };
-    const byIndex = new Map(r.value.scores.map((s) => [s.index, s]));
-    const scores = pairs.map((_, i) => {
-      const s = byIndex.get(i + 1)!;
-      return { score: Math.min(s.groundedness, s.usefulness), groundedness: s.groundedness, usefulness: s.usefulness };
-    });
-    return { scores, usage };
+    const r = await this.askParsed(purposes, template, SCORES_SCHEMA, values, parse, ctx);
+    if ('malformed' in r) return r;
+    const byPosition = new Map<number, Score>();
+    for (const [index, s] of r.value) byPosition.set(index - 1, s);
+    return { value: byPosition };
   }
 }

@@ -9,6 +9,7 @@
  */
 import { APIConnectionTimeoutError as AnthropicTimeout, APIError as AnthropicApiError, APIUserAbortError as AnthropicAbort } from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 import { APIConnectionTimeoutError as OpenAiTimeout, APIError as OpenAiApiError, APIUserAbortError as OpenAiAbort } from 'openai';
 
 export type LlmBackendName = 'openai' | 'anthropic';
@@ -31,6 +32,44 @@ export interface RequestTarget {
 type ApiErrorLike = Error & { status?: number; headers?: Headers };
 
 const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * How servers say a prompt does not fit: llama.cpp ("exceeds the available context size"), vLLM
+ * and OpenAI ("maximum context length"), Anthropic ("prompt is too long"), proxies (413).
+ */
+const CONTEXT_REFUSAL = /context (size|length|window)|exceeds? the (available )?context|prompt is too long|too many (input )?tokens|maximum context|payload too large|request entity too large|input is too long/i;
+
+/** What a failed request means for the request loop (activities/generate/requester.ts). */
+export type FailureKind = 'rate_limited' | 'server_error' | 'timeout' | 'unreachable' | 'context_too_long' | 'fatal';
+
+export function failureKind(err: unknown): FailureKind {
+  if (!(err instanceof ApplicationFailure)) return 'fatal';
+  switch (err.type) {
+    case 'LlmRateLimited':
+      return 'rate_limited';
+    case 'LlmServerError':
+      return 'server_error';
+    case 'LlmTimeout':
+      return 'timeout';
+    case 'LlmUnreachable':
+      return 'unreachable';
+    case 'LlmContextTooLong':
+      return 'context_too_long';
+    default:
+      return 'fatal';
+  }
+}
+
+/** The server's Retry-After, when the failure carried one. */
+export function retryDelayMs(err: unknown): number | undefined {
+  const d = err instanceof ApplicationFailure ? err.nextRetryDelay : undefined;
+  if (d === undefined || d === null) return undefined;
+  try {
+    return msToNumber(d);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Retry-After in milliseconds: `retry-after-ms`, or `retry-after` as seconds or an HTTP date. */
 export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
@@ -127,6 +166,13 @@ export function toLlmFailure(err: unknown, target: RequestTarget): unknown {
       type: status === 429 ? 'LlmRateLimited' : 'LlmServerError',
       message: `${where}: ${what} (${status})${delay !== undefined ? `, retrying after ${delay / 1000}s as it asked` : ', retrying'}: ${serverSaid}`,
       ...(delay !== undefined ? { nextRetryDelay: Math.max(delay, 100) } : {}),
+    });
+  }
+  if ((status === 400 || status === 413 || status === 422) && CONTEXT_REFUSAL.test(err.message)) {
+    return ApplicationFailure.create({
+      type: 'LlmContextTooLong',
+      nonRetryable: true,
+      message: `${where} refused the request as too long for its context (${status}): ${serverSaid}`,
     });
   }
   // Other 4xx: the request itself is wrong for this server (an unsupported parameter, a billing

@@ -1,0 +1,77 @@
+/**
+ * The request journal: every answered LLM request, stored under <out>/.corpus-qa/journal as soon
+ * as the reply arrives and before anything uses it. A request's key is a hash of everything that
+ * decides its answer, so whatever happens later (an activity retry, a kill -9 and resume, a
+ * re-run with another format, threshold or split, a second worker) finds the reply and sends
+ * nothing. It is the most expensive thing a run holds: export keeps it; `corpus-qa clean
+ * --journal` removes it.
+ */
+import { JournalEntry } from '../../schemas/index.js';
+import { journalPath, readParsedIfExists, sha256Hex, writeFileAtomic } from '../storage.js';
+import type { ChatMessage, ChatReply } from './chat.js';
+
+/** Everything that decides a request's answer, and nothing else (no key, no timeout). */
+export interface RequestIdentity {
+  backend: string;
+  model: string;
+  /** The same model name on another server gives other answers. */
+  baseUrl: string;
+  /** Prompt template (its name is its version) and the shape the reply must have. */
+  template: string;
+  schema: string;
+  system: string;
+  messages: ChatMessage[];
+  temperature: number | null;
+  maxTokens: number | null;
+}
+
+export function requestKey(id: RequestIdentity): string {
+  // Fixed key order: the same request gives the same key in any process.
+  return sha256Hex(
+    JSON.stringify([
+      'corpus-qa-request-v1',
+      id.backend,
+      id.model,
+      id.baseUrl,
+      id.template,
+      id.schema,
+      id.temperature,
+      id.maxTokens,
+      id.system,
+      id.messages.map((m) => [m.role, m.content]),
+    ]),
+  );
+}
+
+export class Journal {
+  constructor(
+    private readonly outDir: string,
+    private readonly warn: (message: string) => void = () => undefined,
+  ) {}
+
+  /** The stored reply, or undefined; a corrupt entry is a miss (and is written again). */
+  async get(key: string): Promise<JournalEntry | undefined> {
+    const entry = await readParsedIfExists(journalPath(this.outDir, key), JournalEntry, (why) => this.warn(`journal entry ignored: ${why}`));
+    return entry?.key === key ? entry : undefined;
+  }
+
+  /** Durable before it returns: the reply was paid for, and a crash right after must not lose it. */
+  async put(key: string, purpose: string, reply: ChatReply, costMicroUsd: number, viaBatch: boolean): Promise<JournalEntry> {
+    const entry: JournalEntry = {
+      v: 1,
+      key,
+      purpose,
+      reply: {
+        text: reply.text,
+        promptTokens: reply.promptTokens,
+        completionTokens: reply.completionTokens,
+        truncated: reply.truncated,
+        finishReason: reply.finishReason ?? (reply.truncated ? 'length' : 'stop'),
+      },
+      costMicroUsd,
+      viaBatch,
+    };
+    await writeFileAtomic(journalPath(this.outDir, key), JSON.stringify(entry), true);
+    return entry;
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * How many LLM requests go out at once, and how fast: one limiter per server and model in the
+ * worker process, shared by every batch and document it runs, so --llm-concurrency is a bound
+ * on the worker, not on each document.
+ *
+ * - Concurrency adapts to rate limits (AIMD, like TCP): a 429 halves the limit, and each run of
+ *   `limit` answers raises it by one again, up to --llm-concurrency.
+ * - A Retry-After holds every request to that server until it has passed, not only the one that
+ *   got it: the others would only collect more 429s.
+ * - --rpm and --tpm are token buckets (a minute's worth at most), for providers whose quotas are
+ *   known; tokens are estimated before the request (characters / 4).
+ */
+export interface LimiterSettings {
+  concurrency: number;
+  rpm?: number;
+  tpm?: number;
+}
+
+type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export const abortableSleep: Sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+class Bucket {
+  private level: number;
+  private at = Date.now();
+  constructor(private readonly perMinute: number) {
+    this.level = Math.min(perMinute, Math.max(1, perMinute / 60)); // start with a second's worth: no burst at start
+  }
+  /** Milliseconds until `amount` is available (0: take it now). */
+  wait(amount: number): number {
+    const now = Date.now();
+    this.level = Math.min(this.perMinute, this.level + ((now - this.at) / 60_000) * this.perMinute);
+    this.at = now;
+    const need = Math.min(amount, this.perMinute); // a request bigger than a minute's quota still goes, alone
+    if (this.level >= need) {
+      this.level -= need;
+      return 0;
+    }
+    return Math.ceil(((need - this.level) / this.perMinute) * 60_000);
+  }
+}
+
+export class RequestLimiter {
+  private limit: number;
+  private inFlight = 0;
+  private answersSinceRaise = 0;
+  private holdUntil = 0;
+  /** Waiters woken but not yet running: they count against the limit so we never over-wake. */
+  private waking = 0;
+  private readonly waiters: Array<() => void> = [];
+  private readonly requests?: Bucket;
+  private readonly tokens?: Bucket;
+
+  constructor(
+    private settings: LimiterSettings,
+    private readonly sleep: Sleep = abortableSleep,
+  ) {
+    this.limit = settings.concurrency;
+    if (settings.rpm) this.requests = new Bucket(settings.rpm);
+    if (settings.tpm) this.tokens = new Bucket(settings.tpm);
+  }
+
+  get current(): { limit: number; inFlight: number; queued: number } {
+    return { limit: this.limit, inFlight: this.inFlight, queued: this.waiters.length };
+  }
+
+  /** A later run on the same worker may ask for a different bound. */
+  reconfigure(settings: LimiterSettings): void {
+    if (settings.concurrency !== this.settings.concurrency) this.limit = Math.min(this.limit, settings.concurrency) || 1;
+    this.settings = settings;
+    this.wake();
+  }
+
+  /**
+   * Waits for a slot (and quota), then returns a release function. `onWait` hears how long a
+   * quota or Retry-After wait will be, for progress and accounting.
+   */
+  async acquire(estimatedTokens: number, signal?: AbortSignal, onWait?: (ms: number) => void): Promise<() => void> {
+    while (this.inFlight + this.waking >= this.limit) {
+      await new Promise<void>((resolve, reject) => {
+        const go = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          const i = this.waiters.indexOf(go);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(signal!.reason);
+        };
+        this.waiters.push(go);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      this.waking--;
+    }
+    this.inFlight++;
+    try {
+      for (;;) {
+        const hold = this.holdUntil - Date.now();
+        const wait = Math.max(hold, this.requests?.wait(1) ?? 0);
+        if (wait <= 0) break;
+        onWait?.(wait);
+        await this.sleep(wait, signal);
+      }
+      const tokenWait = this.tokens?.wait(estimatedTokens) ?? 0;
+      if (tokenWait > 0) {
+        onWait?.(tokenWait);
+        await this.sleep(tokenWait, signal);
+      }
+    } catch (err) {
+      this.release();
+      throw err;
+    }
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.release();
+      }
+    };
+  }
+
+  /** An answer came back: creep the limit back up towards the configured bound. */
+  onAnswer(): void {
+    if (this.limit >= this.settings.concurrency) return;
+    if (++this.answersSinceRaise >= this.limit) {
+      this.answersSinceRaise = 0;
+      this.limit++;
+      this.wake();
+    }
+  }
+
+  /** A 429: halve the limit, and hold everyone until the server's Retry-After has passed. */
+  onRateLimited(retryAfterMs: number | undefined): void {
+    this.limit = Math.max(1, Math.floor(this.limit / 2));
+    this.answersSinceRaise = 0;
+    if (retryAfterMs !== undefined) this.holdUntil = Math.max(this.holdUntil, Date.now() + retryAfterMs);
+  }
+
+  private release(): void {
+    this.inFlight--;
+    this.wake();
+  }
+
+  private wake(): void {
+    while (this.waiters.length > 0 && this.inFlight + this.waking < this.limit) {
+      this.waking++;
+      this.waiters.shift()!();
+    }
+  }
+}
+
+const limiters = new Map<string, RequestLimiter>();
+
+/** The worker-wide limiter for one server and model. */
+export function limiterFor(target: string, settings: LimiterSettings): RequestLimiter {
+  let l = limiters.get(target);
+  if (!l) {
+    l = new RequestLimiter(settings);
+    limiters.set(target, l);
+  } else {
+    l.reconfigure(settings);
+  }
+  return l;
+}

@@ -1,0 +1,187 @@
+/**
+ * Sends one LLM request the way a long paid run needs: journal first, then the worker-wide
+ * limiter, then the server, retrying transient failures in place.
+ *
+ * - A reply found in the journal is used as is: nothing is sent.
+ * - 429, 5xx, timeouts and connection errors are retried with backoff (or after Retry-After)
+ *   for as long as the server answers *something* now and then. The budget is about progress,
+ *   not a count: only when no request to this server has been answered for --llm-stall-timeout
+ *   does the run end, with a message that says it resumes; a transient fault never becomes a
+ *   document error.
+ * - A reply is written to the journal before it is returned, so it is paid for once.
+ * - A refusal for size (context length) is the chunk's problem, not the run's: it is thrown as
+ *   ContextTooLong for the caller to record, unless every request so far was refused that way,
+ *   which means a misconfigured server or --chunk-size: then the run stops and says so.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { ChatBackend, ChatMessage, ChatReply } from './chat.js';
+import { Journal, requestKey, type RequestIdentity } from './journal.js';
+import type { RequestLimiter } from './limiter.js';
+import { abortableSleep } from './limiter.js';
+import { failureKind, retryDelayMs, type FailureKind } from './llmErrors.js';
+import { costMicroUsd, type Price } from './pricing.js';
+import { addReply, bump, type LlmUsage, type RequestPurpose } from '../../schemas/llmUsage.js';
+
+export interface LlmCall {
+  purpose: RequestPurpose;
+  template: string;
+  /** Name of the reply shape asked for; part of the request's identity. */
+  schema: string;
+  system: string;
+  messages: ChatMessage[];
+  /** A limit for this request only (a truncated reply is re-asked with more room). */
+  maxTokens?: number;
+}
+
+export class ContextTooLong extends Error {
+  constructor(readonly serverSaid: string) {
+    super(serverSaid);
+  }
+}
+
+/** Thrown instead of sending when requests are being collected for a provider batch. */
+export class RequestPending extends Error {
+  constructor(readonly key: string) {
+    super(`request ${key} is waiting for a provider batch`);
+  }
+}
+
+/** What the worker knows of one server: shared by every request to it. */
+export class ServerHealth {
+  lastAnswerAt = Date.now();
+  answers = 0;
+  contextRefusals = 0;
+  inFlight = 0;
+  /** Set while requests are backing off, for progress lines and the UI. */
+  waiting: { kind: FailureKind | 'quota'; message: string; untilMs: number } | undefined;
+}
+
+export interface RequesterOptions {
+  identity: Omit<RequestIdentity, 'template' | 'schema' | 'system' | 'messages' | 'maxTokens'> & { defaultMaxTokens: number | null };
+  backend: () => ChatBackend;
+  journal: Journal;
+  /** Off with --no-cache: every request is sent again (and journaled again). */
+  readJournal: boolean;
+  limiter: RequestLimiter;
+  health: ServerHealth;
+  price: Price;
+  stallMs: number;
+  /** Where the server is, for messages. */
+  where: string;
+  /** Provider batch mode: a journal miss is recorded here instead of being sent. */
+  collect?: (key: string, call: LlmCall) => void;
+}
+
+/** Refusals for size in a row, with no answer at all, that mean the setup is wrong. */
+export const SYSTEMATIC_CONTEXT_REFUSALS = 5;
+const MAX_BACKOFF_MS = 30_000;
+
+export class LlmRequester {
+  constructor(private readonly o: RequesterOptions) {}
+
+  keyOf(call: LlmCall): string {
+    return requestKey({
+      ...this.o.identity,
+      template: call.template,
+      schema: call.schema,
+      system: call.system,
+      messages: call.messages,
+      maxTokens: call.maxTokens ?? this.o.identity.defaultMaxTokens,
+    });
+  }
+
+  async ask(call: LlmCall, usage: LlmUsage, signal?: AbortSignal): Promise<ChatReply> {
+    const key = this.keyOf(call);
+    if (this.o.readJournal) {
+      const hit = await this.o.journal.get(key);
+      if (hit) {
+        addReply(usage, 'journal', { ...hit.reply, costMicroUsd: hit.costMicroUsd });
+        return hit.reply;
+      }
+    }
+    if (this.o.collect) {
+      this.o.collect(key, call);
+      throw new RequestPending(key);
+    }
+    const health = this.o.health;
+    const firstTriedAt = Date.now();
+    const estimate = Math.ceil((call.system.length + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4) + (call.maxTokens ?? this.o.identity.defaultMaxTokens ?? 500);
+    for (let attempt = 1; ; attempt++) {
+      const release = await this.o.limiter.acquire(estimate, signal, (ms) => {
+        bump(usage, 'waitMs', ms);
+        health.waiting = { kind: 'quota', message: `waiting ${Math.ceil(ms / 1000)} s for the request quota (--rpm/--tpm or Retry-After)`, untilMs: Date.now() + ms };
+      });
+      let reply: ChatReply;
+      health.inFlight++;
+      bump(usage, 'attempts');
+      try {
+        reply = await this.o.backend().complete({ system: call.system, messages: call.messages, signal, ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}) });
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason ?? err;
+        const kind = failureKind(err);
+        if (kind === 'fatal') throw err;
+        bump(usage, `failures.${kind}`);
+        if (kind === 'context_too_long') {
+          health.contextRefusals++;
+          if (health.answers === 0 && health.contextRefusals >= SYSTEMATIC_CONTEXT_REFUSALS) {
+            throw ApplicationFailure.create({
+              type: 'LlmContextTooSmall',
+              nonRetryable: true,
+              message:
+                `the first ${health.contextRefusals} requests were all refused as too long for the server's context ` +
+                `(${(err as Error).message}): lower --chunk-size (or --max-tokens), or start the server with a larger context`,
+            });
+          }
+          throw new ContextTooLong((err as Error).message);
+        }
+        const retryAfter = retryDelayMs(err);
+        if (kind === 'rate_limited') this.o.limiter.onRateLimited(retryAfter);
+        const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempt - 1, 5)) * (0.8 + Math.random() * 0.4);
+        const wait = Math.max(retryAfter ?? 0, backoff);
+        const since = Math.max(health.lastAnswerAt, firstTriedAt);
+        if (Date.now() + wait - since > this.o.stallMs) {
+          throw ApplicationFailure.create({
+            type: 'LlmStalled',
+            nonRetryable: true,
+            message:
+              `no answer from ${this.o.where} for ${Math.round((Date.now() - since) / 1000)} s (last error: ${(err as Error).message}). ` +
+              `Every reply received so far is kept; run the same command again to resume once the server is back ` +
+              `(or raise --llm-stall-timeout to wait longer)`,
+          });
+        }
+        health.waiting = { kind, message: `${describe(kind)}, retrying in ${Math.ceil(wait / 1000)} s`, untilMs: Date.now() + wait };
+        bump(usage, 'waitMs', Math.round(wait));
+        release();
+        await abortableSleep(wait, signal);
+        continue;
+      } finally {
+        health.inFlight--;
+        release();
+      }
+      health.lastAnswerAt = Date.now();
+      health.answers++;
+      health.waiting = undefined;
+      this.o.limiter.onAnswer();
+      const cost = costMicroUsd(this.o.price, reply.promptTokens, reply.completionTokens);
+      // Stored before it is used: from here on, this answer is never paid for again.
+      await this.o.journal.put(key, call.purpose, reply, cost, false);
+      addReply(usage, call.purpose, { ...reply, costMicroUsd: cost });
+      return reply;
+    }
+  }
+}
+
+function describe(kind: FailureKind): string {
+  switch (kind) {
+    case 'rate_limited':
+      return 'LLM server rate limited us (429)';
+    case 'server_error':
+      return 'LLM server error (5xx)';
+    case 'timeout':
+      return 'LLM request timed out (--request-timeout)';
+    case 'unreachable':
+      return 'LLM server unreachable';
+    default:
+      return 'LLM request failed';
+  }
+}
