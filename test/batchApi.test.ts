@@ -209,6 +209,18 @@ describe.each(BACKENDS)('%s batches', (backend) => {
     expect(r.get('short')?.ok).toBe(true);
     expect(r.get('long')).toMatchObject({ ok: false, retryable: false });
     expect(server.ledger.size).toBe(1);
+    if (backend === 'openai') {
+      // llama.cpp's body, to the byte.
+      const res = await fetch(`${server.openaiBaseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}` },
+        body: JSON.stringify(openAiRequestBody(s, long)),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toBe(
+        `{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":${promptTokens},"n_ctx":40}}`,
+      );
+    }
   });
 
   it('cuts a reply at the request\'s max tokens with honourMaxTokens, and says so', async () => {
