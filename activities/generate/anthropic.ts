@@ -1,38 +1,58 @@
-/** Anthropic messages through the official `@anthropic-ai/sdk`. */
+/**
+ * Anthropic messages through the official `@anthropic-ai/sdk`.
+ *
+ * The request parameters and the reading of a message are pure functions, shared with the
+ * Message Batches API (batchApi.ts): a batched request is the same request as a synchronous one.
+ */
 import Anthropic from '@anthropic-ai/sdk';
+import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages';
 import type { LlmSettings } from '../../schemas/index.js';
-import { withFailures, type ChatBackend } from './chat.js';
+import { withFailures, type ChatBackend, type ChatReply, type ChatRequest } from './chat.js';
+import type { RequestTarget } from './llmErrors.js';
 
 /** The messages API requires a limit; room for a full set of pairs. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 
-export function anthropicBackend(settings: LlmSettings, apiKey: string): ChatBackend {
-  const client = new Anthropic({
+export type AnthropicRequestParams = MessageCreateParamsNonStreaming;
+
+/** The exact parameters of one messages request (the key order is part of "the same bytes"). */
+export function anthropicRequestParams(settings: LlmSettings, request: Pick<ChatRequest, 'system' | 'messages' | 'maxTokens'>): AnthropicRequestParams {
+  return {
+    model: settings.model,
+    system: request.system,
+    messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+    max_tokens: request.maxTokens ?? settings.maxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
+    ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+  };
+}
+
+export function anthropicReplyOf(r: Message): ChatReply {
+  const finishReason = r.stop_reason ?? '';
+  return {
+    text: r.content.map((b) => (b.type === 'text' ? b.text : '')).join(''),
+    promptTokens: r.usage.input_tokens,
+    completionTokens: r.usage.output_tokens,
+    finishReason,
+    truncated: finishReason === 'max_tokens',
+  };
+}
+
+export function anthropicClient(settings: LlmSettings, apiKey: string): Anthropic {
+  return new Anthropic({
     apiKey,
     baseURL: settings.baseUrl,
     maxRetries: 0, // Temporal owns retries
     timeout: settings.timeoutMs,
   });
-  return withFailures(
-    { backend: 'anthropic', model: settings.model, baseUrl: client.baseURL, timeoutMs: settings.timeoutMs, apiKey },
-    async ({ system, messages, signal }) => {
-      const r = await client.messages.create(
-        {
-          model: settings.model,
-          system,
-          messages,
-          max_tokens: settings.maxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
-          ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
-        },
-        { signal },
-      );
-      const text = r.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
-      return {
-        text,
-        promptTokens: r.usage.input_tokens,
-        completionTokens: r.usage.output_tokens,
-        truncated: r.stop_reason === 'max_tokens',
-      };
-    },
+}
+
+export function anthropicTarget(settings: LlmSettings, client: Anthropic, apiKey: string): RequestTarget {
+  return { backend: 'anthropic', model: settings.model, baseUrl: client.baseURL, timeoutMs: settings.timeoutMs, apiKey };
+}
+
+export function anthropicBackend(settings: LlmSettings, apiKey: string): ChatBackend {
+  const client = anthropicClient(settings, apiKey);
+  return withFailures(anthropicTarget(settings, client, apiKey), async (request) =>
+    anthropicReplyOf(await client.messages.create(anthropicRequestParams(settings, request), { signal: request.signal })),
   );
 }

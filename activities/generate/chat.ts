@@ -14,6 +14,8 @@ export interface ChatMessage {
 export interface ChatRequest {
   system: string;
   messages: ChatMessage[];
+  /** Overrides the settings' reply limit for this request (a truncated reply asked again with more room). */
+  maxTokens?: number;
   signal?: AbortSignal;
   /** Overrides the settings' reply limit for this request (a truncated reply asked again). */
   maxTokens?: number;
@@ -23,6 +25,8 @@ export interface ChatReply {
   text: string;
   promptTokens: number;
   completionTokens: number;
+  /** The provider's own word for why the reply ended: 'stop', 'length', 'end_turn', 'max_tokens'... */
+  finishReason: string;
   /** The reply was cut off by the token limit. */
   truncated: boolean;
   /** The provider's own word for why the reply ended ('stop', 'length', 'end_turn', ...). */

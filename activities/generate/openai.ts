@@ -1,39 +1,59 @@
 /**
  * OpenAI chat completions through the official `openai` SDK: api.openai.com, or any
  * OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio...) through --base-url.
+ *
+ * The request body and the reading of a completion are pure functions, shared with the Batch API
+ * (batchApi.ts): a batched request is the same request as a synchronous one, byte for byte.
  */
 import OpenAI from 'openai';
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { LlmSettings } from '../../schemas/index.js';
-import { withFailures, type ChatBackend } from './chat.js';
+import { withFailures, type ChatBackend, type ChatReply, type ChatRequest } from './chat.js';
+import type { RequestTarget } from './llmErrors.js';
 
-export function openAiBackend(settings: LlmSettings, apiKey: string): ChatBackend {
-  const client = new OpenAI({
+export type OpenAiRequestBody = ChatCompletionCreateParamsNonStreaming;
+
+/** The exact body of one chat completion request (the key order is part of "the same bytes"). */
+export function openAiRequestBody(settings: LlmSettings, request: Pick<ChatRequest, 'system' | 'messages' | 'maxTokens'>): OpenAiRequestBody {
+  const maxTokens = request.maxTokens ?? settings.maxTokens;
+  return {
+    model: settings.model,
+    messages: [{ role: 'system', content: request.system }, ...request.messages.map((m) => ({ role: m.role, content: m.content }))],
+    // JSON mode: supported by OpenAI and by vLLM, Ollama and llama.cpp's OpenAI endpoints.
+    response_format: { type: 'json_object' },
+    ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
+    ...(maxTokens !== undefined ? { max_completion_tokens: maxTokens } : {}),
+  };
+}
+
+export function openAiReplyOf(r: ChatCompletion): ChatReply {
+  const choice = r.choices[0];
+  const finishReason = choice?.finish_reason ?? '';
+  return {
+    text: choice?.message?.content ?? '',
+    promptTokens: r.usage?.prompt_tokens ?? 0,
+    completionTokens: r.usage?.completion_tokens ?? 0,
+    finishReason,
+    truncated: finishReason === 'length',
+  };
+}
+
+export function openAiClient(settings: LlmSettings, apiKey: string): OpenAI {
+  return new OpenAI({
     apiKey,
     baseURL: settings.baseUrl,
     maxRetries: 0, // Temporal owns retries
     timeout: settings.timeoutMs,
   });
-  return withFailures(
-    { backend: 'openai', model: settings.model, baseUrl: client.baseURL, timeoutMs: settings.timeoutMs, apiKey },
-    async ({ system, messages, signal }) => {
-      const r = await client.chat.completions.create(
-        {
-          model: settings.model,
-          messages: [{ role: 'system', content: system }, ...messages],
-          // JSON mode: supported by OpenAI and by vLLM, Ollama and llama.cpp's OpenAI endpoints.
-          response_format: { type: 'json_object' },
-          ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),
-          ...(settings.maxTokens !== undefined ? { max_completion_tokens: settings.maxTokens } : {}),
-        },
-        { signal },
-      );
-      const choice = r.choices[0];
-      return {
-        text: choice?.message?.content ?? '',
-        promptTokens: r.usage?.prompt_tokens ?? 0,
-        completionTokens: r.usage?.completion_tokens ?? 0,
-        truncated: choice?.finish_reason === 'length',
-      };
-    },
+}
+
+export function openAiTarget(settings: LlmSettings, client: OpenAI, apiKey: string): RequestTarget {
+  return { backend: 'openai', model: settings.model, baseUrl: client.baseURL, timeoutMs: settings.timeoutMs, apiKey };
+}
+
+export function openAiBackend(settings: LlmSettings, apiKey: string): ChatBackend {
+  const client = openAiClient(settings, apiKey);
+  return withFailures(openAiTarget(settings, client, apiKey), async (request) =>
+    openAiReplyOf(await client.chat.completions.create(openAiRequestBody(settings, request), { signal: request.signal })),
   );
 }

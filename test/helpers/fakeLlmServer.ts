@@ -2,21 +2,30 @@
  * A local LLM server of our own for tests and the bench: node:http on 127.0.0.1, a free port,
  * speaking just enough of two protocols for the official SDKs pointed at it by base URL:
  *
- *   POST /v1/chat/completions   OpenAI chat completions (openai SDK, baseURL <url>/v1)
- *   POST /v1/messages           Anthropic messages      (@anthropic-ai/sdk, baseURL <url>)
+ *   POST /v1/chat/completions             OpenAI chat completions (openai SDK, baseURL <url>/v1)
+ *   POST /v1/files, GET /v1/files/:id/content, POST /v1/batches, GET /v1/batches/:id
+ *                                         OpenAI Batch API (JSONL input and output files)
+ *   POST /v1/messages                     Anthropic messages      (@anthropic-ai/sdk, baseURL <url>)
+ *   POST /v1/messages/batches, GET /v1/messages/batches/:id, GET /v1/messages/batches/:id/results
+ *                                         Anthropic Message Batches API
  *
  * By default it answers like a well-behaved model: question/answer pairs taken from the
  * passage's sentences, and judge scores, both deterministic functions of the prompt. A test
  * injects faults (status codes, hangs, malformed replies) with `handler`, which sees every
- * request first and returns a reply or `undefined` for the default answer.
+ * request first (each batch item too, with `viaBatch: true`) and returns a reply or `undefined`
+ * for the default answer; or, without a handler, with `faults` patterns by request index. It can
+ * also behave like a small real server (`contextTokens`, `honourMaxTokens`), go away and come back
+ * on the same port (`pause`, `resume`), and keeps a ledger of what it answered so a test can tell
+ * whether any request was paid for twice.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type Protocol = 'openai' | 'anthropic';
 
 export interface FakeRequest {
-  /** 1-based, in arrival order. */
+  /** 1-based, in arrival order (batch items get theirs when the batch is created). */
   index: number;
   protocol: Protocol;
   kind: 'generate' | 'judge';
@@ -31,19 +40,52 @@ export interface FakeRequest {
   credential: string | undefined;
   body: Record<string, unknown>;
   at: number;
+  /** An item of a batch (OpenAI Batch API or Anthropic Message Batches), not a synchronous request. */
+  viaBatch: boolean;
+  batchId?: string;
+  customId?: string;
 }
 
 export type FakeReply =
   | { content: string }
   | { status: number; message?: string; headers?: Record<string, string> }
-  | { hangMs: number };
+  /** Synchronous: answer after this long (or never, if the client gives up). A batch item: it expires. */
+  | { hangMs: number }
+  /** A batch item that never ran: missing from OpenAI's output, `expired` in Anthropic's results. */
+  | { expire: true };
+
+/** A fault on every `every`-th request: indexes offset+every, offset+2*every, ... */
+export interface FaultPattern {
+  every: number;
+  offset?: number;
+  status: number;
+  retryAfterSeconds?: number;
+  message?: string;
+}
 
 export interface FakeLlmOptions {
-  /** Delay before every answer (the bench's fixed latency). */
+  /** Delay before every synchronous answer (the bench's fixed latency). */
   latencyMs?: number;
   /** Keys the server accepts; a request with any other gets a 401 that echoes the key it got. */
   acceptKeys?: string[];
   handler?: (req: FakeRequest) => FakeReply | undefined;
+  /** Deterministic faults by request index, for requests the handler left alone. */
+  faults?: FaultPattern[];
+  /** A prompt longer than this many tokens (characters / 4) is refused with a 400, as llama.cpp does. */
+  contextTokens?: number;
+  /** Cut a reply longer than the request's max tokens to that many tokens (4 characters each). */
+  honourMaxTokens?: boolean;
+  /** A batch is done this long after its creation (default 0: at the first poll)... */
+  batchDelayMs?: number;
+  /** ...or, when set, at its N-th poll. */
+  batchPollsUntilDone?: number;
+}
+
+export interface FakeBatch {
+  id: string;
+  protocol: Protocol;
+  items: number;
+  createdAt: number;
 }
 
 export interface FakeLlmServer {
@@ -55,7 +97,17 @@ export interface FakeLlmServer {
   statuses: number[];
   hangs: number;
   maxInFlight: number;
+  /** Batches created, in order. */
+  batches: FakeBatch[];
+  /** Requests answered with 200 (synchronous or batch item), by `ledgerKey` of their body. */
+  ledger: Map<string, number>;
+  /** How many distinct requests were answered more than once. */
+  answeredTwice(): number;
   options: FakeLlmOptions;
+  /** Stop listening and drop every connection: clients get ECONNREFUSED until `resume`. */
+  pause(): Promise<void>;
+  /** Listen again, on the same port. */
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -130,14 +182,14 @@ function parseBody(protocol: Protocol, body: Record<string, unknown>): ParsedBod
 
 const tokens = (s: string) => Math.ceil(s.length / 4);
 
-function okBody(protocol: Protocol, model: string, prompt: string, content: string, n: number): unknown {
+function okBody(protocol: Protocol, model: string, prompt: string, content: string, n: number, cut = false): unknown {
   if (protocol === 'openai') {
     return {
       id: `chatcmpl-${n}`,
       object: 'chat.completion',
       created: 1_700_000_000,
       model,
-      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
+      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: cut ? 'length' : 'stop', logprobs: null }],
       usage: { prompt_tokens: tokens(prompt), completion_tokens: tokens(content), total_tokens: tokens(prompt) + tokens(content) },
     };
   }
@@ -147,18 +199,49 @@ function okBody(protocol: Protocol, model: string, prompt: string, content: stri
     role: 'assistant',
     model,
     content: [{ type: 'text', text: content }],
-    stop_reason: 'end_turn',
+    stop_reason: cut ? 'max_tokens' : 'end_turn',
     stop_sequence: null,
     usage: { input_tokens: tokens(prompt), output_tokens: tokens(content) },
   };
+}
+
+const ANTHROPIC_ERROR_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
+};
+
+/** Anthropic's error object (the `error` of an error response, and of an `errored` batch result). */
+function anthropicError(status: number, message: string) {
+  return { type: ANTHROPIC_ERROR_TYPES[status] ?? 'api_error', message };
 }
 
 function errorBody(protocol: Protocol, status: number, message: string): unknown {
   if (protocol === 'openai') {
     return { error: { message, type: status === 401 ? 'invalid_request_error' : 'server_error', param: null, code: status === 401 ? 'invalid_api_key' : null } };
   }
-  const type = status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : status === 404 ? 'not_found_error' : 'api_error';
-  return { type: 'error', error: { type, message } };
+  return { type: 'error', error: anthropicError(status, message) };
+}
+
+/** What llama.cpp (OpenAI protocol) and Anthropic say about a prompt longer than the context. */
+function contextErrorBody(protocol: Protocol, promptTokens: number, contextTokens: number): unknown {
+  if (protocol === 'openai') {
+    return {
+      error: {
+        code: 400,
+        message: 'the request exceeds the available context size, try increasing it',
+        type: 'exceed_context_size_error',
+        n_prompt_tokens: promptTokens,
+        n_ctx: contextTokens,
+      },
+    };
+  }
+  return { type: 'error', error: { type: 'invalid_request_error', message: `prompt is too long: ${promptTokens} tokens > ${contextTokens} maximum` } };
 }
 
 /** OpenAI sends `Authorization: Bearer`; Anthropic `x-api-key` (SDK 0.x) or `Authorization: Bearer` (1.x). */
@@ -168,8 +251,76 @@ function credentialOf(protocol: Protocol, req: IncomingMessage): string | undefi
   return typeof req.headers['x-api-key'] === 'string' ? req.headers['x-api-key'] : bearer;
 }
 
+/** The fields that decide an answer; ids, metadata and transport options do not. */
+const LEDGER_FIELDS = ['model', 'system', 'messages', 'temperature', 'max_tokens', 'max_completion_tokens', 'response_format'];
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The ledger's key for a request body: the same request, sent twice, has the same key. */
+export function ledgerKey(body: Record<string, unknown>): string {
+  const kept = Object.fromEntries(LEDGER_FIELDS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+  return createHash('sha256').update(canonical(kept)).digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+/** A reply decided for one request, ready to send (or to write into a batch's output). */
+interface Outcome {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Incoming {
+  request: FakeRequest;
+  parsed: ParsedBody;
+  prompt: string;
+  firstUser: string;
+}
+
+interface StoredBatch extends FakeBatch {
+  polls: number;
+  endpoint: string;
+  inputFileId?: string;
+  /** Per item, in submission order; `expired` for an item that never ran. */
+  results: Array<{ customId: string; outcome: Outcome | 'expired' }>;
+  outputFileId?: string;
+  errorFileId?: string;
+  settled: boolean;
+}
+
+interface StoredFile {
+  id: string;
+  filename: string;
+  purpose: string;
+  bytes: Buffer;
+  createdAt: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
 export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<FakeLlmServer> {
   const seen = new Map<string, number>();
+  const ledger = new Map<string, number>();
+  const files = new Map<string, StoredFile>();
+  const batches = new Map<string, StoredBatch>();
   let inFlight = 0;
   const state = {
     requests: [] as FakeRequest[],
@@ -178,38 +329,23 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
     maxInFlight: 0,
   };
 
-  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    if (res.destroyed || !res.socket || res.socket.destroyed) return; // the client gave up (timeout)
+  /** False when the client is gone (it timed out): nothing was answered. */
+  const sendRaw = (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): boolean => {
+    if (res.destroyed || !res.socket || res.socket.destroyed) return false;
     state.statuses.push(status);
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify(body));
+    res.end(text);
+    return true;
+  };
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => sendRaw(res, status, JSON.stringify(body), headers);
+  const record = (body: Record<string, unknown>) => {
+    const key = ledgerKey(body);
+    ledger.set(key, (ledger.get(key) ?? 0) + 1);
   };
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      inFlight++;
-      state.maxInFlight = Math.max(state.maxInFlight, inFlight);
-      let done = false;
-      const finish = () => {
-        if (!done) {
-          done = true;
-          inFlight--;
-        }
-      };
-      res.on('close', finish);
-      void handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((err: unknown) => {
-        send(res, 500, { error: { message: `fake server bug: ${String(err)}` } });
-      });
-    });
-  });
+  // --- One chat request, synchronous or a batch item: the same logic for both.
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, text: string) => {
-    const protocol: Protocol | undefined =
-      req.method === 'POST' && req.url === '/v1/chat/completions' ? 'openai' : req.method === 'POST' && req.url === '/v1/messages' ? 'anthropic' : undefined;
-    if (!protocol) return send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
-    const body = JSON.parse(text) as Record<string, unknown>;
+  const intake = (protocol: Protocol, body: Record<string, unknown>, credential: string | undefined, item?: { batchId: string; customId: string }): Incoming => {
     const parsed = parseBody(protocol, body);
     const prompt = [parsed.system, ...parsed.messages.map((m) => m.content)].join('\n');
     const firstUser = parsed.messages.find((m) => m.role === 'user')?.content ?? '';
@@ -227,37 +363,335 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
       passage,
       seenBefore,
       model: parsed.model,
-      credential: credentialOf(protocol, req),
+      credential,
       body,
       at: Date.now(),
+      viaBatch: item !== undefined,
+      ...item,
     };
     state.requests.push(request);
-
-    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
-    if (options.acceptKeys && !options.acceptKeys.includes(request.credential ?? '')) {
-      // Like some real servers, echo what was sent: the client must keep it out of its messages.
-      return send(res, 401, errorBody(protocol, 401, `Incorrect API key provided: ${request.credential ?? '(none)'}`));
-    }
-    const reply = options.handler?.(request) ?? { content: defaultAnswer(kind, firstUser) };
-    if ('hangMs' in reply) {
-      state.hangs++;
-      await new Promise((r) => {
-        const t = setTimeout(r, reply.hangMs);
-        res.on('close', () => {
-          clearTimeout(t);
-          r(undefined);
-        });
-      });
-      return send(res, 200, okBody(protocol, parsed.model, prompt, defaultAnswer(kind, firstUser), request.index));
-    }
-    if ('status' in reply) {
-      return send(res, reply.status, errorBody(protocol, reply.status, reply.message ?? `injected ${reply.status}`), reply.headers);
-    }
-    return send(res, 200, okBody(protocol, parsed.model, prompt, reply.content, request.index));
+    return { request, parsed, prompt, firstUser };
   };
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const faultFor = (index: number): FakeReply | undefined => {
+    const f = options.faults?.find((p) => index > (p.offset ?? 0) && (index - (p.offset ?? 0)) % p.every === 0);
+    if (!f) return undefined;
+    return {
+      status: f.status,
+      message: f.message ?? `injected ${f.status} (every ${f.every})`,
+      ...(f.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(f.retryAfterSeconds) } } : {}),
+    };
+  };
+
+  /** The handler's reply, else a fault pattern's, else a context overflow, else the default answer. */
+  const decide = (r: Incoming): FakeReply | Outcome => {
+    const custom = options.handler?.(r.request) ?? faultFor(r.request.index);
+    if (custom) return custom;
+    if (options.contextTokens !== undefined && tokens(r.prompt) > options.contextTokens) {
+      return { status: 400, body: contextErrorBody(r.request.protocol, tokens(r.prompt), options.contextTokens) };
+    }
+    return { content: defaultAnswer(r.request.kind, r.firstUser) };
+  };
+
+  const outcomeOf = (r: Incoming, reply: Exclude<FakeReply, { hangMs: number } | { expire: true }> | Outcome): Outcome => {
+    if ('body' in reply) return reply;
+    if ('status' in reply) {
+      return { status: reply.status, body: errorBody(r.request.protocol, reply.status, reply.message ?? `injected ${reply.status}`), headers: reply.headers };
+    }
+    let content = reply.content;
+    const limit = Number(r.request.body.max_completion_tokens ?? r.request.body.max_tokens);
+    const cut = options.honourMaxTokens === true && Number.isFinite(limit) && tokens(content) > limit;
+    if (cut) content = content.slice(0, limit * 4);
+    return { status: 200, body: okBody(r.request.protocol, r.parsed.model, r.prompt, content, r.request.index, cut) };
+  };
+
+  const chat = async (protocol: Protocol, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) => {
+    const r = intake(protocol, body, credentialOf(protocol, req));
+    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+    if (options.acceptKeys && !options.acceptKeys.includes(r.request.credential ?? '')) {
+      // Like some real servers, echo what was sent: the client must keep it out of its messages.
+      return send(res, 401, errorBody(protocol, 401, `Incorrect API key provided: ${r.request.credential ?? '(none)'}`));
+    }
+    let reply = decide(r);
+    if ('hangMs' in reply) {
+      const hangMs = reply.hangMs;
+      state.hangs++;
+      await new Promise((resolve) => {
+        const t = setTimeout(resolve, hangMs);
+        res.on('close', () => {
+          clearTimeout(t);
+          resolve(undefined);
+        });
+      });
+      reply = { content: defaultAnswer(r.request.kind, r.firstUser) };
+    }
+    if ('expire' in reply) reply = { content: defaultAnswer(r.request.kind, r.firstUser) }; // only batch items expire
+    const out = outcomeOf(r, reply);
+    if (send(res, out.status, out.body, out.headers) && out.status === 200) record(body);
+  };
+
+  const batchItem = (protocol: Protocol, body: Record<string, unknown>, credential: string | undefined, batchId: string, customId: string) => {
+    const r = intake(protocol, body, credential, { batchId, customId });
+    const reply = decide(r);
+    if ('hangMs' in reply || 'expire' in reply) return { customId, outcome: 'expired' as const };
+    const outcome = outcomeOf(r, reply);
+    if (outcome.status === 200) record(body);
+    return { customId, outcome };
+  };
+
+  // --- Batches: answered when created; reported done after batchDelayMs or batchPollsUntilDone polls.
+
+  const isDone = (b: StoredBatch) =>
+    options.batchPollsUntilDone !== undefined ? b.polls >= options.batchPollsUntilDone : Date.now() - b.createdAt >= (options.batchDelayMs ?? 0);
+
+  const newBatch = (protocol: Protocol, id: string, endpoint: string, inputFileId?: string): StoredBatch => {
+    const b: StoredBatch = { id, protocol, items: 0, createdAt: Date.now(), polls: 0, endpoint, inputFileId, results: [], settled: false };
+    batches.set(id, b);
+    return b;
+  };
+
+  const storeFile = (filename: string, purpose: string, bytes: Buffer): StoredFile => {
+    const f = { id: `file-${files.size + 1}`, filename, purpose, bytes, createdAt: Date.now() };
+    files.set(f.id, f);
+    return f;
+  };
+
+  const fileObject = (f: StoredFile) => ({
+    id: f.id,
+    object: 'file',
+    bytes: f.bytes.length,
+    created_at: seconds(f.createdAt),
+    filename: f.filename,
+    purpose: f.purpose,
+    status: 'processed',
+    status_details: null,
+    expires_at: null,
+  });
+
+  /** Writes a finished OpenAI batch's output and error files (once), in OpenAI's batch output format. */
+  const settleOpenAi = (b: StoredBatch) => {
+    if (b.settled) return;
+    b.settled = true;
+    const ok: string[] = [];
+    const failed: string[] = [];
+    b.results.forEach(({ customId, outcome }, i) => {
+      if (outcome === 'expired') return; // never ran: in neither file
+      const line = JSON.stringify({
+        id: `batch_req_${b.id}_${i + 1}`,
+        custom_id: customId,
+        response: { status_code: outcome.status, request_id: `req_${b.id}_${i + 1}`, body: outcome.body },
+        error: null,
+      });
+      (outcome.status === 200 ? ok : failed).push(line);
+    });
+    const jsonl = (lines: string[]) => Buffer.from(lines.map((l) => `${l}\n`).join(''));
+    if (ok.length) b.outputFileId = storeFile(`${b.id}_output.jsonl`, 'batch_output', jsonl(ok)).id;
+    if (failed.length) b.errorFileId = storeFile(`${b.id}_error.jsonl`, 'batch_output', jsonl(failed)).id;
+  };
+
+  const counts = (b: StoredBatch) => {
+    const c = { succeeded: 0, errored: 0, expired: 0 };
+    for (const { outcome } of b.results) {
+      if (outcome === 'expired') c.expired++;
+      else if (outcome.status === 200) c.succeeded++;
+      else c.errored++;
+    }
+    return c;
+  };
+
+  const openAiBatchObject = (b: StoredBatch) => {
+    const done = b.polls > 0 && isDone(b);
+    if (done) settleOpenAi(b);
+    const c = counts(b);
+    const created = seconds(b.createdAt);
+    const status = !done ? (b.polls === 0 ? 'validating' : 'in_progress') : c.expired > 0 ? 'expired' : 'completed';
+    return {
+      id: b.id,
+      object: 'batch',
+      endpoint: b.endpoint,
+      errors: null,
+      input_file_id: b.inputFileId,
+      completion_window: '24h',
+      status,
+      output_file_id: b.outputFileId ?? null,
+      error_file_id: b.errorFileId ?? null,
+      created_at: created,
+      in_progress_at: b.polls > 0 ? created : null,
+      expires_at: created + 24 * 3600,
+      finalizing_at: done ? created : null,
+      completed_at: status === 'completed' ? created : null,
+      failed_at: null,
+      expired_at: status === 'expired' ? created : null,
+      cancelling_at: null,
+      cancelled_at: null,
+      request_counts: { total: b.items, completed: done ? c.succeeded : 0, failed: done ? c.errored + c.expired : 0 },
+      metadata: null,
+    };
+  };
+
+  const createOpenAiBatch = (body: Record<string, unknown>, credential: string | undefined) => {
+    const input = files.get(String(body.input_file_id));
+    if (!input) throw new HttpError(404, `No such File object: ${String(body.input_file_id)}`);
+    if (body.endpoint !== '/v1/chat/completions') throw new HttpError(400, `unsupported endpoint ${String(body.endpoint)}`);
+    if (body.completion_window !== '24h') throw new HttpError(400, `completion_window must be '24h'`);
+    const lines = input.bytes.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    const items = lines.map((l, i) => {
+      const item = JSON.parse(l) as { custom_id?: unknown; method?: unknown; url?: unknown; body?: Record<string, unknown> };
+      if (typeof item.custom_id !== 'string' || item.method !== 'POST' || item.url !== body.endpoint || !item.body) {
+        throw new HttpError(400, `line ${i + 1} of ${input.id} is not a batch request for ${String(body.endpoint)}`);
+      }
+      return { customId: item.custom_id, body: item.body };
+    });
+    if (new Set(items.map((i) => i.customId)).size !== items.length) throw new HttpError(400, 'custom_id values must be unique');
+    const b = newBatch('openai', `batch_${batches.size + 1}`, String(body.endpoint), input.id);
+    b.items = items.length;
+    b.results = items.map((i) => batchItem('openai', i.body, credential, b.id, i.customId));
+    return openAiBatchObject(b);
+  };
+
+  const anthropicBatchObject = (b: StoredBatch, url: string) => {
+    const done = b.polls > 0 && isDone(b);
+    const c = counts(b);
+    const created = new Date(b.createdAt).toISOString();
+    return {
+      id: b.id,
+      type: 'message_batch',
+      processing_status: done ? 'ended' : 'in_progress',
+      request_counts: done
+        ? { processing: 0, succeeded: c.succeeded, errored: c.errored, canceled: 0, expired: c.expired }
+        : { processing: b.items, succeeded: 0, errored: 0, canceled: 0, expired: 0 },
+      ended_at: done ? created : null,
+      created_at: created,
+      expires_at: new Date(b.createdAt + 24 * 3600 * 1000).toISOString(),
+      archived_at: null,
+      cancel_initiated_at: null,
+      results_url: done ? `${url}/v1/messages/batches/${b.id}/results` : null,
+    };
+  };
+
+  const createAnthropicBatch = (body: Record<string, unknown>, credential: string | undefined, url: string) => {
+    const requests = body.requests as Array<{ custom_id?: unknown; params?: Record<string, unknown> }> | undefined;
+    if (!Array.isArray(requests) || requests.length === 0) throw new HttpError(400, 'requests: at least one request is required');
+    for (const r of requests) if (typeof r.custom_id !== 'string' || !r.params) throw new HttpError(400, 'each request needs custom_id and params');
+    if (new Set(requests.map((r) => r.custom_id)).size !== requests.length) throw new HttpError(400, 'custom_id values must be unique');
+    const b = newBatch('anthropic', `msgbatch_${String(batches.size + 1).padStart(4, '0')}`, '/v1/messages');
+    b.items = requests.length;
+    b.results = requests.map((r) => batchItem('anthropic', r.params!, credential, b.id, r.custom_id as string));
+    return anthropicBatchObject(b, url);
+  };
+
+  const anthropicResults = (b: StoredBatch): string =>
+    b.results
+      .map(({ customId, outcome }) => {
+        const result =
+          outcome === 'expired'
+            ? { type: 'expired' }
+            : outcome.status === 200
+              ? { type: 'succeeded', message: outcome.body }
+              : {
+                  type: 'errored',
+                  // The shape of an error response, as the API (and the SDK's types) have it.
+                  error: { type: 'error', error: (outcome.body as { error: unknown }).error, request_id: `req_${b.id}_${customId}` },
+                };
+        return `${JSON.stringify({ custom_id: customId, result })}\n`;
+      })
+      .join('');
+
+  // --- Routes
+
+  const batchOf = (protocol: Protocol, id: string): StoredBatch => {
+    const b = batches.get(id);
+    if (!b || b.protocol !== protocol) throw new HttpError(404, `No such batch: ${id}`);
+    return b;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const post = req.method === 'POST';
+    if (post && path === '/v1/chat/completions') return chat('openai', req, res, JSON.parse(raw.toString('utf8')) as Record<string, unknown>);
+    if (post && path === '/v1/messages') return chat('anthropic', req, res, JSON.parse(raw.toString('utf8')) as Record<string, unknown>);
+
+    const protocol: Protocol = path.startsWith('/v1/messages/') ? 'anthropic' : 'openai';
+    try {
+      const credential = credentialOf(protocol, req);
+      if (options.acceptKeys && !options.acceptKeys.includes(credential ?? '')) {
+        throw new HttpError(401, `Incorrect API key provided: ${credential ?? '(none)'}`);
+      }
+      const json = () => JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      let m: RegExpExecArray | null;
+      if (post && path === '/v1/files') {
+        const form = await new Response(raw, { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+        const file = form.get('file');
+        if (!(file instanceof Blob)) throw new HttpError(400, 'file: a file is required');
+        const name = 'name' in file && typeof file.name === 'string' ? file.name : 'upload';
+        return send(res, 200, fileObject(storeFile(name, String(form.get('purpose') ?? ''), Buffer.from(await file.arrayBuffer()))));
+      }
+      if (req.method === 'GET' && (m = /^\/v1\/files\/([^/]+)\/content$/.exec(path))) {
+        const f = files.get(decodeURIComponent(m[1]!));
+        if (!f) throw new HttpError(404, `No such File object: ${m[1]}`);
+        return sendRaw(res, 200, f.bytes.toString('utf8'), { 'content-type': 'application/octet-stream' });
+      }
+      if (post && path === '/v1/batches') return send(res, 200, createOpenAiBatch(json(), credential));
+      if (req.method === 'GET' && (m = /^\/v1\/batches\/([^/]+)$/.exec(path))) {
+        const b = batchOf('openai', decodeURIComponent(m[1]!));
+        b.polls++;
+        return send(res, 200, openAiBatchObject(b));
+      }
+      if (post && path === '/v1/messages/batches') return send(res, 200, createAnthropicBatch(json(), credential, url));
+      if (req.method === 'GET' && (m = /^\/v1\/messages\/batches\/([^/]+)$/.exec(path))) {
+        const b = batchOf('anthropic', decodeURIComponent(m[1]!));
+        b.polls++;
+        return send(res, 200, anthropicBatchObject(b, url));
+      }
+      if (req.method === 'GET' && (m = /^\/v1\/messages\/batches\/([^/]+)\/results$/.exec(path))) {
+        const b = batchOf('anthropic', decodeURIComponent(m[1]!));
+        if (!(b.polls > 0 && isDone(b))) throw new HttpError(400, `batch ${b.id} is still processing; results are available once it has ended`);
+        return sendRaw(res, 200, anthropicResults(b), { 'content-type': 'application/binary' });
+      }
+      throw new HttpError(404, `no route ${req.method} ${req.url}`);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      return send(res, err.status, errorBody(protocol, err.status, err.message));
+    }
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      inFlight++;
+      state.maxInFlight = Math.max(state.maxInFlight, inFlight);
+      let done = false;
+      const finish = () => {
+        if (!done) {
+          done = true;
+          inFlight--;
+        }
+      };
+      res.on('close', finish);
+      void handle(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
+        send(res, 500, { error: { message: `fake server bug: ${String(err)}` } });
+      });
+    });
+  });
+
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve()); // called with an error if already stopped (paused): fine
+      server.closeAllConnections();
+    });
+
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
   return {
     url,
     openaiBaseUrl: `${url}/v1`,
@@ -273,11 +707,14 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
     get maxInFlight() {
       return state.maxInFlight;
     },
+    get batches() {
+      return [...batches.values()].map(({ id, protocol, items, createdAt }) => ({ id, protocol, items, createdAt }));
+    },
+    ledger,
+    answeredTwice: () => [...ledger.values()].filter((n) => n > 1).length,
     options,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    pause: stop,
+    resume: () => (server.listening ? Promise.resolve() : listen(port)),
+    close: stop,
   };
 }
