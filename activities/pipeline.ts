@@ -20,6 +20,8 @@ export interface DocumentHooks {
   generator?: Generator;
   /** Aborts the document's requests: the run was cancelled or the worker is stopping. */
   signal?: AbortSignal;
+  /** Stops requests not sent yet (another document of the batch failed for good). */
+  halt?: AbortSignal;
 }
 
 export interface ProcessedDocument {
@@ -64,15 +66,14 @@ export async function processDocument(
   const generator = hooks.generator;
   if (!generator) throw new Error('processDocument: --generate-qa needs a generator');
 
-  // A fatal failure of one request (a bad key) stops the document's other requests too.
-  const stop = new AbortController();
-  const onOuterAbort = () => stop.abort(hooks.signal?.reason);
-  hooks.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const ctx = { usage, signal: stop.signal };
+  // A request that fails for good (a bad key) halts the document's requests not sent yet; those
+  // in flight are paid for already, so they finish and go to the journal.
+  const halt = new AbortController();
+  const ctx = { usage, signal: hooks.signal, halt: hooks.halt ? AbortSignal.any([hooks.halt, halt.signal]) : halt.signal };
   try {
     // 1. Generate: every chunk at once for an LLM (the worker's limiter bounds the requests in
     //    flight), one after another for CPU work.
-    const generated = await eachChunk(chunks, generator.concurrent, stop, (chunk) =>
+    const generated = await eachChunk(chunks, generator.concurrent, halt, (chunk) =>
       generator.generateChunk(chunk, { ...ctx, maxPairs: settings.maxPairsPerChunk }),
     );
     lap('generate');
@@ -85,7 +86,7 @@ export async function processDocument(
     // 3. Judge: only pairs that passed the rule checks are worth a judge's tokens.
     if (generator.judge) {
       const judge = generator.judge.bind(generator);
-      await eachChunk(chunks, generator.concurrent, stop, async (chunk, i) => {
+      await eachChunk(chunks, generator.concurrent, halt, async (chunk, i) => {
         const passing = perChunk[i]!.filter((p) => p.reasons.length === 0);
         if (passing.length > 0) applyJudgement(passing, await judge(chunk, passing, ctx), generator.minScore ?? 0);
       });
@@ -95,21 +96,27 @@ export async function processDocument(
     const llm = Object.keys(usage).length > 0 ? { llm: shardFigures(usage) } : {};
     return { shard: { status: 'ok', chunks: chunks.length, chunkRows: [], pairs, durationsMs, ...llm }, usage };
   } finally {
-    hooks.signal?.removeEventListener('abort', onOuterAbort);
+    halt.abort();
   }
 }
 
-/** Runs `work` for every chunk, in parallel or in order; the first failure aborts the rest. */
-async function eachChunk<T>(chunks: Chunk[], concurrent: boolean, stop: AbortController, work: (chunk: Chunk, i: number) => Promise<T>): Promise<T[]> {
+/**
+ * Runs `work` for every chunk, in parallel or in order. The first failure halts what has not
+ * started; the call returns (throws) only when nothing is in flight any more, so a retry never
+ * races a request of this attempt.
+ */
+async function eachChunk<T>(chunks: Chunk[], concurrent: boolean, halt: AbortController, work: (chunk: Chunk, i: number) => Promise<T>): Promise<T[]> {
   if (concurrent) {
-    return Promise.all(
+    const settled = await Promise.allSettled(
       chunks.map((c, i) =>
         work(c, i).catch((err: unknown) => {
-          stop.abort(err);
+          if (!halt.signal.aborted) halt.abort(err);
           throw err;
         }),
       ),
     );
+    if (halt.signal.aborted) throw halt.signal.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
   }
   const out: T[] = [];
   for (const [i, c] of chunks.entries()) {

@@ -49,6 +49,8 @@ export interface BatchHooks {
   onProcess?: (source: string) => void | Promise<void>;
   /** The activity's cancellation. */
   signal?: AbortSignal;
+  /** Stops requests not sent yet, letting those in flight finish. */
+  halt?: AbortSignal;
   /** Problems worth a line in the worker's log (a corrupt cache file). */
   warn?: (message: string) => void;
 }
@@ -166,11 +168,11 @@ async function loadOrProcess(
   await hooks.onProcess?.(entry.source);
   let done;
   try {
-    done = await processDocument(bytes, entry.kind, entry.sha256, input.run.settings, { generator, signal: hooks.signal });
+    done = await processDocument(bytes, entry.kind, entry.sha256, input.run.settings, { generator, signal: hooks.signal, halt: hooks.halt });
   } catch (err) {
     // LLM faults and cancellation are Temporal's to retry or stop; anything else is a bug that
     // this document triggers, and it must not take the whole run down with it.
-    if (err instanceof ApplicationFailure || err instanceof CancelledFailure || hooks.signal?.aborted) throw err;
+    if (err instanceof ApplicationFailure || err instanceof CancelledFailure || hooks.signal?.aborted || hooks.halt?.aborted) throw err;
     return localError('process', 'processing_failed', `unexpected error while processing this document: ${(err as Error).message ?? String(err)}`);
   }
   await writeFileAtomic(path, JSON.stringify(done.shard));
@@ -184,6 +186,8 @@ async function loadOrProcess(
  * Transient LLM failures never count here: they are waited out inside the attempt.
  */
 export const MAX_TRIES_PER_DOCUMENT = 3;
+
+const LIVE_HEARTBEAT_MS = 1000;
 
 export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks): Promise<BatchSummary> {
   const { run } = input;
@@ -265,19 +269,30 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
       if (failure && run.failFast) stop = true;
     }
   };
-  // The first failure that ends the attempt (a bad key, cancellation) stops the other lanes too.
-  const stopAll = new AbortController();
-  const onOuterAbort = () => stopAll.abort(hooks.signal?.reason);
-  hooks.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  laneHooks = { ...hooks, signal: stopAll.signal };
-  try {
-    await Promise.all(Array.from({ length: lanes }, () => lane().catch((err: unknown) => {
+  // A failure that ends the attempt (a bad key) halts the other lanes' requests not sent yet;
+  // the attempt ends once nothing is in flight, so its retry never races it.
+  const halt = new AbortController();
+  laneHooks = { ...hooks, halt: hooks.halt ? AbortSignal.any([hooks.halt, halt.signal]) : halt.signal };
+  // Fresh details every second while documents are in hand (LLM work can take minutes per
+  // document): progress views read requests and waits from them. A cancellation arrives here.
+  const beat = setInterval(() => {
+    try {
+      hooks.heartbeat(progress());
+    } catch (err) {
       stop = true;
-      stopAll.abort(err);
+      halt.abort(err);
+    }
+  }, LIVE_HEARTBEAT_MS);
+  try {
+    const settled = await Promise.allSettled(Array.from({ length: lanes }, () => lane().catch((err: unknown) => {
+      stop = true;
+      if (!halt.signal.aborted) halt.abort(err);
       throw err;
     })));
+    void settled;
+    if (halt.signal.aborted) throw halt.signal.reason;
   } finally {
-    hooks.signal?.removeEventListener('abort', onOuterAbort);
+    clearInterval(beat);
   }
 
   const summary: BatchSummary = { start: input.start, end: next, counters, firstFailure, sampleFailures };

@@ -12,6 +12,7 @@ import { releaseActivitiesOfDeadWorkers } from './deadWorkers.js';
 import { settingsMarkdown } from './runMetadata.js';
 import { ensureSearchAttributes } from './searchAttributes.js';
 import { corpusExportWorkflow, progressQuery } from '../workflows/index.js';
+import { liveProgress } from './liveProgress.js';
 import { identityChanges, resolveRunInput, runIdentity, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { corpusFingerprint, readLastRun, writeLastRun } from './runState.js';
 
@@ -140,7 +141,12 @@ export async function startCorpusExport(
     run,
     status,
     notes,
-    progress: () => handle.query(progressQuery),
+    progress: async () => {
+      // The query first: a batch that ends in between is then missed for a moment, never counted twice.
+      const p = await handle.query(progressQuery);
+      const live = await liveProgress(handle).catch(() => undefined);
+      return live ? { ...p, live } : p;
+    },
     result: () => handle.result(),
   };
 }

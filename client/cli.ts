@@ -9,6 +9,8 @@ import { resolve } from 'node:path';
 import type { RunResult } from '../schemas/index.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, toolVersion } from '../worker/index.js';
 import { planRun } from './plan.js';
+import { removeIntermediate, removeJournal, stateDir } from '../activities/storage.js';
+import { costMicroUsd, formatUsd, priceFor } from '../activities/generate/pricing.js';
 import { createProgressView } from './progressView.js';
 import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { RunInterrupted, runCorpusExport } from './runner.js';
@@ -87,6 +89,14 @@ interface RunFlags {
   requestTimeout?: number;
   judge?: boolean;
   minScore?: number;
+  llmConcurrency?: number;
+  rpm?: number;
+  tpm?: number;
+  llmStallTimeout?: number;
+  maxCost?: number;
+  priceIn?: number;
+  priceOut?: number;
+  batchApi?: boolean;
 }
 
 function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
@@ -118,6 +128,14 @@ function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
     requestTimeoutSeconds: f.requestTimeout,
     judge: f.judge,
     minScore: f.minScore,
+    llmConcurrency: f.llmConcurrency,
+    rpm: f.rpm,
+    tpm: f.tpm,
+    llmStallTimeoutSeconds: f.llmStallTimeout,
+    maxCostUsd: f.maxCost,
+    priceIn: f.priceIn,
+    priceOut: f.priceOut,
+    batchApi: f.batchApi,
   };
 }
 
@@ -146,6 +164,14 @@ async function dryRun(options: CorpusExportOptions): Promise<void> {
           `(characters / 4; a malformed reply costs one more request)`
         : `  estimated generation calls: ~${plan.estimatedGenerationCalls} (one per chunk, built-in generator)`,
   );
+  if (plan.llm && run.settings.llm) {
+    const price = priceFor(run.settings.llm, run.llmRuntime ?? {});
+    const batch = run.llmRuntime?.batchApi ?? false;
+    out.push(price.source === 'unknown'
+      ? `  estimated cost: unknown (${price.note})`
+      : `  estimated cost: ~${formatUsd(costMicroUsd(price, plan.llm.promptTokens, plan.llm.completionTokens, batch))} (${price.note}${batch ? ', Batch API half price' : ''})` +
+        (run.llmRuntime?.maxCostUsd !== undefined ? `; --max-cost $${run.llmRuntime.maxCostUsd}` : ''));
+  }
   for (const w of plan.warnings.slice(0, 10)) out.push(`  warning: ${w}`);
   if (plan.warnings.length > 10) out.push(`  ... and ${plan.warnings.length - 10} more warnings`);
   console.log(out.join('\n'));
@@ -293,6 +319,14 @@ export function buildProgram(): Command {
     .addOption(new Option('--request-timeout <seconds>', 'per-request LLM timeout; a timed-out request is retried (default 120)').argParser(Number))
     .option('--judge', 'score every pair with the same LLM (groundedness, usefulness); below --min-score it is rejected (low_score)')
     .addOption(new Option('--min-score <n>', 'with --judge: lowest score (1-5) a pair may have (default 3)').argParser(Number))
+    .addOption(new Option('--llm-concurrency <n>', 'LLM requests in flight at once per worker, over all documents (default 16; halved on 429s, then raised again)').argParser(positiveInt))
+    .addOption(new Option('--rpm <n>', 'at most this many LLM requests per minute per worker (for a known quota)').argParser(positiveNumber))
+    .addOption(new Option('--tpm <n>', 'at most this many LLM tokens per minute per worker (prompt estimated as characters / 4)').argParser(positiveNumber))
+    .addOption(new Option('--llm-stall-timeout <seconds>', 'end the run (resumable) when the LLM server has answered nothing for this long (default 300)').argParser(positiveNumber))
+    .addOption(new Option('--max-cost <usd>', 'stop cleanly once the replies cost this much at list price; the same command with a higher budget continues').argParser(positiveNumber))
+    .addOption(new Option('--price-in <usd>', 'USD per million prompt tokens (overrides the built-in price table)').argParser(Number))
+    .addOption(new Option('--price-out <usd>', 'USD per million completion tokens (overrides the built-in price table)').argParser(Number))
+    .option('--batch-api', 'send LLM requests through the provider\'s Batch API (OpenAI /v1/batches, Anthropic Message Batches): half price, results within hours, waited for durably')
     .option('--no-cache', 'process every document again even if an earlier run left its shard')
     .option('--keep-intermediate', 'keep the manifest and per-document shards after export (makes re-runs after edits incremental)')
     .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
@@ -395,6 +429,20 @@ Examples:
         const docs = r.documents !== undefined ? ` ${r.documents} docs` : '';
         console.log(`${r.workflowId}  ${r.status.padEnd(10)} ${r.startTime.toISOString()}${docs}${p}  ${r.outDir}`);
       }
+    });
+
+  program
+    .command('clean')
+    .description('remove the run state in <out>/.corpus-qa (manifest, shards); with --journal also the LLM replies paid for')
+    .argument('<out>', 'output directory of a run')
+    .option('--journal', 'also delete the LLM request journal: the next run pays for every request again')
+    .action(async (out: string, flags: { journal?: boolean }) => {
+      const dir = resolve(out);
+      await removeIntermediate(dir);
+      const lines = [`Removed the manifest and shards in ${stateDir(dir)}.`];
+      if (flags.journal) lines.push(`Removed the LLM journal (${await removeJournal(dir)} replies).`);
+      else lines.push('Kept the LLM journal (the replies paid for); add --journal to remove it too.');
+      console.log(lines.join('\n'));
     });
 
   program

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { OutputSettings, RunInput, SplitSpec, TrainingFormat, type ResolvedRunInput } from '../schemas/index.js';
-import { LlmSettings } from '../schemas/index.js';
+import { LlmRuntime, LlmSettings } from '../schemas/index.js';
 import { availableTemplates, templateExists } from '../activities/generate/prompts.js';
 
 export const CorpusExportOptions = z.object({
@@ -42,6 +42,15 @@ export const CorpusExportOptions = z.object({
   requestTimeoutSeconds: z.number().positive().optional(),
   judge: z.boolean().optional(),
   minScore: z.number().optional(),
+  /** How LLM requests are sent (never part of the run's identity: they change no answer). */
+  llmConcurrency: z.number().int().optional(),
+  rpm: z.number().optional(),
+  tpm: z.number().optional(),
+  llmStallTimeoutSeconds: z.number().optional(),
+  maxCostUsd: z.number().optional(),
+  priceIn: z.number().optional(),
+  priceOut: z.number().optional(),
+  batchApi: z.boolean().optional(),
 });
 export type CorpusExportOptions = z.infer<typeof CorpusExportOptions>;
 
@@ -55,7 +64,45 @@ const LLM_FLAGS = {
   requestTimeoutSeconds: '--request-timeout',
   judge: '--judge',
   minScore: '--min-score',
+  llmConcurrency: '--llm-concurrency',
+  rpm: '--rpm',
+  tpm: '--tpm',
+  llmStallTimeoutSeconds: '--llm-stall-timeout',
+  maxCostUsd: '--max-cost',
+  priceIn: '--price-in',
+  priceOut: '--price-out',
+  batchApi: '--batch-api',
 } as const;
+
+const RUNTIME_FLAGS: Record<string, string> = {
+  concurrency: '--llm-concurrency',
+  rpm: '--rpm',
+  tpm: '--tpm',
+  stallSeconds: '--llm-stall-timeout',
+  maxCostUsd: '--max-cost',
+  priceIn: '--price-in',
+  priceOut: '--price-out',
+  batchApi: '--batch-api',
+};
+
+/** How an LLM run sends its requests; undefined for the built-in generator. */
+function resolveLlmRuntime(o: CorpusExportOptions, llm: LlmSettings | undefined): ResolvedRunInput['llmRuntime'] {
+  if (!llm) return undefined;
+  const parsed = LlmRuntime.safeParse({
+    concurrency: o.llmConcurrency,
+    rpm: o.rpm,
+    tpm: o.tpm,
+    stallSeconds: o.llmStallTimeoutSeconds,
+    maxCostUsd: o.maxCostUsd,
+    priceIn: o.priceIn,
+    priceOut: o.priceOut,
+    batchApi: o.batchApi ?? false,
+  });
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `${RUNTIME_FLAGS[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}
 
 /** The LLM part of the settings, with errors that name the flag. Keys are not here, by design. */
 function resolveLlmSettings(o: CorpusExportOptions): LlmSettings | undefined {
@@ -144,6 +191,7 @@ export function resolveRunInput(options: CorpusExportOptions): ResolvedRunInput 
     continueAsNewAfter: o.continueAsNewAfter,
     noCache: o.noCache ?? false,
     keepIntermediate: o.keepIntermediate ?? false,
+    ...(llm ? { llmRuntime: resolveLlmRuntime(o, llm) } : {}),
   });
 }
 

@@ -90,6 +90,29 @@ export const OutputSettings = z.object({
 });
 export type OutputSettings = z.infer<typeof OutputSettings>;
 
+/**
+ * How LLM requests are sent. None of it changes what a request answers, so none of it is in
+ * the run's identity or the shard keys. Absent for the built-in generator, and in histories
+ * written before it existed.
+ */
+export const LlmRuntime = z.object({
+  /** Requests in flight at once per worker, over all batches and documents. */
+  concurrency: z.number().int().min(1).max(1024).default(16),
+  /** Caps for providers with known quotas: requests and tokens per minute, per worker. */
+  rpm: z.number().positive().optional(),
+  tpm: z.number().positive().optional(),
+  /** A run that gets no answer at all for this long ends (resumable) instead of waiting on. */
+  stallSeconds: z.number().positive().max(7 * 24 * 3600).default(300),
+  /** Stop cleanly once the dataset's LLM cost (paid now or earlier, in USD) reaches this. */
+  maxCostUsd: z.number().positive().optional(),
+  /** USD per million tokens; override the price table. */
+  priceIn: z.number().min(0).optional(),
+  priceOut: z.number().min(0).optional(),
+  /** Send requests through the provider's Batch API (half price, hours), as durable waits. */
+  batchApi: z.boolean().default(false),
+});
+export type LlmRuntime = z.infer<typeof LlmRuntime>;
+
 /** Everything the workflow needs to run. Small: it is visible in the Temporal UI. */
 export const RunInput = z.object({
   inputDir: z.string().min(1), // absolute
@@ -111,24 +134,7 @@ export const RunInput = z.object({
    * How LLM requests are sent. None of it changes what a request answers, so none of it is in
    * the run's identity or the shard keys. Absent in histories written before it existed.
    */
-  llmRuntime: z
-    .object({
-      /** Requests in flight at once per worker, over all batches and documents. */
-      concurrency: z.number().int().min(1).max(1024).default(16),
-      /** Caps for providers with known quotas: requests and tokens per minute, per worker. */
-      rpm: z.number().positive().optional(),
-      tpm: z.number().positive().optional(),
-      /** A run that gets no answer at all for this long ends (resumable) instead of waiting on. */
-      stallSeconds: z.number().positive().max(7 * 24 * 3600).default(300),
-      /** Stop cleanly once the dataset's LLM cost (paid now or earlier, in USD) reaches this. */
-      maxCostUsd: z.number().positive().optional(),
-      /** USD per million tokens; override the price table. */
-      priceIn: z.number().min(0).optional(),
-      priceOut: z.number().min(0).optional(),
-      /** Send requests through the provider's Batch API (half price, hours), as durable waits. */
-      batchApi: z.boolean().default(false),
-    })
-    .optional(),
+  llmRuntime: LlmRuntime.optional(),
 });
 export type RunInput = z.input<typeof RunInput>;
 export type ResolvedRunInput = z.output<typeof RunInput>;
@@ -247,6 +253,18 @@ export const Progress = z.object({
   inFlight: z.number().int(),
   recentFailures: z.array(DocumentFailure),
   runsSoFar: z.number().int(), // workflow runs including this one (continue-as-new count + 1)
+  /**
+   * What the batches in flight have done since they started, from their last heartbeats (added
+   * by the client: the workflow hears of a batch only when it ends). LLM runs move per request.
+   */
+  live: z
+    .object({
+      documentsDone: z.number().int(),
+      llm: z.record(z.string(), z.number()),
+      inFlight: z.number().int(),
+      waiting: z.string().optional(),
+    })
+    .optional(),
 });
 export type Progress = z.infer<typeof Progress>;
 

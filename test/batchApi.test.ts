@@ -197,7 +197,7 @@ describe.each(BACKENDS)('%s batches', (backend) => {
     const s = settingsFor(backend, server);
     const long = requestFor(PASSAGES[0]!.repeat(3));
     const err = (await backendFor(backend, s).complete(long).catch((e: unknown) => e)) as ApplicationFailure;
-    expect([err.type, err.nonRetryable]).toEqual(['LlmRequestRejected', true]);
+    expect([err.type, err.nonRetryable]).toEqual(['LlmContextTooLong', true]);
     const promptTokens = Math.ceil([long.system, long.messages[0]!.content].join('\n').length / 4);
     expect(err.message).toContain(backend === 'openai' ? 'the request exceeds the available context size, try increasing it' : `prompt is too long: ${promptTokens} tokens > 40 maximum`);
     // In a batch the same request is an item rejected for good; a short one passes.

@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chunkText } from '../activities/chunk.js';
 import { builtinGenerator, generatePairs } from '../activities/generate/builtin.js';
-import { getGenerator } from '../activities/generate/index.js';
+import { createGenerator } from '../activities/generate/index.js';
 import { validatePair } from '../activities/validate.js';
 import type { CandidatePair } from '../activities/types.js';
-import type { Chunk, Heading } from '../schemas/index.js';
+import { OutputSettings, type Chunk, type Heading } from '../schemas/index.js';
 
 const collapse = (s: string) => s.replace(/\s+/g, ' ').trim();
 const ctx = { source: 'doc.txt', maxPairs: 20 };
@@ -178,13 +178,16 @@ describe('builtin generator patterns', () => {
     expect(generatePairs(text, undefined, 8).length).toBeGreaterThan(0);
   });
 
-  it('is exposed through getGenerator', async () => {
-    const g = getGenerator('builtin');
+  it('is what createGenerator gives for the built-in settings', async () => {
+    const g = createGenerator(OutputSettings.parse({ generateQa: true }), { outDir: '/nowhere' });
     expect(g).toBe(builtinGenerator);
     expect(g.id).toBe('builtin-v1');
+    expect(g.concurrent).toBe(false);
     const chunk: Chunk = { chunkId: 'd-0000', index: 0, text: 'Redis is an in-memory data store used as a cache.', charStart: 0, charEnd: 50 };
-    expect(await g.generate(chunk, ctx)).toEqual([{ question: 'What is Redis?', answer: 'an in-memory data store used as a cache' }]);
-    expect(await g.generate(chunk, { ...ctx, maxPairs: 0 })).toEqual([]);
+    const usage = {};
+    expect((await g.generateChunk(chunk, { ...ctx, usage })).pairs).toEqual([{ question: 'What is Redis?', answer: 'an in-memory data store used as a cache' }]);
+    expect((await g.generateChunk(chunk, { ...ctx, usage, maxPairs: 0 })).pairs).toEqual([]);
+    expect(usage).toEqual({}); // the built-in generator costs nothing
   });
 });
 
@@ -277,7 +280,7 @@ async function runPipeline(file: string): Promise<Outcome[]> {
   const seen = new Set<string>(); // per document, as the pipeline does
   const out: Outcome[] = [];
   for (const chunk of chunks) {
-    const pairs = await builtinGenerator.generate(chunk, { source: file, maxPairs: 8 });
+    const pairs = generatePairs(chunk.text, chunk.heading, 8);
     expectWellFormed(pairs);
     expectGrounded(pairs, chunk.text);
     for (const pair of pairs) out.push({ file, pair, passed: validatePair(pair, chunk, seen).reasons.length === 0 });

@@ -9,8 +9,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { APIError as OpenAiApiError, APIConnectionTimeoutError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverCorpus } from '../activities/discover.js';
-import { getGenerator } from '../activities/generate/index.js';
-import { extractJson, llmGeneratorId, parseReply } from '../activities/generate/llm.js';
+import { createGenerator } from '../activities/generate/index.js';
+import { llmGeneratorId } from '../activities/generate/llm.js';
+import { extractJson, parseReply, parseScores, salvagePairs } from '../activities/generate/replies.js';
 import { retryAfterMs, toLlmFailure, type RequestTarget } from '../activities/generate/llmErrors.js';
 import { loadTemplate, parseTemplate, render } from '../activities/generate/prompts.js';
 import { processBatch, shardKeyFor, shardSettingsKey, type BatchProgress } from '../activities/processBatch.js';
@@ -125,7 +126,7 @@ describe('prompt templates and generator ids', () => {
     expect(key(base)).toBe(key({ ...base, llm: { ...s, timeoutMs: 5000 } }));
     // The same model name on another server (another quantization, another build) answers differently.
     expect(key(base)).not.toBe(key({ ...base, llm: { ...s, baseUrl: 'http://elsewhere:1/v1' } }));
-    expect(() => getGenerator('openai')).toThrow(/needs the run's settings/);
+    expect(() => createGenerator(OutputSettings.parse({ generateQa: true, generator: 'openai' }), { outDir: '/x' })).toThrow(/needs LLM settings/);
   });
 });
 
@@ -169,58 +170,5 @@ describe('run options for LLM backends', () => {
     expect(judged.llm?.requests).toBe(16);
     const builtin = await planRun(resolveRunInput({ inputDir: dir, outDir: tempDir('llm-plan-out'), generateQa: true }));
     expect(builtin.llm).toBeUndefined();
-  });
-});
-
-describe('a batch that fails half-way on a transient LLM error', () => {
-  let server: FakeLlmServer;
-  const saved = process.env.OPENAI_API_KEY;
-  beforeAll(() => {
-    process.env.OPENAI_API_KEY = 'sk-unit';
-  });
-  afterAll(async () => {
-    if (saved === undefined) delete process.env.OPENAI_API_KEY;
-    else process.env.OPENAI_API_KEY = saved;
-    await server?.close();
-  });
-
-  it('writes no shard for the document in hand, and the retry resumes after the last finished one', async () => {
-    let failNext = true;
-    server = await startFakeLlmServer({
-      // The third document's first request fails with a 500, once.
-      handler: (r) => (r.passage.startsWith('Document 2.') && failNext ? ((failNext = false), { status: 500 }) : undefined),
-    });
-    const input = tempDir('llm-batch');
-    const texts = [0, 1, 2, 3].map((i) => `Document ${i}. This document talks about the number ${i} and what it means for the reader today.`);
-    texts.forEach((t, i) => writeFileSync(join(input, `doc${i}.txt`), t));
-    const out = tempDir('llm-batch-out');
-    const run = resolveRunInput({ inputDir: input, outDir: out, generator: 'openai', model: 'm', baseUrl: server.openaiBaseUrl, batchSize: 4 });
-    const discovery = await discoverCorpus({ inputDir: run.inputDir, outDir: out, globs: [], maxFileBytes: run.settings.maxFileBytes });
-    const batch = { run, manifestKey: discovery.manifestKey, start: 0, end: 4 };
-
-    const beats: BatchProgress[] = [];
-    const heartbeat = (d: BatchProgress) => beats.push(structuredClone(d));
-    const err = await processBatch(batch, { heartbeat }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    expect((err as ApplicationFailure).nonRetryable).toBe(false);
-
-    const entries = await readManifestRange(out, discovery.manifestKey, 0, 4);
-    const key = shardSettingsKey(run);
-    const hasShard = entries.map((e) => existsSync(shardPath(out, shardKeyFor(e, key))));
-    expect(hasShard).toEqual([true, true, false, false]);
-    const last = beats.at(-1)!;
-    expect(last.next).toBe(2);
-    // Heartbeats while the third document was in hand repeated the checkpoint after the second.
-    expect(beats.filter((b) => b.next === 2).length).toBeGreaterThanOrEqual(2);
-
-    const requestsBefore = server.requests.length;
-    const processed: string[] = [];
-    const summary = await processBatch(batch, { heartbeat, resumeFrom: last, onProcess: (s) => void processed.push(s) });
-    expect(processed).toEqual(['doc2.txt', 'doc3.txt']);
-    expect(server.requests.length - requestsBefore).toBe(2);
-    expect(summary.counters.documentsDone).toBe(4);
-    expect(summary.counters.llmRequests).toBe(4); // the failed request returned nothing: not counted
-    expect(summary.counters.promptTokens).toBeGreaterThan(0);
-    expect(readdirSync(join(out, '.corpus-qa', 'shards')).length).toBeGreaterThan(0);
   });
 });

@@ -111,5 +111,9 @@ export async function createCorpusWorker(opts: CorpusWorkerOptions): Promise<Wor
     workflowBundle: await workflowBundle(),
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 4,
+    // Heartbeats reach the server within a second (not 0.8 × the 30 s timeout): progress views
+    // read what batches in flight have done from them. Heartbeats add no history events.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
   });
 }

@@ -17,8 +17,6 @@ export interface ChatRequest {
   /** Overrides the settings' reply limit for this request (a truncated reply asked again with more room). */
   maxTokens?: number;
   signal?: AbortSignal;
-  /** Overrides the settings' reply limit for this request (a truncated reply asked again). */
-  maxTokens?: number;
 }
 
 export interface ChatReply {
@@ -29,8 +27,6 @@ export interface ChatReply {
   finishReason: string;
   /** The reply was cut off by the token limit. */
   truncated: boolean;
-  /** The provider's own word for why the reply ended ('stop', 'length', 'end_turn', ...). */
-  finishReason?: string;
 }
 
 export interface ChatBackend {

@@ -21,6 +21,8 @@ export interface CallContext {
   usage: LlmUsage;
   /** Aborts requests and waits: the run was cancelled or the worker is stopping. */
   signal?: AbortSignal;
+  /** Stops requests not sent yet (another one failed for good); those in flight finish. */
+  halt?: AbortSignal;
 }
 
 export interface ChunkGeneration {

@@ -12,7 +12,7 @@ import type { Generator } from './contract.js';
 import { LlmGenerator, llmGeneratorId, type GeneratorEnv } from './llm.js';
 import { availableTemplates, templateExists } from './prompts.js';
 
-export type { GeneratorEnv, LlmRuntime } from './llm.js';
+export type { GeneratorEnv } from './llm.js';
 
 function llmSettingsOf(settings: OutputSettings) {
   const llm = settings.llm;

@@ -66,7 +66,7 @@ export class Journal {
         promptTokens: reply.promptTokens,
         completionTokens: reply.completionTokens,
         truncated: reply.truncated,
-        finishReason: reply.finishReason ?? (reply.truncated ? 'length' : 'stop'),
+        finishReason: reply.finishReason,
       },
       costMicroUsd,
       viaBatch,

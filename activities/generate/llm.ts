@@ -9,7 +9,7 @@
  * reported as such. The judge scores a chunk's passing pairs in one request; pairs it did not
  * score are asked about once more, alone, so no pair is rejected for another pair's score.
  */
-import type { Chunk, LlmSettings } from '../../schemas/index.js';
+import { LlmRuntime, type Chunk, type LlmSettings } from '../../schemas/index.js';
 import type { CandidatePair } from '../types.js';
 import { anthropicBackend, ANTHROPIC_DEFAULT_MAX_TOKENS } from './anthropic.js';
 import { apiKeyFromEnv, type ChatBackend, type ChatMessage, type ChatReply } from './chat.js';
@@ -24,17 +24,7 @@ import { cleanPairs, PAIRS_SCHEMA, PairsReply, parseReply, parseScores, salvageP
 import { ContextTooLong, LlmRequester, ServerHealth, type LlmCall } from './requester.js';
 import type { RequestPurpose } from '../../schemas/llmUsage.js';
 
-/** How requests are sent: worker-side settings that never change an answer. */
-export interface LlmRuntime {
-  concurrency: number;
-  rpm?: number;
-  tpm?: number;
-  stallSeconds: number;
-  priceIn?: number;
-  priceOut?: number;
-}
-
-export const DEFAULT_LLM_RUNTIME: LlmRuntime = { concurrency: 16, stallSeconds: 300 };
+export const DEFAULT_LLM_RUNTIME: LlmRuntime = LlmRuntime.parse({});
 
 export interface GeneratorEnv {
   outDir: string;
@@ -136,7 +126,7 @@ export class LlmGenerator implements Generator {
     asked?: ChatReply,
   ): Promise<Asked<T>> {
     const messages: ChatMessage[] = [{ role: 'user', content: render(template.user, values) }];
-    const first = asked ?? (await this.requester.ask(this.call(purposes[0], template, schema, values, messages), ctx.usage, ctx.signal));
+    const first = asked ?? (await this.requester.ask(this.call(purposes[0], template, schema, values, messages), ctx.usage, ctx.signal, ctx.halt));
     const p1 = parse(first.text);
     if (p1.ok) return { value: p1.value, raw: [first.text] };
     const error1 = first.truncated ? `${p1.error} (the reply was cut off at the token limit${this.limitNote()})` : p1.error;
@@ -145,7 +135,7 @@ export class LlmGenerator implements Generator {
       { role: 'assistant', content: first.text.trim() === '' ? '(empty reply)' : first.text },
       { role: 'user', content: render(template.repair, { ...values, error: error1 }) },
     ];
-    const second = await this.requester.ask(this.call(purposes[1], template, schema, values, repair), ctx.usage, ctx.signal);
+    const second = await this.requester.ask(this.call(purposes[1], template, schema, values, repair), ctx.usage, ctx.signal, ctx.halt);
     const p2 = parse(second.text);
     if (p2.ok) return { value: p2.value, raw: [first.text, second.text] };
     const error2 = second.truncated ? `${p2.error} (the reply was cut off at the token limit${this.limitNote()})` : p2.error;
@@ -158,7 +148,7 @@ export class LlmGenerator implements Generator {
     const values = { pairs: ctx.maxPairs, language: this.settings.language, heading: chunk.heading ?? '(none)', text: chunk.text };
     try {
       const messages: ChatMessage[] = [{ role: 'user', content: render(template.user, values) }];
-      const first = await this.requester.ask(this.call('generate', template, PAIRS_SCHEMA, values, messages), ctx.usage, ctx.signal);
+      const first = await this.requester.ask(this.call('generate', template, PAIRS_SCHEMA, values, messages), ctx.usage, ctx.signal, ctx.halt);
       const parsed = parseReply(first.text, PairsReply);
       if (parsed.ok) return { pairs: cleanPairs(parsed.value.pairs, ctx.maxPairs) };
       if (first.truncated) return await this.continueCut(chunk, values, messages, first, ctx);
@@ -186,7 +176,7 @@ export class LlmGenerator implements Generator {
     ];
     let second: ChatReply;
     try {
-      second = await this.requester.ask(this.call('continue', template, PAIRS_SCHEMA, values, more, room), ctx.usage, ctx.signal);
+      second = await this.requester.ask(this.call('continue', template, PAIRS_SCHEMA, values, more, room), ctx.usage, ctx.signal, ctx.halt);
     } catch (err) {
       // The longer conversation may not fit where the first request did: keep what we have.
       if (err instanceof ContextTooLong && kept.length > 0) return { pairs: kept };

@@ -57,7 +57,7 @@ export function priceFor(settings: Pick<LlmSettings, 'model' | 'baseUrl'>, overr
   if (overrides.priceIn !== undefined || overrides.priceOut !== undefined) {
     return { inPerMTok: overrides.priceIn ?? 0, outPerMTok: overrides.priceOut ?? 0, source: 'flags', note: '--price-in/--price-out' };
   }
-  if (isLocal(settings.baseUrl)) return { inPerMTok: 0, outPerMTok: 0, source: 'local', note: `local server ${settings.baseUrl}` };
+  if (isLocal(settings.baseUrl)) return { inPerMTok: 0, outPerMTok: 0, source: 'local', note: 'local server: no per-token price' };
   const model = settings.model.toLowerCase().replace(/^.*\//, ''); // "openai/gpt-4o" on routers
   const hit = TABLE.filter(([prefix]) => model.startsWith(prefix)).sort((a, b) => b[0].length - a[0].length)[0];
   if (!hit) return { inPerMTok: 0, outPerMTok: 0, source: 'unknown', note: `no list price for '${settings.model}': pass --price-in and --price-out` };

@@ -90,7 +90,12 @@ export class LlmRequester {
     });
   }
 
-  async ask(call: LlmCall, usage: LlmUsage, signal?: AbortSignal): Promise<ChatReply> {
+  /**
+   * `signal` aborts everything (cancellation). `halt` only stops requests that have not been
+   * sent yet (another request of the document failed for good): one in flight is paid for
+   * already, so it is let finish and journaled.
+   */
+  async ask(call: LlmCall, usage: LlmUsage, signal?: AbortSignal, halt?: AbortSignal): Promise<ChatReply> {
     const key = this.keyOf(call);
     if (this.o.readJournal) {
       const hit = await this.o.journal.get(key);
@@ -107,10 +112,15 @@ export class LlmRequester {
     const firstTriedAt = Date.now();
     const estimate = Math.ceil((call.system.length + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4) + (call.maxTokens ?? this.o.identity.defaultMaxTokens ?? 500);
     for (let attempt = 1; ; attempt++) {
-      const release = await this.o.limiter.acquire(estimate, signal, (ms) => {
+      const waitSignal = halt ? (signal ? AbortSignal.any([signal, halt]) : halt) : signal;
+      const release = await this.o.limiter.acquire(estimate, waitSignal, (ms) => {
         bump(usage, 'waitMs', ms);
         health.waiting = { kind: 'quota', message: `waiting ${Math.ceil(ms / 1000)} s for the request quota (--rpm/--tpm or Retry-After)`, untilMs: Date.now() + ms };
       });
+      if (halt?.aborted) {
+        release();
+        throw halt.reason;
+      }
       let reply: ChatReply;
       health.inFlight++;
       bump(usage, 'attempts');
@@ -152,7 +162,7 @@ export class LlmRequester {
         health.waiting = { kind, message: `${describe(kind)}, retrying in ${Math.ceil(wait / 1000)} s`, untilMs: Date.now() + wait };
         bump(usage, 'waitMs', Math.round(wait));
         release();
-        await abortableSleep(wait, signal);
+        await abortableSleep(wait, waitSignal);
         continue;
       } finally {
         health.inFlight--;
