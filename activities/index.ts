@@ -10,6 +10,17 @@ import { exportDataset, type ExportInput } from './export.js';
 import { removeIntermediate } from './storage.js';
 import { batchLabels, type BatchLabelsInput } from './labels.js';
 import { processBatch, type BatchProgress, type ProcessBatchInput } from './processBatch.js';
+import {
+  collectBatchRequests,
+  fetchBatchResults,
+  pollProviderBatch,
+  submitBatchRequests,
+  type CollectInput,
+  type CollectSummary,
+  type FetchSummary,
+  type SubmittedBatch,
+} from './batchMode.js';
+import type { BatchState } from './generate/batchApi.js';
 
 export interface ActivityDeps {
   toolVersion: string;
@@ -94,6 +105,23 @@ export function createActivities(deps: ActivityDeps) {
 
     async removeIntermediate(outDir: string): Promise<void> {
       await removeIntermediate(outDir);
+    },
+
+    // --batch-api: short steps around provider batches; the waiting is the workflow's.
+    async collectBatchRequests(input: CollectInput): Promise<CollectSummary> {
+      return withKeepAlive(() => collectBatchRequests(input, heartbeat));
+    },
+
+    async submitBatchRequests(input: { run: ResolvedRunInput; file: string }): Promise<SubmittedBatch[]> {
+      return withKeepAlive(() => submitBatchRequests(input, heartbeat));
+    },
+
+    async pollProviderBatch(input: { run: ResolvedRunInput; batchId: string }): Promise<BatchState> {
+      return pollProviderBatch(input);
+    },
+
+    async fetchBatchResults(input: { run: ResolvedRunInput; batchId: string; file: string }): Promise<FetchSummary> {
+      return withKeepAlive(() => fetchBatchResults(input));
     },
   };
 }

@@ -18,6 +18,7 @@ import { PIPELINE_VERSION, processDocument } from './pipeline.js';
 import { createGenerator, generatorId, type Generator } from './generate/index.js';
 import { addUsage, datasetCostMicroUsd, shardReuse, type LlmUsage } from '../schemas/llmUsage.js';
 import { formatUsd } from './generate/pricing.js';
+import { RequestPending } from './generate/requester.js';
 import { localErrorPath, readParsedIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
 
 export interface ProcessBatchInput {
@@ -127,14 +128,15 @@ function sumOf(u: LlmUsage, field: 'promptTokens' | 'completionTokens'): number 
   return n;
 }
 
-interface DocumentOutcome {
+export interface DocumentOutcome {
   shard: ShardContent | undefined;
   cacheHit: boolean;
   usage: LlmUsage;
 }
 
-async function loadOrProcess(
-  input: ProcessBatchInput,
+/** One document: its shard if it has one, else read, processed and stored. */
+export async function loadOrProcess(
+  input: Pick<ProcessBatchInput, 'run'>,
   entry: ManifestEntry,
   settingsKey: string,
   hooks: BatchHooks,
@@ -172,7 +174,7 @@ async function loadOrProcess(
   } catch (err) {
     // LLM faults and cancellation are Temporal's to retry or stop; anything else is a bug that
     // this document triggers, and it must not take the whole run down with it.
-    if (err instanceof ApplicationFailure || err instanceof CancelledFailure || hooks.signal?.aborted || hooks.halt?.aborted) throw err;
+    if (err instanceof ApplicationFailure || err instanceof CancelledFailure || err instanceof RequestPending || hooks.signal?.aborted || hooks.halt?.aborted) throw err;
     return localError('process', 'processing_failed', `unexpected error while processing this document: ${(err as Error).message ?? String(err)}`);
   }
   await writeFileAtomic(path, JSON.stringify(done.shard));

@@ -7,6 +7,8 @@
  *   shards/<ab>/<key>.json              one document's result, keyed by content + settings
  *   journal/<ab>/<key>.json             one answered LLM request, keyed by what decides its answer:
  *                                       the paid work, kept after export (see activities/generate/journal.ts)
+ *   batch-api/<run>-round-<n>.jsonl     requests collected for a provider batch (--batch-api), and
+ *                                       <file>.submitted.json, the batches made of them
  *   temporal.db                         the embedded dev server's database (client/)
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -39,6 +41,11 @@ export function journalDir(outDir: string): string {
 
 export function journalPath(outDir: string, requestKey: string): string {
   return join(journalDir(outDir), requestKey.slice(0, 2), `${requestKey}.json`);
+}
+
+/** Requests collected for a provider's Batch API, one file per round, and what was submitted. */
+export function batchRequestsPath(outDir: string, runKey: string, round: number): string {
+  return join(stateDir(outDir), 'batch-api', `${runKey}-round-${round}.jsonl`);
 }
 
 /**
@@ -88,6 +95,7 @@ export async function removeIntermediate(outDir: string): Promise<void> {
   await rm(join(stateDir(outDir), 'shards'), { recursive: true, force: true });
   await rm(join(stateDir(outDir), 'manifests'), { recursive: true, force: true });
   await rm(join(stateDir(outDir), 'local-errors'), { recursive: true, force: true });
+  await rm(join(stateDir(outDir), 'batch-api'), { recursive: true, force: true });
 }
 
 const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]{8}$/;

@@ -97,6 +97,7 @@ interface RunFlags {
   priceIn?: number;
   priceOut?: number;
   batchApi?: boolean;
+  batchPollSeconds?: number;
 }
 
 function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
@@ -136,6 +137,7 @@ function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
     priceIn: f.priceIn,
     priceOut: f.priceOut,
     batchApi: f.batchApi,
+    batchPollSeconds: f.batchPollSeconds,
   };
 }
 
@@ -326,6 +328,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--max-cost <usd>', 'stop cleanly once the replies cost this much at list price; the same command with a higher budget continues').argParser(positiveNumber))
     .addOption(new Option('--price-in <usd>', 'USD per million prompt tokens (overrides the built-in price table)').argParser(Number))
     .addOption(new Option('--price-out <usd>', 'USD per million completion tokens (overrides the built-in price table)').argParser(Number))
+    .addOption(new Option('--batch-poll-seconds <s>', 'with --batch-api: first wait between looks at a batch, growing to 10 minutes (default 30)').argParser(positiveNumber))
     .option('--batch-api', 'send LLM requests through the provider\'s Batch API (OpenAI /v1/batches, Anthropic Message Batches): half price, results within hours, waited for durably')
     .option('--no-cache', 'process every document again even if an earlier run left its shard')
     .option('--keep-intermediate', 'keep the manifest and per-document shards after export (makes re-runs after edits incremental)')

@@ -51,6 +51,7 @@ export const CorpusExportOptions = z.object({
   priceIn: z.number().optional(),
   priceOut: z.number().optional(),
   batchApi: z.boolean().optional(),
+  batchPollSeconds: z.number().optional(),
 });
 export type CorpusExportOptions = z.infer<typeof CorpusExportOptions>;
 
@@ -72,6 +73,7 @@ const LLM_FLAGS = {
   priceIn: '--price-in',
   priceOut: '--price-out',
   batchApi: '--batch-api',
+  batchPollSeconds: '--batch-poll-seconds',
 } as const;
 
 const RUNTIME_FLAGS: Record<string, string> = {
@@ -83,6 +85,7 @@ const RUNTIME_FLAGS: Record<string, string> = {
   priceIn: '--price-in',
   priceOut: '--price-out',
   batchApi: '--batch-api',
+  batchPollSeconds: '--batch-poll-seconds',
 };
 
 /** How an LLM run sends its requests; undefined for the built-in generator. */
@@ -97,6 +100,7 @@ function resolveLlmRuntime(o: CorpusExportOptions, llm: LlmSettings | undefined)
     priceIn: o.priceIn,
     priceOut: o.priceOut,
     batchApi: o.batchApi ?? false,
+    batchPollSeconds: o.batchPollSeconds,
   });
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `${RUNTIME_FLAGS[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));

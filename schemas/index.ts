@@ -110,6 +110,8 @@ export const LlmRuntime = z.object({
   priceOut: z.number().min(0).optional(),
   /** Send requests through the provider's Batch API (half price, hours), as durable waits. */
   batchApi: z.boolean().default(false),
+  /** First wait between looks at a provider batch; it grows by half each time, up to 10 minutes. */
+  batchPollSeconds: z.number().positive().max(3600).default(30),
 });
 export type LlmRuntime = z.infer<typeof LlmRuntime>;
 
@@ -242,7 +244,7 @@ export const BatchSummary = z.object({
 });
 export type BatchSummary = z.infer<typeof BatchSummary>;
 
-export const Phase = z.enum(['discovering', 'processing', 'exporting', 'done', 'failed']);
+export const Phase = z.enum(['discovering', 'batching', 'processing', 'exporting', 'done', 'failed']);
 export type Phase = z.infer<typeof Phase>;
 
 /** What the `progress` query returns. */
@@ -253,6 +255,14 @@ export const Progress = z.object({
   inFlight: z.number().int(),
   recentFailures: z.array(DocumentFailure),
   runsSoFar: z.number().int(), // workflow runs including this one (continue-as-new count + 1)
+  /** --batch-api: where the provider batches stand. */
+  batches: z
+    .object({
+      round: z.number().int(),
+      pending: z.number().int(),
+      batch: z.object({ id: z.string(), status: z.string(), done: z.number().int(), total: z.number().int() }).optional(),
+    })
+    .optional(),
   /**
    * What the batches in flight have done since they started, from their last heartbeats (added
    * by the client: the workflow hears of a batch only when it ends). LLM runs move per request.

@@ -19,6 +19,8 @@ import { CORPUS_DOCUMENTS, CORPUS_OUTPUT } from './searchAttributes.js';
 import type { CorpusActivities } from '../activities/index.js';
 import { addCounters, emptyCounters } from '../schemas/counters.js';
 import { datasetCostMicroUsd } from '../schemas/llmUsage.js';
+import { runProviderBatches, type BatchPhaseState } from './providerBatches.js';
+import { progressMarkdown } from './progressMarkdown.js';
 import type {
   BatchSummary,
   Counters,
@@ -83,27 +85,6 @@ const RECENT_FAILURES_KEPT = 10;
 /** Batch labels fetched per call: a few KB of history, asked for only as batches are scheduled. */
 const LABELS_PER_CALL = 200;
 
-/** Live progress as Markdown, shown in the UI's "current details" without adding history. */
-function progressMarkdown(p: Progress): string {
-  const c = p.counters;
-  const lines = [
-    `**${p.phase}**: ${c.documentsDone} of ${p.documents} documents`,
-    '',
-    '| stage | count |',
-    '| --- | --- |',
-    `| loaded | ${c.loaded} |`,
-    `| failed | ${c.failed} |`,
-    `| chunks | ${c.chunks} |`,
-    `| pairs passed | ${c.pairsPassed} |`,
-    `| pairs rejected | ${c.pairsRejected} |`,
-    `| batches in flight | ${p.inFlight} |`,
-  ];
-  if (p.recentFailures.length > 0) {
-    lines.push('', 'Recent document errors:', ...p.recentFailures.map((f) => `- \`${f.source}\`: ${f.reason}`));
-  }
-  return lines.join('\n');
-}
-
 export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: CarriedState): Promise<RunResult> {
   const info = workflowInfo();
   let phase: Phase = carried ? 'processing' : 'discovering';
@@ -111,6 +92,7 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
   let counters = carried?.counters ?? emptyCounters();
   let recentFailures = carried?.recentFailures ?? [];
   let inFlight = 0;
+  let batches: BatchPhaseState | undefined;
   const runs = (carried?.runs ?? 0) + 1;
 
   const progress = (): Progress => ({
@@ -120,6 +102,7 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
     inFlight,
     recentFailures,
     runsSoFar: runs,
+    ...(batches ? { batches } : {}),
   });
   setHandler(progressQuery, progress);
   const showProgress = () => setCurrentDetails(progressMarkdown(progress()));
@@ -144,6 +127,19 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
   const total = discovery.documents;
   const manifestKey = discovery.manifestKey;
   showProgress();
+
+  // --batch-api: every request goes through provider batches first (the first run of a chain
+  // only: a run that continued as new had them done); processing then reads the journal.
+  if (run.llmRuntime?.batchApi && !carried) {
+    phase = 'batching';
+    showProgress();
+    const done = await runProviderBatches(run, manifestKey, { start: 0, end: total }, () => datasetCostMicroUsd(counters.llm ?? {}), (s) => {
+      batches = s;
+      showProgress();
+    });
+    counters = addCounters(counters, { ...emptyCounters(), llm: done.usage });
+    phase = 'processing';
+  }
 
   const labels = new Map<number, string>();
   const labelFor = async (start: number): Promise<string> => {

@@ -29,10 +29,12 @@ export function llmStats(u: LlmUsage, settings: LlmSettings, overrides: { priceI
   };
   return {
     // Answered and paid for in this run (journal hits and reused shards are not requests).
-    requests: paid(u, 'requests'),
-    promptTokens: paid(u, 'promptTokens'),
-    completionTokens: paid(u, 'completionTokens'),
-    costUsd: usd(paid(u, 'costMicroUsd')),
+    requests: paid(u, 'requests') + (u['batch.requests'] ?? 0),
+    promptTokens: paid(u, 'promptTokens') + (u['batch.promptTokens'] ?? 0),
+    completionTokens: paid(u, 'completionTokens') + (u['batch.completionTokens'] ?? 0),
+    costUsd: usd(paid(u, 'costMicroUsd') + (u['batch.costMicroUsd'] ?? 0)),
+    // --batch-api: the part of the above answered by provider batches, at half price.
+    ...(u['batch.requests'] ? { viaBatchApi: stage(u, 'batch') } : {}),
     // Every request sent, answered or not, and why the others were not.
     attempts: u.attempts ?? 0,
     failures,

@@ -1,0 +1,182 @@
+/**
+ * --batch-api: the requests a run needs go through the provider's Batch API (half price, answers
+ * within hours) instead of one by one. The workflow drives rounds of four short activities; the
+ * hours of waiting in between are workflow timers, so no worker sits in a slot meanwhile and none
+ * needs to be up at all.
+ *
+ *   collect   run the normal pipeline over the documents with a generator that answers from the
+ *             journal and, for every request it cannot, writes the request to a file instead
+ *   submit    that file as provider batches (ids recorded before they go into history)
+ *   poll      one look at a batch's state
+ *   fetch     its results into the journal
+ *
+ * Each round gets further into the pipeline (generation, then repairs and continuations of
+ * those replies, then the judge); when a round collects nothing, every document's requests are
+ * in the journal and normal processing runs from it, sending nothing. Failed items are simply
+ * collected again in the next round.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { LlmSettings, ResolvedRunInput } from '../schemas/index.js';
+import { addReply, type LlmUsage } from '../schemas/llmUsage.js';
+import { anthropicBatchProvider, openAiBatchProvider, splitIntoBatches, type BatchItem, type BatchProvider, type BatchState } from './generate/batchApi.js';
+import { apiKeyFromEnv } from './generate/chat.js';
+import { createGenerator } from './generate/index.js';
+import { Journal } from './generate/journal.js';
+import { costMicroUsd, priceFor } from './generate/pricing.js';
+import { RequestPending, type LlmCall } from './generate/requester.js';
+import { readManifestRange } from './manifest.js';
+import { loadOrProcess, shardSettingsKey } from './processBatch.js';
+import { AtomicLineWriter, batchRequestsPath, readParsedIfExists, writeFileAtomic } from './storage.js';
+
+export interface CollectInput {
+  run: ResolvedRunInput;
+  manifestKey: string;
+  start: number;
+  end: number;
+  round: number;
+}
+
+export interface CollectSummary {
+  /** Requests not in the journal yet, written to `file`. */
+  pending: number;
+  file: string;
+  /** Documents still waiting for some of them. */
+  documentsPending: number;
+  /** List-price estimate of the pending requests at the batch discount, micro-USD. */
+  estimatedCostMicroUsd: number;
+}
+
+const CollectedRequest = z.object({
+  customId: z.string(),
+  purpose: z.string(),
+  system: z.string(),
+  messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.string() })),
+  maxTokens: z.number().int().optional(),
+});
+type CollectedRequest = z.infer<typeof CollectedRequest>;
+
+const Submitted = z.object({ batches: z.array(z.object({ id: z.string(), group: z.number().int(), items: z.number().int() })) });
+
+export interface SubmittedBatch {
+  id: string;
+  items: number;
+}
+
+function llmOf(run: ResolvedRunInput): { backend: 'openai' | 'anthropic'; llm: LlmSettings } {
+  const g = run.settings.generator;
+  if (g === 'builtin' || !run.settings.llm) throw new Error('--batch-api needs --generator openai or anthropic');
+  return { backend: g, llm: run.settings.llm };
+}
+
+function providerFor(run: ResolvedRunInput): BatchProvider {
+  const { backend, llm } = llmOf(run);
+  const key = apiKeyFromEnv(backend);
+  return backend === 'openai' ? openAiBatchProvider(llm, key) : anthropicBatchProvider(llm, key);
+}
+
+export async function collectBatchRequests(input: CollectInput, heartbeat: (d: unknown) => void): Promise<CollectSummary> {
+  const { run } = input;
+  const collected = new Map<string, LlmCall>();
+  const generator = createGenerator(run.settings, {
+    outDir: run.outDir,
+    runtime: run.llmRuntime,
+    collect: (key, call) => {
+      if (!collected.has(key)) collected.set(key, call);
+    },
+  });
+  const settingsKey = shardSettingsKey(run);
+  let documentsPending = 0;
+  const PAGE = 200;
+  for (let from = input.start; from < input.end; from += PAGE) {
+    const entries = await readManifestRange(run.outDir, input.manifestKey, from, Math.min(input.end, from + PAGE));
+    for (const entry of entries) {
+      try {
+        // A document whose every request is in the journal gets its shard now, as usual.
+        await loadOrProcess({ run }, entry, settingsKey, { heartbeat }, generator, undefined);
+      } catch (err) {
+        if (!(err instanceof RequestPending)) throw err;
+        documentsPending++;
+      }
+    }
+    heartbeat({ index: from });
+  }
+  const file = batchRequestsPath(run.outDir, settingsKey, input.round);
+  const writer = await new AtomicLineWriter(file).open();
+  const { llm } = llmOf(run);
+  const price = priceFor(llm, run.llmRuntime ?? {});
+  let estimate = 0;
+  for (const [key, call] of collected) {
+    const row: CollectedRequest = { customId: key, purpose: call.purpose, system: call.system, messages: call.messages, ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}) };
+    await writer.writeLine(JSON.stringify(row));
+    const promptTokens = Math.ceil((call.system.length + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
+    estimate += costMicroUsd(price, promptTokens, call.maxTokens ?? llm.maxTokens ?? 400, true);
+  }
+  await writer.commit();
+  return { pending: collected.size, file, documentsPending, estimatedCostMicroUsd: estimate };
+}
+
+async function readCollected(file: string): Promise<CollectedRequest[]> {
+  const text = await readFile(file, 'utf8');
+  return text.split('\n').filter(Boolean).map((l) => CollectedRequest.parse(JSON.parse(l)));
+}
+
+/**
+ * Submits the round's requests as provider batches. Idempotent: each batch id is written down
+ * as soon as the provider gives it, so a retry after a crash submits only what was not yet.
+ */
+export async function submitBatchRequests(input: { run: ResolvedRunInput; file: string }, heartbeat: (d: unknown) => void): Promise<SubmittedBatch[]> {
+  const items: BatchItem[] = (await readCollected(input.file)).map((r) => ({
+    customId: r.customId,
+    request: { system: r.system, messages: r.messages, ...(r.maxTokens ? { maxTokens: r.maxTokens } : {}) },
+  }));
+  const provider = providerFor(input.run);
+  const groups = splitIntoBatches(items, provider);
+  const recordPath = `${input.file}.submitted.json`;
+  const record = (await readParsedIfExists(recordPath, Submitted)) ?? { batches: [] };
+  for (const [group, batch] of groups.entries()) {
+    if (record.batches.some((b) => b.group === group)) continue;
+    const id = await provider.submit(batch);
+    record.batches.push({ id, group, items: batch.length });
+    await writeFileAtomic(recordPath, JSON.stringify(record), true);
+    heartbeat({ submitted: record.batches.length });
+  }
+  return record.batches.sort((a, b) => a.group - b.group).map((b) => ({ id: b.id, items: b.items }));
+}
+
+export async function pollProviderBatch(input: { run: ResolvedRunInput; batchId: string }): Promise<BatchState> {
+  return providerFor(input.run).poll(input.batchId);
+}
+
+export interface FetchSummary {
+  succeeded: number;
+  failed: number;
+  /** What the answers cost: `batch.requests`, `batch.promptTokens`, ... (usage names). */
+  usage: LlmUsage;
+  /** A few item errors, for the progress view and the log. */
+  sampleErrors: string[];
+}
+
+/** The batch's answers into the journal; failed items are left for the next round. */
+export async function fetchBatchResults(input: { run: ResolvedRunInput; batchId: string; file: string }): Promise<FetchSummary> {
+  const { llm } = llmOf(input.run);
+  const price = priceFor(llm, input.run.llmRuntime ?? {});
+  const purposeOf = new Map((await readCollected(input.file)).map((r) => [r.customId, r.purpose]));
+  const journal = new Journal(input.run.outDir);
+  const usage: LlmUsage = {};
+  const sampleErrors: string[] = [];
+  let succeeded = 0;
+  let failed = 0;
+  for (const r of await providerFor(input.run).results(input.batchId)) {
+    if (!r.ok) {
+      failed++;
+      if (sampleErrors.length < 5) sampleErrors.push(r.error);
+      continue;
+    }
+    succeeded++;
+    const cost = costMicroUsd(price, r.reply.promptTokens, r.reply.completionTokens, true);
+    await journal.put(r.customId, purposeOf.get(r.customId) ?? 'generate', r.reply, cost, true);
+    addReply(usage, 'batch', { ...r.reply, costMicroUsd: cost });
+  }
+  return { succeeded, failed, usage, sampleErrors };
+}
