@@ -3,6 +3,7 @@
  * the settings. The result is what a shard stores: it does not depend on the document's path,
  * so identical files share a shard and a moved file is not processed again.
  */
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Chunk, DocumentKind, OutputSettings, ShardContent, ShardPair, StageDurations } from '../schemas/index.js';
 import { chunkText } from './chunk.js';
@@ -22,6 +23,8 @@ export interface DocumentHooks {
   signal?: AbortSignal;
   /** Stops requests not sent yet (another document of the batch failed for good). */
   halt?: AbortSignal;
+  /** Where the document's LLM figures go (so a caller can watch them while it runs). */
+  usage?: LlmUsage;
 }
 
 export interface ProcessedDocument {
@@ -37,7 +40,7 @@ export async function processDocument(
   settings: OutputSettings,
   hooks: DocumentHooks = {},
 ): Promise<ProcessedDocument> {
-  const usage = emptyUsage();
+  const usage = hooks.usage ?? emptyUsage();
   const durationsMs: StageDurations = { load: 0, chunk: 0, generate: 0, validate: 0 };
   let t = performance.now();
   const lap = (stage: keyof StageDurations) => {
@@ -70,6 +73,8 @@ export async function processDocument(
   // in flight are paid for already, so they finish and go to the journal.
   const halt = new AbortController();
   const ctx = { usage, signal: hooks.signal, halt: hooks.halt ? AbortSignal.any([hooks.halt, halt.signal]) : halt.signal };
+  // Every request of the document listens on these: many at once is expected, not a leak.
+  setMaxListeners(0, halt.signal, ctx.halt, ...(hooks.signal ? [hooks.signal] : []));
   try {
     // 1. Generate: every chunk at once for an LLM (the worker's limiter bounds the requests in
     //    flight), one after another for CPU work.

@@ -9,6 +9,7 @@
  * heartbeat's cursor is the first unfinished document: a retry resumes there.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchSummary, Counters, DocumentFailure, ManifestEntry, ResolvedRunInput } from '../schemas/index.js';
@@ -16,9 +17,9 @@ import { emptyCounters, ShardContent } from '../schemas/index.js';
 import { readManifestRange } from './manifest.js';
 import { PIPELINE_VERSION, processDocument } from './pipeline.js';
 import { createGenerator, generatorId, type Generator } from './generate/index.js';
-import { addUsage, datasetCostMicroUsd, shardReuse, type LlmUsage } from '../schemas/llmUsage.js';
+import { addUsage, datasetCostMicroUsd, paid, shardReuse, type LlmUsage } from '../schemas/llmUsage.js';
 import { formatUsd } from './generate/pricing.js';
-import { RequestPending } from './generate/requester.js';
+import { BudgetReached, RequestPending } from './generate/requester.js';
 import { localErrorPath, readParsedIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
 
 export interface ProcessBatchInput {
@@ -52,6 +53,8 @@ export interface BatchHooks {
   signal?: AbortSignal;
   /** Stops requests not sent yet, letting those in flight finish. */
   halt?: AbortSignal;
+  /** The document's LLM figures, filled in as its requests are answered. */
+  usage?: LlmUsage;
   /** Problems worth a line in the worker's log (a corrupt cache file). */
   warn?: (message: string) => void;
 }
@@ -170,11 +173,11 @@ export async function loadOrProcess(
   await hooks.onProcess?.(entry.source);
   let done;
   try {
-    done = await processDocument(bytes, entry.kind, entry.sha256, input.run.settings, { generator, signal: hooks.signal, halt: hooks.halt });
+    done = await processDocument(bytes, entry.kind, entry.sha256, input.run.settings, { generator, signal: hooks.signal, halt: hooks.halt, usage: hooks.usage });
   } catch (err) {
     // LLM faults and cancellation are Temporal's to retry or stop; anything else is a bug that
     // this document triggers, and it must not take the whole run down with it.
-    if (err instanceof ApplicationFailure || err instanceof CancelledFailure || err instanceof RequestPending || hooks.signal?.aborted || hooks.halt?.aborted) throw err;
+    if (err instanceof ApplicationFailure || err instanceof CancelledFailure || err instanceof RequestPending || err instanceof BudgetReached || hooks.signal?.aborted || hooks.halt?.aborted) throw err;
     return localError('process', 'processing_failed', `unexpected error while processing this document: ${(err as Error).message ?? String(err)}`);
   }
   await writeFileAtomic(path, JSON.stringify(done.shard));
@@ -206,8 +209,18 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   let firstFailure: DocumentFailure | undefined = resume?.firstFailure;
   let next = from;
   let triesAtNext = resume && resume.next === from ? (resume.triesAtNext ?? 1) + 1 : 1;
+  // --max-cost counts what finished documents cost and what the ones in hand have paid so far.
+  const maxCost = run.llmRuntime?.maxCostUsd;
+  const inHand = new Set<LlmUsage>();
+  const overBudget = () => {
+    if (maxCost === undefined) return false;
+    let spent = (input.spentMicroUsd ?? 0) + datasetCostMicroUsd(counters.llm ?? {});
+    for (const u of inHand) spent += paid(u, 'costMicroUsd');
+    return spent >= Math.round(maxCost * 1e6);
+  };
+  let budgetReached = false;
   const generator = run.settings.generateQa
-    ? createGenerator(run.settings, { outDir: run.outDir, runtime: run.llmRuntime, readJournal: !run.noCache, warn: hooks.warn })
+    ? createGenerator(run.settings, { outDir: run.outDir, runtime: run.llmRuntime, readJournal: !run.noCache, warn: hooks.warn, overBudget })
     : undefined;
   const progress = (): BatchProgress => ({
     next,
@@ -220,10 +233,6 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   if (firstFailure && run.failFast) return { start: input.start, end: next, counters, firstFailure, sampleFailures };
   hooks.heartbeat(progress()); // record at once that this attempt started on document `from`
 
-  const maxCost = run.llmRuntime?.maxCostUsd;
-  const overBudget = () =>
-    maxCost !== undefined && (input.spentMicroUsd ?? 0) + datasetCostMicroUsd(counters.llm ?? {}) >= Math.round(maxCost * 1e6);
-  let budgetReached = false;
 
   const account = (entry: ManifestEntry, o: DocumentOutcome): DocumentFailure | undefined => {
     counters.documentsDone++;
@@ -246,7 +255,15 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
     const giveUp = entry.index === from && triesAtNext > MAX_TRIES_PER_DOCUMENT
       ? `skipped after ${MAX_TRIES_PER_DOCUMENT} attempts that did not finish it (each ended with the worker stopping while this document was in hand: a crash, running out of memory, or a hang)`
       : undefined;
-    const failure = account(entry, await loadOrProcess(input, entry, settingsKey, laneHooks, generator, giveUp));
+    const usage: LlmUsage = {};
+    inHand.add(usage);
+    let outcome: DocumentOutcome;
+    try {
+      outcome = await loadOrProcess(input, entry, settingsKey, { ...laneHooks, usage }, generator, giveUp);
+    } finally {
+      inHand.delete(usage);
+    }
+    const failure = account(entry, outcome);
     finishedAhead.add(entry.index);
     while (finishedAhead.delete(next)) {
       next++;
@@ -274,7 +291,11 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   // A failure that ends the attempt (a bad key) halts the other lanes' requests not sent yet;
   // the attempt ends once nothing is in flight, so its retry never races it.
   const halt = new AbortController();
-  laneHooks = { ...hooks, halt: hooks.halt ? AbortSignal.any([hooks.halt, halt.signal]) : halt.signal };
+  // Every request in flight listens on these: dozens at once is expected, not a leak.
+  setMaxListeners(0, halt.signal, ...(hooks.signal ? [hooks.signal] : []), ...(hooks.halt ? [hooks.halt] : []));
+  const laneHalt = hooks.halt ? AbortSignal.any([hooks.halt, halt.signal]) : halt.signal;
+  setMaxListeners(0, laneHalt);
+  laneHooks = { ...hooks, halt: laneHalt };
   // Fresh details every second while documents are in hand (LLM work can take minutes per
   // document): progress views read requests and waits from them. A cancellation arrives here.
   const beat = setInterval(() => {
@@ -288,6 +309,11 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   try {
     const settled = await Promise.allSettled(Array.from({ length: lanes }, () => lane().catch((err: unknown) => {
       stop = true;
+      // The budget is not a failure: the batch ends early, cleanly, and says so.
+      if (err instanceof BudgetReached) {
+        budgetReached = true;
+        return;
+      }
       if (!halt.signal.aborted) halt.abort(err);
       throw err;
     })));

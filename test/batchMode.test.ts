@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { GOOD_DOCS, writeGoodDocs } from './helpers/corpus.js';
 import { startFakeLlmServer, type FakeLlmServer, type FakeLlmOptions } from './helpers/fakeLlmServer.js';
 import { tempDir, treeHashes } from './helpers/files.js';
@@ -114,7 +114,10 @@ describe('--batch-api', () => {
       '--max-pairs-per-chunk', '4', '--batch-size', '3', '--batch-api', '--batch-poll-seconds', '0.5', '--no-progress', '--task-queue', queue];
     const env = { TEMPORAL_ADDRESS: temporalAddress(), ...KEYS };
     const first = startCorpusQa(args, env);
-    await waitUntil('the first provider batch', () => s.batches.length === 1, { proc: first, timeoutMs: 60_000 });
+    // Killed while the provider works on the batch (its id recorded): the window between the
+    // provider's accepting a batch and our writing its id down is milliseconds, and not covered.
+    const batchDir = join(out, '.corpus-qa', 'batch-api');
+    await waitUntil('the first provider batch, recorded', () => s.batches.length === 1 && existsSync(batchDir) && readdirSync(batchDir).some((f) => f.endsWith('.submitted.json')), { proc: first, timeoutMs: 60_000 });
     killHard(first.pid);
     await first.exited;
 

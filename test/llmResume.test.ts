@@ -125,7 +125,10 @@ describe('paid once', () => {
     const first = startCorpusQa(cliArgs(input, out, s, queue, [...price, '--max-cost', '0.5']), env);
     const exit1 = await waitForExit(first, 120_000);
     expect(exit1.code, describeCli(first)).toBe(1);
-    expect(first.stderr()).toMatch(/--max-cost \$0\.5 reached: the LLM replies so far cost \$0\.\d+ .* run the same command with a higher --max-cost/);
+    expect(first.stderr()).toMatch(/error: the run failed: --max-cost \$0\.5 reached: the LLM replies so far cost \$\d+\.\d+ at list price, after \d+ of 3 documents\. .*run the same command with a higher --max-cost/);
+    // Stopped before each new request once reached: past it by at most the requests in flight then.
+    const spent = Number(/cost \$(\d+\.\d+)/.exec(first.stderr())![1]);
+    expect(spent).toBeGreaterThanOrEqual(0.5);
     const paidFirst = s.ledger.size;
     expect(paidFirst).toBeGreaterThan(0);
 

@@ -34,6 +34,8 @@ export interface GeneratorEnv {
   warn?: (message: string) => void;
   /** Provider batch mode: journal misses are collected instead of sent. */
   collect?: (key: string, call: LlmCall) => void;
+  /** --max-cost: true once the run's spend has reached it. */
+  overBudget?: () => boolean;
 }
 
 /** Asked when a reply was cut off at the token limit: the rest of the pairs only. */
@@ -99,6 +101,7 @@ export class LlmGenerator implements Generator {
       stallMs: runtime.stallSeconds * 1000,
       where: `the ${backendName} server at ${settings.baseUrl ?? 'its default address'} (model ${settings.model})`,
       collect: env.collect,
+      overBudget: env.overBudget,
     });
   }
 

@@ -14,6 +14,7 @@
  *   which means a misconfigured server or --chunk-size: then the run stops and says so.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { setMaxListeners } from 'node:events';
 import type { ChatBackend, ChatMessage, ChatReply } from './chat.js';
 import { Journal, requestKey, type RequestIdentity } from './journal.js';
 import type { RequestLimiter } from './limiter.js';
@@ -36,6 +37,13 @@ export interface LlmCall {
 export class ContextTooLong extends Error {
   constructor(readonly serverSaid: string) {
     super(serverSaid);
+  }
+}
+
+/** Thrown instead of sending when the run's --max-cost is reached. */
+export class BudgetReached extends Error {
+  constructor() {
+    super('the run reached its --max-cost');
   }
 }
 
@@ -70,6 +78,8 @@ export interface RequesterOptions {
   where: string;
   /** Provider batch mode: a journal miss is recorded here instead of being sent. */
   collect?: (key: string, call: LlmCall) => void;
+  /** --max-cost: true once the run's spend has reached it; nothing more is sent then. */
+  overBudget?: () => boolean;
 }
 
 /** Refusals for size in a row, with no answer at all, that mean the setup is wrong. */
@@ -108,11 +118,13 @@ export class LlmRequester {
       this.o.collect(key, call);
       throw new RequestPending(key);
     }
+    if (this.o.overBudget?.()) throw new BudgetReached();
     const health = this.o.health;
     const firstTriedAt = Date.now();
     const estimate = Math.ceil((call.system.length + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4) + (call.maxTokens ?? this.o.identity.defaultMaxTokens ?? 500);
     for (let attempt = 1; ; attempt++) {
       const waitSignal = halt ? (signal ? AbortSignal.any([signal, halt]) : halt) : signal;
+      if (waitSignal) setMaxListeners(0, waitSignal);
       const release = await this.o.limiter.acquire(estimate, waitSignal, (ms) => {
         bump(usage, 'waitMs', ms);
         health.waiting = { kind: 'quota', message: `waiting ${Math.ceil(ms / 1000)} s for the request quota (--rpm/--tpm or Retry-After)`, untilMs: Date.now() + ms };
@@ -121,11 +133,20 @@ export class LlmRequester {
         release();
         throw halt.reason;
       }
-      let reply: ChatReply;
       health.inFlight++;
       bump(usage, 'attempts');
       try {
-        reply = await this.o.backend().complete({ system: call.system, messages: call.messages, signal, ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}) });
+        const reply = await this.o.backend().complete({ system: call.system, messages: call.messages, signal, ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}) });
+        const cost = costMicroUsd(this.o.price, reply.promptTokens, reply.completionTokens);
+        // Journaled before the slot is given up and before it is used: from here on this answer
+        // is never paid for again, and at most --llm-concurrency answers are ever unjournaled.
+        await this.o.journal.put(key, call.purpose, reply, cost, false);
+        health.lastAnswerAt = Date.now();
+        health.answers++;
+        health.waiting = undefined;
+        this.o.limiter.onAnswer();
+        addReply(usage, call.purpose, { ...reply, costMicroUsd: cost });
+        return reply;
       } catch (err) {
         if (signal?.aborted) throw signal.reason ?? err;
         const kind = failureKind(err);
@@ -163,20 +184,10 @@ export class LlmRequester {
         bump(usage, 'waitMs', Math.round(wait));
         release();
         await abortableSleep(wait, waitSignal);
-        continue;
       } finally {
         health.inFlight--;
         release();
       }
-      health.lastAnswerAt = Date.now();
-      health.answers++;
-      health.waiting = undefined;
-      this.o.limiter.onAnswer();
-      const cost = costMicroUsd(this.o.price, reply.promptTokens, reply.completionTokens);
-      // Stored before it is used: from here on, this answer is never paid for again.
-      await this.o.journal.put(key, call.purpose, reply, cost, false);
-      addReply(usage, call.purpose, { ...reply, costMicroUsd: cost });
-      return reply;
     }
   }
 }
