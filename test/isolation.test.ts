@@ -229,19 +229,33 @@ describe('pathological documents become error rows; the ordinary document beside
   });
 
   it('a document over the heap limit is too_complex naming the limit; the thread is replaced', async () => {
-    const p = freshPool({ size: 2, heapMb: 96 });
-    const r = failure(await withNeighbour(p, hugeSingleLine(2_000_000), 'text'));
+    const p = freshPool({ size: 2, heapMb: 48, heapPerInputMb: 0 });
+    const r = failure(await withNeighbour(p, hugeSingleLine(1_000_000), 'text'));
     expect(r.reason).toBe('too_complex');
-    expect(r.detail).toContain('(limit: 96 MB heap)');
+    expect(r.detail).toBe('extraction needed more memory than a document may use (limit: 48 MB heap)');
     expect(ok(await p.run(utf8('still working'), 'text', CHUNKS)).text).toBe('still working');
     expect(p.threads).toBeLessThanOrEqual(2);
   });
 
+  it('a big document gets a thread of its own with a heap scaled by its size', async () => {
+    const p = freshPool({ size: 1, heapMb: 48, heapPerInputMb: 64, maxHeapMb: 512 });
+    expect(p.heapFor(1024 * 1024)).toBe(64);
+    expect(p.heapFor(100 * 1024 * 1024)).toBe(512);
+    expect(p.heapFor(1000)).toBe(48);
+    const line = hugeSingleLine(1_000_000); // 6 MB: too much for 48 MB (above), fine in 351 MB
+    expect(p.heapFor(line.length)).toBe(351);
+    expect(ok(await p.run(line, 'text', CHUNKS)).text.length).toBe(5_750_000);
+    // Its thread is gone; the next small document gets an ordinary one.
+    expect(ok(await p.run(utf8('small again'), 'text', CHUNKS)).text).toBe('small again');
+    expect(p.threads).toBe(1);
+  });
+
   it('a stack overflow in a parser is too_complex, not unreadable', async () => {
-    // The depth check is lifted so that html-to-text's recursion runs out of stack.
-    const r = failure(await withNeighbour(pool({ size: 2, limits: { maxHtmlDepth: 1e9 } }), deepHtmlDivs(30_000), 'html'));
+    // The depth check is lifted so that html-to-text's recursion runs out of (a small) stack.
+    const p = pool({ size: 2, stackMb: 1, limits: { maxHtmlDepth: 1e9 } });
+    const r = failure(await withNeighbour(p, deepHtmlDivs(8000), 'html'));
     expect(r.reason).toBe('too_complex');
-    expect(r.detail).toMatch(/call stack/);
+    expect(r.detail).toBe('nesting too deep to parse: the call stack was exhausted (limit: 1 MB stack)');
   });
 
   it('a parse that runs past its time budget is a timeout naming the budget; the pool goes on', async () => {

@@ -3,11 +3,11 @@
  * preloads every parser once, says `ready`, then runs one document per message. Documents
  * that exceed a limit are the pool's business: it terminates this thread from outside.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, resourceLimits } from 'node:worker_threads';
 import type { DocumentKind } from '../../schemas/index.js';
 import type { ChunkOptions } from '../chunk.js';
 import { extractAndChunkHere, type IsolatedResult, type StageTimings } from './extractAndChunk.js';
-import type { ExtractLimits } from './limits.js';
+import { type ExtractLimits, stackOverflowDetail } from './limits.js';
 import { loadPdfjs } from './pdfjs.js';
 
 export interface JobMessage {
@@ -32,7 +32,13 @@ await loadPdfjs();
 port.on('message', (job: JobMessage) => {
   const timings: StageTimings = { loadMs: 0, chunkMs: 0 };
   extractAndChunkHere(job.bytes, job.kind, job.chunkOptions, job.limits, timings).then(
-    (result) => port.postMessage({ type: 'done', id: job.id, result, timings } satisfies WorkerMessage),
+    (result) => {
+      // Name the stack limit, which only the thread knows.
+      if (!result.ok && result.detail === stackOverflowDetail() && resourceLimits.stackSizeMb) {
+        result = { ...result, detail: stackOverflowDetail(`${resourceLimits.stackSizeMb} MB stack`) };
+      }
+      port.postMessage({ type: 'done', id: job.id, result, timings } satisfies WorkerMessage);
+    },
     // extractText never throws; chunkText throwing is a bug the caller reports as it always has.
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));

@@ -7,7 +7,7 @@ import type { ExtractResult } from '../types.js';
 import { assemble, type Block } from './blocks.js';
 import { decodeBytes } from './decode.js';
 import { htmlToBlocks } from './html.js';
-import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits, isStackOverflow, TooComplexError } from './limits.js';
+import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits, isStackOverflow, stackOverflowDetail, TooComplexError } from './limits.js';
 import { markdownToBlocks } from './markdown.js';
 import { pdfToBlocks } from './pdf.js';
 import { textToBlocks } from './plaintext.js';
@@ -51,7 +51,7 @@ export async function extractText(bytes: Uint8Array, kind: DocumentKind, limits:
   } catch (err) {
     if (err instanceof TooComplexError) return { ok: false, reason: 'too_complex', detail: err.message };
     if (isStackOverflow(err)) {
-      return { ok: false, reason: 'too_complex', detail: 'nesting too deep to parse: the call stack was exhausted (limit: the thread\'s stack size)' };
+      return { ok: false, reason: 'too_complex', detail: stackOverflowDetail() };
     }
     // Last line of defence: a library bug must fail one document, not the whole batch.
     const msg = err instanceof Error ? err.message : String(err);

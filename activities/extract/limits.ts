@@ -34,6 +34,11 @@ export class TooComplexError extends Error {
   override readonly name = 'TooComplexError';
 }
 
+/** How a stack-overflow detail names its limit where the stack size is unknown (the pool fills it in). */
+export const STACK_LIMIT = "the thread's stack size";
+export const stackOverflowDetail = (limit: string = STACK_LIMIT): string =>
+  `nesting too deep to parse: the call stack was exhausted (limit: ${limit})`;
+
 /** V8's "Maximum call stack size exceeded": recursion as deep as the input's nesting. */
 export function isStackOverflow(err: unknown): boolean {
   return err instanceof RangeError && /Maximum call stack size exceeded/.test(err.message);

@@ -25,9 +25,19 @@ export interface ExtractionPoolOptions {
   size: number;
   /** Old-generation heap of each thread (V8 maxOldGenerationSizeMb). Default 1024. */
   heapMb: number;
+  /**
+   * A big document gets a thread of its own (started for it, ended after it) with
+   * heapPerInputMb per MB of input, up to maxHeapMb. Markdown takes the most: a 20 MB file
+   * needs over 1 GB (marked's tokens, then the HTML and its DOM). Defaults 128 and 4096.
+   */
+  heapPerInputMb: number;
+  maxHeapMb: number;
   /** Stack of each thread; undefined = Node's default (4 MB). */
   stackMb: number | undefined;
-  /** Time budget of a document: timeBaseMs + timePerMbMs per MB of input. Default 30 s + 2 s/MB. */
+  /**
+   * Time budget of a document: timeBaseMs + timePerMbMs per MB of input. Default 30 s + 5 s
+   * per MB: ordinary Markdown runs at 0.3-0.5 MB/s through marked and html-to-text.
+   */
   timeBaseMs: number;
   timePerMbMs: number;
   /**
@@ -42,9 +52,11 @@ export interface ExtractionPoolOptions {
 export const DEFAULT_POOL_OPTIONS: Readonly<ExtractionPoolOptions> = Object.freeze({
   size: 2,
   heapMb: 1024,
+  heapPerInputMb: 128,
+  maxHeapMb: 4096,
   stackMb: undefined,
   timeBaseMs: 30_000,
-  timePerMbMs: 2_000,
+  timePerMbMs: 5_000,
   inProcessBelowBytes: 0,
   limits: {},
 });
@@ -101,6 +113,7 @@ interface Job {
   kind: DocumentKind;
   chunkOptions: ChunkOptions;
   limits: Partial<ExtractLimits>;
+  heapMb: number;
   budgetMs: number;
   budgetText: string;
   queuedAt: number;
@@ -188,6 +201,7 @@ export class ExtractionPool {
         kind,
         chunkOptions,
         limits,
+        heapMb: this.heapFor(bytes.length),
         budgetMs,
         budgetText,
         queuedAt,
@@ -225,23 +239,38 @@ export class ExtractionPool {
     await Promise.all([...this.slots].map((slot) => this.kill(slot, { error })));
   }
 
+  /** The heap a document of this size runs with (its thread's old-generation limit). */
+  heapFor(byteLength: number): number {
+    const { heapMb, heapPerInputMb, maxHeapMb } = this.opts;
+    return Math.max(heapMb, Math.min(maxHeapMb, Math.ceil((heapPerInputMb * byteLength) / MB)));
+  }
+
+  /** A warm thread of the current options (not a big document's own). */
   private fits(slot: Slot): boolean {
     return slot.heapMb === this.opts.heapMb && slot.stackMb === this.opts.stackMb;
   }
 
+  /** Documents in arrival order; at most `size` threads, a big document's own included. */
   private pump(): void {
     while (this.queue.length > 0 && !this.closed) {
-      let slot = this.slots.find((s) => !s.job && !s.dead);
+      const job = this.queue[0]!;
+      let slot = this.slots.find((s) => !s.job && !s.dead && s.heapMb === job.heapMb && s.stackMb === this.opts.stackMb);
       if (!slot) {
-        if (this.slots.length >= this.opts.size) return;
-        slot = this.spawn();
+        if (this.slots.length >= this.opts.size) {
+          // Full: make room by ending an idle thread of the wrong kind, else wait for one.
+          const idle = this.slots.find((s) => !s.job && !s.dead);
+          if (!idle) return;
+          this.retire(idle);
+        }
+        slot = this.spawn(job.heapMb);
       }
-      this.dispatch(slot, this.queue.shift()!);
+      this.queue.shift();
+      this.dispatch(slot, job);
     }
   }
 
-  private spawn(): Slot {
-    const { heapMb, stackMb } = this.opts;
+  private spawn(heapMb = this.opts.heapMb): Slot {
+    const { stackMb } = this.opts;
     const worker = new Worker(ENTRY, {
       execArgv: WORKER_EXEC_ARGV,
       resourceLimits: { maxOldGenerationSizeMb: heapMb, ...(stackMb !== undefined ? { stackSizeMb: stackMb } : {}) },
