@@ -17,6 +17,8 @@ export const DocumentErrorReason = z.enum([
   'too_large', // bigger than the configured maximum
   'no_text', // parsed fine but no text came out (e.g. a scanned PDF)
   'processing_failed', // an unexpected error in chunking or generation (a bug): not cached, retried next run
+  'too_complex', // nesting, decompressed size or memory beyond the extraction limits (the detail names the limit)
+  'timeout', // extraction did not finish within its time budget (the detail names the budget)
 ]);
 export type DocumentErrorReason = z.infer<typeof DocumentErrorReason>;
 

@@ -5,6 +5,7 @@
  */
 import { compile, type FormatCallback } from 'html-to-text';
 import type { Block } from './blocks.js';
+import { checkHtmlDepth, DEFAULT_EXTRACT_LIMITS } from './limits.js';
 
 // Heading markers are lone surrogates. Our input is well-formed (strict decoding, and any
 // lone surrogate is replaced below) and HTML entity decoding turns &#xD800; into U+FFFD, so
@@ -81,8 +82,11 @@ const convert = compile({
   ],
 });
 
-export function htmlToBlocks(html: string): Block[] {
-  const rendered = convert(html.replace(LONE_SURROGATE, '\uFFFD'));
+/** Throws TooComplexError when elements nest deeper than `maxDepth` (checked before parsing). */
+export function htmlToBlocks(html: string, maxDepth = DEFAULT_EXTRACT_LIMITS.maxHtmlDepth): Block[] {
+  const input = html.replace(LONE_SURROGATE, '\uFFFD');
+  checkHtmlDepth(input, maxDepth);
+  const rendered = convert(input);
   const blocks: Block[] = [];
   let textFrom = 0; // start of the text not yet emitted
   let open: { at: number; level: number } | null = null;

@@ -7,11 +7,13 @@ import type { ExtractResult } from '../types.js';
 import { assemble, type Block } from './blocks.js';
 import { decodeBytes } from './decode.js';
 import { htmlToBlocks } from './html.js';
+import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits, isStackOverflow, stackOverflowDetail, TooComplexError } from './limits.js';
 import { markdownToBlocks } from './markdown.js';
 import { pdfToBlocks } from './pdf.js';
 import { textToBlocks } from './plaintext.js';
 
 export { normalizeText } from './normalize.js';
+export { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './limits.js';
 
 const KIND_BY_EXTENSION: Record<string, DocumentKind> = {
   '': 'text', // LICENSE, COPYING, README, NOTICE, AUTHORS: common in real corpora
@@ -39,30 +41,38 @@ export function kindFromPath(path: string): DocumentKind {
   return KIND_BY_EXTENSION[ext] ?? 'other';
 }
 
-export async function extractText(bytes: Uint8Array, kind: DocumentKind): Promise<ExtractResult> {
+/**
+ * `limits` bound nesting depth and decoded size (defaults: DEFAULT_EXTRACT_LIMITS); a document
+ * past one, or deep enough to exhaust the call stack, is `too_complex` with the limit named.
+ */
+export async function extractText(bytes: Uint8Array, kind: DocumentKind, limits: Partial<ExtractLimits> = {}): Promise<ExtractResult> {
   try {
-    return await extract(bytes, kind);
+    return await extract(bytes, kind, { ...DEFAULT_EXTRACT_LIMITS, ...limits });
   } catch (err) {
+    if (err instanceof TooComplexError) return { ok: false, reason: 'too_complex', detail: err.message };
+    if (isStackOverflow(err)) {
+      return { ok: false, reason: 'too_complex', detail: stackOverflowDetail() };
+    }
     // Last line of defence: a library bug must fail one document, not the whole batch.
     const msg = err instanceof Error ? err.message : String(err);
     return { ok: false, reason: kind === 'pdf' ? 'pdf_broken' : 'unreadable', detail: `extraction failed: ${msg}` };
   }
 }
 
-async function extract(bytes: Uint8Array, kind: DocumentKind): Promise<ExtractResult> {
+async function extract(bytes: Uint8Array, kind: DocumentKind, limits: ExtractLimits): Promise<ExtractResult> {
   if (kind === 'other') return { ok: false, reason: 'unsupported_type', detail: 'unsupported file type' };
   if (bytes.length === 0) return { ok: false, reason: 'empty', detail: 'file is empty (0 bytes)' };
 
   let blocks: Block[];
   if (kind === 'pdf') {
-    const pdf = await pdfToBlocks(bytes);
+    const pdf = await pdfToBlocks(bytes, limits.maxPdfDecodedMb);
     if (!pdf.ok) return pdf;
     blocks = pdf.blocks;
   } else {
     const decoded = decodeBytes(bytes);
     if (!decoded.ok) return decoded;
-    if (kind === 'markdown') blocks = markdownToBlocks(decoded.text);
-    else if (kind === 'html') blocks = htmlToBlocks(decoded.text);
+    if (kind === 'markdown') blocks = markdownToBlocks(decoded.text, limits);
+    else if (kind === 'html') blocks = htmlToBlocks(decoded.text, limits.maxHtmlDepth);
     else blocks = textToBlocks(decoded.text);
   }
 

@@ -6,6 +6,7 @@
 import { Marked } from 'marked';
 import type { Block } from './blocks.js';
 import { htmlToBlocks } from './html.js';
+import { checkMarkdownNesting, DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './limits.js';
 
 // A private instance: extensions another module registers on the global `marked` must not
 // change our output (determinism).
@@ -22,7 +23,10 @@ export function stripFrontMatter(md: string): string {
   return m && METADATA_LINE.test(m[0]) ? md.slice(m[0].length) : md;
 }
 
-export function markdownToBlocks(md: string): Block[] {
-  const html = marked.parse(stripFrontMatter(md), { async: false });
-  return htmlToBlocks(html);
+/** Throws TooComplexError for nesting past the limits (checked before marked and html-to-text run). */
+export function markdownToBlocks(md: string, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Block[] {
+  const body = stripFrontMatter(md);
+  checkMarkdownNesting(body, limits.maxMarkdownNesting);
+  const html = marked.parse(body, { async: false });
+  return htmlToBlocks(html, limits.maxHtmlDepth);
 }

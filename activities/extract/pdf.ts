@@ -6,6 +6,8 @@
  */
 import type { DocumentErrorReason } from '../../schemas/index.js';
 import type { Block } from './blocks.js';
+import { DEFAULT_EXTRACT_LIMITS } from './limits.js';
+import { checkPdfDecodedSize } from './pdfLimits.js';
 import { CMAP_DIR, loadPdfjs } from './pdfjs.js';
 
 export type PdfResult = { ok: true; blocks: Block[] } | { ok: false; reason: DocumentErrorReason; detail: string };
@@ -23,7 +25,9 @@ const NEW_LINE = 0.5;
 /** A vertical move larger than this multiple of the font height starts a new paragraph. */
 const NEW_PARAGRAPH = 1.6;
 
-export async function pdfToBlocks(bytes: Uint8Array): Promise<PdfResult> {
+/** Throws TooComplexError when its streams decode to more than `maxDecodedMb` (checked first). */
+export async function pdfToBlocks(bytes: Uint8Array, maxDecodedMb = DEFAULT_EXTRACT_LIMITS.maxPdfDecodedMb): Promise<PdfResult> {
+  await checkPdfDecodedSize(bytes, maxDecodedMb);
   const pdfjs = await loadPdfjs();
   const task = pdfjs.getDocument({
     // A copy: pdfjs transfers (detaches) the buffer it is given, which would empty the caller's.

@@ -1,0 +1,38 @@
+/**
+ * Load + chunk of one document in the current thread: exactly `extractText` then `chunkText`,
+ * as activities/pipeline.ts does them. The pool runs this inside its worker threads; it is also
+ * the in-process path and the reference the isolation tests compare against.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Chunk, DocumentKind, Heading } from '../../schemas/index.js';
+import { chunkText, type ChunkOptions } from '../chunk.js';
+import type { ExtractResult } from '../types.js';
+import { extractText } from './index.js';
+import type { ExtractLimits } from './limits.js';
+
+export type IsolatedResult =
+  | Extract<ExtractResult, { ok: false }>
+  | { ok: true; text: string; headings: Heading[]; chunks: Chunk[] };
+
+/** Time spent in each stage, in milliseconds (chunkMs is 0 when extraction failed). */
+export interface StageTimings {
+  loadMs: number;
+  chunkMs: number;
+}
+
+export async function extractAndChunkHere(
+  bytes: Uint8Array,
+  kind: DocumentKind,
+  chunkOptions: ChunkOptions,
+  limits: Partial<ExtractLimits> = {},
+  timings: StageTimings = { loadMs: 0, chunkMs: 0 },
+): Promise<IsolatedResult> {
+  const t0 = performance.now();
+  const extracted = await extractText(bytes, kind, limits);
+  const t1 = performance.now();
+  timings.loadMs = t1 - t0;
+  if (!extracted.ok) return extracted;
+  const chunks = chunkText(extracted.text, extracted.headings, chunkOptions);
+  timings.chunkMs = performance.now() - t1;
+  return { ok: true, text: extracted.text, headings: extracted.headings, chunks };
+}

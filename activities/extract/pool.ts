@@ -1,0 +1,442 @@
+/**
+ * Load + chunk in a pool of worker threads, so that one document cannot starve or kill the
+ * others: each runs in a thread with its own heap limit (V8 `resourceLimits`) and a wall-clock
+ * budget scaled by its size. A thread over either is terminated and replaced, and the document
+ * becomes `too_complex` or `timeout` with the limit named; nothing else in the process notices.
+ * The worker's event loop stays free meanwhile (heartbeats, Ctrl-C), and an abort terminates
+ * the document's thread at once.
+ *
+ * Threads are started lazily, kept warm between documents (each preloads the parsers once),
+ * and unref'ed while idle so they never keep a process alive. The output is exactly that of
+ * `extractText` + `chunkText` in the calling thread (extractAndChunkHere runs in the thread).
+ */
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import type { DocumentKind } from '../../schemas/index.js';
+import type { ChunkOptions } from '../chunk.js';
+import { extractAndChunkHere, type IsolatedResult, type StageTimings } from './extractAndChunk.js';
+import type { JobMessage, WorkerMessage } from './extractWorker.js';
+import type { ExtractLimits } from './limits.js';
+
+export type { IsolatedResult, StageTimings } from './extractAndChunk.js';
+
+export interface ExtractionPoolOptions {
+  /** Threads: one per activity slot of the worker. Default 2. */
+  size: number;
+  /** Old-generation heap of each thread (V8 maxOldGenerationSizeMb). Default 1024. */
+  heapMb: number;
+  /**
+   * A big document gets a thread of its own (started for it, ended after it) with
+   * heapPerInputMb per MB of input, up to maxHeapMb. Markdown takes the most: a 20 MB file
+   * needs over 1 GB (marked's tokens, then the HTML and its DOM). Defaults 128 and 4096.
+   */
+  heapPerInputMb: number;
+  maxHeapMb: number;
+  /** Stack of each thread; undefined = Node's default (4 MB). */
+  stackMb: number | undefined;
+  /** Young generation of each thread (V8 maxYoungGenerationSizeMb); undefined = V8's choice. */
+  youngMb: number | undefined;
+  /**
+   * Time budget of a document: timeBaseMs + timePerMbMs per MB of input. Default 30 s + 5 s
+   * per MB: ordinary Markdown runs at 0.3-0.5 MB/s through marked and html-to-text.
+   */
+  timeBaseMs: number;
+  timePerMbMs: number;
+  /**
+   * Text, Markdown and HTML smaller than this are done in the calling thread (never PDFs: a
+   * small PDF can still be a decompression bomb). Default 0: everything is isolated. Measured
+   * on warm threads, the round trip adds ~0.3 ms to a 1-8 KB document (text 1 KB: 0.53 vs
+   * 0.28 ms; HTML 8 KB: 2.2 vs 1.8 ms) and 1-7 ms at 64 KB, next to the file read and shard
+   * write around it; in the calling thread a small document could still hang the event loop
+   * (a regex blow-up in marked, nesting the checks do not see).
+   */
+  inProcessBelowBytes: number;
+  /** Parser limits (nesting depth, decoded PDF size) passed to extractText. */
+  limits: Partial<ExtractLimits>;
+}
+
+export const DEFAULT_POOL_OPTIONS: Readonly<ExtractionPoolOptions> = Object.freeze({
+  size: 2,
+  heapMb: 1024,
+  heapPerInputMb: 128,
+  maxHeapMb: 4096,
+  stackMb: undefined,
+  youngMb: undefined,
+  timeBaseMs: 30_000,
+  timePerMbMs: 5_000,
+  inProcessBelowBytes: 0,
+  limits: {},
+});
+
+export interface ExtractCallOptions {
+  /** Aborting terminates the document's thread at once; the promise rejects with the reason. */
+  signal?: AbortSignal;
+  /** Overrides the size-scaled time budget, in milliseconds. */
+  timeoutMs?: number;
+  /**
+   * Where the time went, once the document is done (not when the promise rejects):
+   * load and chunk as measured in the thread, waitMs queued or waiting for a thread to start.
+   */
+  onTimings?: (timings: PoolTimings) => void;
+}
+
+export interface PoolTimings extends StageTimings {
+  waitMs: number;
+  totalMs: number;
+}
+
+const ENTRY = new URL('./extractWorker.mjs', import.meta.url);
+
+/**
+ * The parent's Node flags minus tsx's own hooks (`tsx script.ts` passes `--require
+ * .../tsx/dist/preflight.cjs --import .../tsx/dist/loader.mjs`): the entry registers tsx
+ * itself after loading pdfjs & co. without hooks, which cuts a thread's start by 1-2 s.
+ */
+const WORKER_EXEC_ARGV = withoutTsxHooks(process.execArgv);
+
+export function withoutTsxHooks(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  const hookFlag = /^(?:--require|-r|--import|--loader|--experimental-loader)$/;
+  const isTsx = (value: string) => /[\\/]tsx[\\/]|^tsx(?:\/|$)/.test(value);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = /^(--require|--import|--loader|--experimental-loader)=(.*)$/.exec(arg);
+    if (eq && isTsx(eq[2]!)) continue;
+    if (hookFlag.test(arg) && i + 1 < argv.length && isTsx(argv[i + 1]!)) {
+      i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+const MB = 1024 * 1024;
+
+type Outcome = { result: IsolatedResult; timings?: StageTimings } | { error: unknown };
+
+interface Job {
+  id: number;
+  bytes: Uint8Array;
+  kind: DocumentKind;
+  chunkOptions: ChunkOptions;
+  limits: Partial<ExtractLimits>;
+  heapMb: number;
+  budgetMs: number;
+  budgetText: string;
+  queuedAt: number;
+  postedAt?: number;
+  settle: (outcome: Outcome) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  heapMb: number;
+  stackMb: number | undefined;
+  ready: boolean;
+  dead: boolean;
+  job?: Job;
+  timer?: NodeJS.Timeout;
+}
+
+export class ExtractionPool {
+  private opts: ExtractionPoolOptions;
+  private slots: Slot[] = [];
+  private queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: Partial<ExtractionPoolOptions> = {}) {
+    this.opts = { ...DEFAULT_POOL_OPTIONS, ...options };
+  }
+
+  get options(): Readonly<ExtractionPoolOptions> {
+    return this.opts;
+  }
+
+  /** Threads started (busy, idle or starting); for tests and diagnostics. */
+  get threads(): number {
+    return this.slots.length;
+  }
+
+  /**
+   * New options apply to the next document. Threads whose heap or stack limit changed are
+   * retired when idle (busy ones after their document) and replaced on demand.
+   */
+  configure(options: Partial<ExtractionPoolOptions>): void {
+    this.opts = { ...this.opts, ...options, size: Math.max(1, Math.floor(options.size ?? this.opts.size)) };
+    for (const slot of [...this.slots]) {
+      if (!slot.job && (!this.fits(slot) || this.slots.length > this.opts.size)) this.retire(slot);
+    }
+    this.pump();
+  }
+
+  run(bytes: Uint8Array, kind: DocumentKind, chunkOptions: ChunkOptions, call: ExtractCallOptions = {}): Promise<IsolatedResult> {
+    const { signal } = call;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.closed) return Promise.reject(new Error('the extraction pool is closed'));
+    const limits = this.opts.limits;
+    const queuedAt = performance.now();
+    if (kind !== 'pdf' && bytes.length < this.opts.inProcessBelowBytes) {
+      const timings: StageTimings = { loadMs: 0, chunkMs: 0 };
+      return extractAndChunkHere(bytes, kind, chunkOptions, limits, timings).then((result) => {
+        call.onTimings?.({ ...timings, waitMs: 0, totalMs: performance.now() - queuedAt });
+        return result;
+      });
+    }
+
+    const sizeMb = bytes.length / MB;
+    const budgetMs = call.timeoutMs ?? Math.round(this.opts.timeBaseMs + this.opts.timePerMbMs * sizeMb);
+    const budgetText =
+      call.timeoutMs !== undefined
+        ? `${seconds(budgetMs)} s`
+        : `${seconds(budgetMs)} s for ${sizeMb.toFixed(1)} MB: ${seconds(this.opts.timeBaseMs)} s + ${seconds(this.opts.timePerMbMs)} s per MB`;
+    return new Promise<IsolatedResult>((resolve, reject) => {
+      let settled = false;
+      const onAbort = (): void => {
+        const queued = this.queue.indexOf(job);
+        if (queued >= 0) {
+          this.queue.splice(queued, 1);
+          job.settle({ error: signal!.reason });
+          return;
+        }
+        const slot = this.slots.find((s) => s.job === job);
+        if (slot) this.kill(slot, { error: signal!.reason });
+      };
+      const job: Job = {
+        id: this.nextId++,
+        bytes,
+        kind,
+        chunkOptions,
+        limits,
+        heapMb: this.heapFor(bytes.length),
+        budgetMs,
+        budgetText,
+        queuedAt,
+        settle: (outcome) => {
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          if ('error' in outcome) return reject(outcome.error);
+          const now = performance.now();
+          const postedAt = job.postedAt ?? now;
+          const stages = outcome.timings ?? { loadMs: now - postedAt, chunkMs: 0 };
+          try {
+            call.onTimings?.({ ...stages, waitMs: postedAt - queuedAt, totalMs: now - queuedAt });
+          } finally {
+            resolve(outcome.result);
+          }
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /** Starts the missing threads now, so that the first documents do not wait for them. */
+  warm(): void {
+    while (!this.closed && this.slots.length < this.opts.size) this.spawn();
+  }
+
+  /** Terminates every thread; documents in flight or queued reject. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const error = new Error('the extraction pool is closed');
+    for (const job of this.queue.splice(0)) job.settle({ error });
+    await Promise.all([...this.slots].map((slot) => this.kill(slot, { error })));
+  }
+
+  /** The heap a document of this size runs with (its thread's old-generation limit). */
+  heapFor(byteLength: number): number {
+    const { heapMb, heapPerInputMb, maxHeapMb } = this.opts;
+    return Math.max(heapMb, Math.min(maxHeapMb, Math.ceil((heapPerInputMb * byteLength) / MB)));
+  }
+
+  /** A warm thread of the current options (not a big document's own). */
+  private fits(slot: Slot): boolean {
+    return slot.heapMb === this.opts.heapMb && slot.stackMb === this.opts.stackMb;
+  }
+
+  /** Documents in arrival order; at most `size` threads, a big document's own included. */
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      const job = this.queue[0]!;
+      let slot = this.slots.find((s) => !s.job && !s.dead && s.heapMb === job.heapMb && s.stackMb === this.opts.stackMb);
+      if (!slot) {
+        if (this.slots.length >= this.opts.size) {
+          // Full: make room by ending an idle thread of the wrong kind, else wait for one.
+          const idle = this.slots.find((s) => !s.job && !s.dead);
+          if (!idle) return;
+          this.retire(idle);
+        }
+        slot = this.spawn(job.heapMb);
+      }
+      this.queue.shift();
+      this.dispatch(slot, job);
+    }
+  }
+
+  private spawn(heapMb = this.opts.heapMb): Slot {
+    const { stackMb } = this.opts;
+    const worker = new Worker(ENTRY, {
+      execArgv: WORKER_EXEC_ARGV,
+      resourceLimits: {
+        maxOldGenerationSizeMb: heapMb,
+        ...(this.opts.youngMb !== undefined ? { maxYoungGenerationSizeMb: this.opts.youngMb } : {}),
+        ...(stackMb !== undefined ? { stackSizeMb: stackMb } : {}),
+      },
+    });
+    worker.unref();
+    const slot: Slot = { worker, heapMb, stackMb, ready: false, dead: false };
+    worker.on('message', (m: WorkerMessage) => this.onMessage(slot, m));
+    worker.on('error', (err) => this.onDeath(slot, err));
+    worker.on('exit', (code) => this.onDeath(slot, undefined, code));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private dispatch(slot: Slot, job: Job): void {
+    slot.job = job;
+    slot.worker.ref(); // a document in hand keeps the process alive, as in-thread work would
+    if (slot.ready) this.post(slot, job);
+  }
+
+  private post(slot: Slot, job: Job): void {
+    const { bytes } = job;
+    // Transfer, not copy: the caller's view is detached. A view on part of a larger buffer
+    // (Node's Buffer pool) is copied instead, so that no other Buffer loses its memory.
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+    const sent = whole ? bytes : bytes.slice();
+    job.bytes = new Uint8Array(0);
+    job.postedAt = performance.now();
+    slot.timer = setTimeout(() => {
+      void this.kill(slot, {
+        result: { ok: false, reason: 'timeout', detail: `extraction did not finish in time (limit: ${job.budgetText})` },
+      });
+    }, job.budgetMs);
+    const message: JobMessage = { id: job.id, bytes: sent, kind: job.kind, chunkOptions: job.chunkOptions, limits: job.limits };
+    slot.worker.postMessage(message, [sent.buffer as ArrayBuffer]);
+  }
+
+  private onMessage(slot: Slot, m: WorkerMessage): void {
+    if (slot.dead) return;
+    if (m.type === 'ready') {
+      slot.ready = true;
+      if (slot.job) this.post(slot, slot.job);
+      return;
+    }
+    const job = slot.job;
+    if (!job || job.id !== m.id) return;
+    clearTimeout(slot.timer);
+    slot.job = undefined;
+    slot.worker.unref();
+    if (m.type === 'done') job.settle({ result: m.result, timings: m.timings });
+    else job.settle({ error: Object.assign(new Error(m.message), { stack: m.stack ?? m.message }) });
+    if (this.slots.length > this.opts.size || !this.fits(slot)) this.retire(slot);
+    this.pump();
+  }
+
+  /** The thread died on its own: out of heap, an uncaught error, or it never started. */
+  private onDeath(slot: Slot, err: Error | undefined, code?: number): void {
+    if (slot.dead) return;
+    this.forget(slot);
+    const job = slot.job;
+    if (!slot.ready) {
+      // Not the document's fault: the thread could not start. Everything waiting fails alike.
+      const error = new Error(`an extraction thread could not start: ${err?.message ?? `it exited with code ${code}`}`, { cause: err });
+      job?.settle({ error });
+      for (const queued of this.queue.splice(0)) queued.settle({ error });
+      return;
+    }
+    if (job) {
+      if ((err as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        job.settle({ result: { ok: false, reason: 'too_complex', detail: `extraction needed more memory than a document may use (limit: ${slot.heapMb} MB heap)` } });
+      } else if (err) {
+        // An error that escaped the parsers (extractText catches what they throw): as there.
+        const reason = job.kind === 'pdf' ? 'pdf_broken' : 'unreadable';
+        job.settle({ result: { ok: false, reason, detail: `extraction failed: ${err.message}` } });
+      } else {
+        job.settle({ error: new Error(`the extraction thread exited with code ${code} during this document`) });
+      }
+    }
+    this.replace();
+  }
+
+  /** Terminates the thread of a document (limit, abort, close) and settles the document. */
+  private kill(slot: Slot, outcome: Outcome): Promise<void> {
+    if (slot.dead) return Promise.resolve();
+    this.forget(slot);
+    const job = slot.job;
+    const done = slot.worker.terminate().then(
+      () => undefined,
+      () => undefined,
+    );
+    job?.settle(outcome);
+    this.replace();
+    return done;
+  }
+
+  private retire(slot: Slot): void {
+    if (slot.dead) return;
+    this.forget(slot);
+    void slot.worker.terminate().catch(() => undefined);
+  }
+
+  private forget(slot: Slot): void {
+    slot.dead = true;
+    clearTimeout(slot.timer);
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+  }
+
+  /** A lost thread is replaced at once, so the next document does not pay the start. */
+  private replace(): void {
+    if (this.closed) return;
+    if (this.slots.length < this.opts.size) this.spawn();
+    this.pump();
+  }
+}
+
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}
+
+// The process-wide pool the activities use.
+
+let shared: ExtractionPool | undefined;
+let sharedOptions: Partial<ExtractionPoolOptions> = {};
+
+/** Load + chunk one document in the shared pool. The caller's `bytes` may be detached (transferred). */
+export function extractAndChunk(
+  bytes: Uint8Array,
+  kind: DocumentKind,
+  chunkOptions: ChunkOptions,
+  opts: ExtractCallOptions = {},
+): Promise<IsolatedResult> {
+  shared ??= new ExtractionPool(sharedOptions);
+  return shared.run(bytes, kind, chunkOptions, opts);
+}
+
+/** Threads of the shared pool: call with the worker's activity concurrency at start. */
+export function setExtractionPoolSize(n: number): void {
+  configureExtractionPool({ size: n });
+}
+
+/** Heap, stack, time budget and parser limits of the shared pool (see DEFAULT_POOL_OPTIONS). */
+export function configureExtractionPool(options: Partial<ExtractionPoolOptions>): void {
+  sharedOptions = { ...sharedOptions, ...options };
+  shared?.configure(options);
+}
+
+/** Starts the shared pool's threads now (optional: they otherwise start with the first documents). */
+export function warmExtractionPool(): void {
+  shared ??= new ExtractionPool(sharedOptions);
+  shared.warm();
+}
+
+/** Terminates the shared pool's threads (documents in flight reject); the next call starts afresh. */
+export async function closeExtractionPool(): Promise<void> {
+  const pool = shared;
+  shared = undefined;
+  await pool?.close();
+}
