@@ -6,8 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Chunk, DocumentKind, OutputSettings, ShardContent, ShardPair, StageDurations } from '../schemas/index.js';
-import { chunkText } from './chunk.js';
-import { extractText } from './extract/index.js';
+import { extractAndChunk } from './extract/pool.js';
 import type { ChunkGeneration, Generator, JudgeResult, Malformed } from './generate/index.js';
 import { emptyUsage, shardFigures, type LlmUsage } from '../schemas/llmUsage.js';
 import { validatePair } from './validate.js';
@@ -49,20 +48,25 @@ export async function processDocument(
     t = now;
   };
 
-  // Unknown extensions are sniffed as text: a .rst or .csv is worth reading, a .png is caught
-  // by the binary check with a clear reason.
-  const extracted = await extractText(bytes, kind === 'other' ? 'text' : kind);
-  lap('load');
-  if (!extracted.ok) {
-    return { shard: { status: 'error', stage: 'load', reason: extracted.reason, detail: extracted.detail, durationsMs }, usage };
-  }
-
-  const chunks = chunkText(extracted.text, extracted.headings, {
+  // Load and chunk in the extraction pool: a thread with its own heap and time limits, so one
+  // pathological file cannot starve or take down the others. Unknown extensions are sniffed as
+  // text: a .rst or .csv is worth reading, a .png is caught by the binary check.
+  const extracted = await extractAndChunk(bytes, kind === 'other' ? 'text' : kind, {
     chunkSize: settings.chunkSize,
     chunkOverlap: settings.chunkOverlap,
     idPrefix: sha256.slice(0, 12),
+  }, {
+    signal: hooks.signal,
+    onTimings: (tm) => {
+      durationsMs.load += tm.loadMs;
+      durationsMs.chunk += tm.chunkMs;
+    },
   });
-  lap('chunk');
+  t = performance.now();
+  if (!extracted.ok) {
+    return { shard: { status: 'error', stage: 'load', reason: extracted.reason, detail: extracted.detail, durationsMs }, usage };
+  }
+  const chunks = extracted.chunks;
   if (!settings.generateQa) {
     return { shard: { status: 'ok', chunks: chunks.length, chunkRows: chunks, pairs: [], durationsMs }, usage };
   }

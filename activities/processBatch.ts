@@ -180,6 +180,12 @@ export async function loadOrProcess(
     if (err instanceof ApplicationFailure || err instanceof CancelledFailure || err instanceof RequestPending || err instanceof BudgetReached || hooks.signal?.aborted || hooks.halt?.aborted) throw err;
     return localError('process', 'processing_failed', `unexpected error while processing this document: ${(err as Error).message ?? String(err)}`);
   }
+  // A time budget exceeded depends on this machine's speed, not only on the document: say so,
+  // but do not cache it (the next run, perhaps on a faster worker, tries again).
+  if (done.shard.status === 'error' && done.shard.reason === 'timeout') {
+    await writeFileAtomic(localErrorPath(input.run.outDir, shardKeyFor(entry, settingsKey)), JSON.stringify({ stage: done.shard.stage, reason: done.shard.reason, detail: done.shard.detail }));
+    return { shard: done.shard, cacheHit: false, usage: done.usage };
+  }
   await writeFileAtomic(path, JSON.stringify(done.shard));
   return { shard: done.shard, cacheHit: false, usage: done.usage };
 }

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogEntry, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { setExtractionPoolSize } from '../activities/extract/pool.js';
 
 export const DEFAULT_TASK_QUEUE = 'corpus-qa';
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -98,6 +99,8 @@ function testHooksFromEnv(inner: ActivityDeps['onProcessDocument']): ActivityDep
 
 export async function createCorpusWorker(opts: CorpusWorkerOptions): Promise<Worker> {
   installQuietRuntime();
+  // One extraction thread per activity slot: a slot never waits for another's document.
+  setExtractionPoolSize(opts.maxConcurrentActivities ?? 4);
   const deps: ActivityDeps = {
     toolVersion: toolVersion(),
     sdkVersion: sdkVersion(),
