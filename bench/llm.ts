@@ -1,17 +1,24 @@
 /**
- * npm run bench -- --llm [--latency-ms 200] [--levels 1,4,8] [--docs-per-slot 24] [--batch-size 4]
+ * npm run bench -- --llm [--latency-ms 200] [--levels 1,8,32,64] [--docs-per-slot 24] [--batch-size 16]
+ *                        [--kill-chunks 1000]
  *
  * LLM throughput through Temporal: the local fake LLM server (test/helpers/fakeLlmServer.ts)
- * answers every request after a fixed latency; for each concurrency level, a corpus of
+ * answers every request after a fixed latency; for each --llm-concurrency level, a corpus of
  * single-chunk documents (one request each) is exported with --generator openai through a real
  * Temporal dev server and an in-process worker. Achieved requests/s is measured at the server,
- * from the first request's arrival to the last answer; the ideal is concurrency / latency
- * (--concurrency batches in flight, one request at a time in each). Prints one JSON report.
+ * from the first request's arrival to the last answer; the ideal is concurrency / latency.
+ *
+ * Then a kill at 50%: a `corpus-qa run` process over a corpus of --kill-chunks chunks is
+ * SIGKILLed when half the requests are answered, and the same command runs again. Reported:
+ * requests answered twice (the ledger), those that were in flight at the kill, and what the
+ * resumed run read back from the journal instead of paying (at gpt-4o-mini's list price, given
+ * with --price-in/--price-out since the fake server is local). Prints one JSON report.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
 import { startEmbeddedServer } from '../client/devServer.js';
 import { runCorpusExport } from '../client/runner.js';
 import { startFakeLlmServer } from '../test/helpers/fakeLlmServer.js';
@@ -20,9 +27,10 @@ const { values } = parseArgs({
   options: {
     llm: { type: 'boolean', default: true },
     'latency-ms': { type: 'string', default: '200' },
-    levels: { type: 'string', default: '1,4,8' },
+    levels: { type: 'string', default: '1,8,32,64' },
     'docs-per-slot': { type: 'string', default: '24' },
-    'batch-size': { type: 'string', default: '4' },
+    'batch-size': { type: 'string', default: '16' },
+    'kill-chunks': { type: 'string', default: '1000' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -60,7 +68,7 @@ try {
     const first = llm.requests.length;
     const t0 = performance.now();
     await runCorpusExport(
-      { inputDir: corpus, outDir: out, generator: 'openai', model: 'bench', baseUrl: llm.openaiBaseUrl, concurrency, batchSize },
+      { inputDir: corpus, outDir: out, generator: 'openai', model: 'bench', baseUrl: llm.openaiBaseUrl, llmConcurrency: concurrency, concurrency: 4, batchSize },
       { address, taskQueue: `bench-llm-${concurrency}-${Date.now()}` },
     );
     const wallSeconds = (performance.now() - t0) / 1000;
@@ -90,6 +98,53 @@ try {
   }
 } finally {
   await llm.close();
+}
+
+// --- a kill at 50% ---------------------------------------------------------------------------
+const killChunks = Number(values['kill-chunks']);
+const killServer = await startFakeLlmServer({ latencyMs });
+let kill: Record<string, unknown> = {};
+try {
+  const corpus = join(work, 'kill-corpus');
+  mkdirSync(corpus, { recursive: true });
+  // Ten documents of killChunks / 10 paragraphs, about one chunk each at --chunk-size 300.
+  const perDoc = Math.ceil(killChunks / 10);
+  for (let d = 0; d < 10; d++) {
+    writeFileSync(join(corpus, `report-${d}.txt`), Array.from({ length: perDoc }, (_, i) =>
+      `Section ${i + 1} of report ${d} states that survey ${d}-${i} measured ${d * 37 + i * 11} units across the study area last year.`).join('\n\n'));
+  }
+  const out = join(work, 'kill-out');
+  const concurrency = 8;
+  const args = [join(import.meta.dirname, '..', 'bin', 'corpus-qa.mjs'), 'run', corpus, '--out', out, '--generator', 'openai', '--model', 'bench',
+    '--base-url', killServer.openaiBaseUrl, '--chunk-size', '300', '--chunk-overlap', '0', '--max-pairs-per-chunk', '2',
+    '--llm-concurrency', String(concurrency), '--price-in', '0.15', '--price-out', '0.6', '--no-progress', '--task-queue', `bench-kill-${Date.now()}`];
+  const env = { ...process.env, TEMPORAL_ADDRESS: address };
+  const first = spawn(process.execPath, args, { env, stdio: 'ignore' });
+  while (killServer.ledger.size < killChunks / 2) await new Promise((r) => setTimeout(r, 5));
+  const answeredAtKill = killServer.ledger.size;
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+  const t0 = performance.now();
+  const second = spawn(process.execPath, args, { env, stdio: 'ignore' });
+  const code = await new Promise<number | null>((r) => second.once('exit', r));
+  const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as {
+    llm: { requests: number; costUsd: number; saved: { journal: { requests: number; promptTokens: number; completionTokens: number; costUsd: number } }; datasetCostUsd: number };
+  };
+  kill = {
+    chunks: killChunks,
+    llmConcurrency: concurrency,
+    exitCode: code,
+    answeredBeforeKill: answeredAtKill,
+    distinctRequests: killServer.ledger.size,
+    requestsAnsweredTwice: killServer.answeredTwice(),
+    inFlightBoundAtKill: concurrency,
+    resumeSeconds: +((performance.now() - t0) / 1000).toFixed(2),
+    resumedRunPaid: { requests: stats.llm.requests, costUsd: stats.llm.costUsd },
+    resumedRunReadFromJournal: stats.llm.saved.journal,
+    datasetCostUsd: stats.llm.datasetCostUsd,
+  };
+} finally {
+  await killServer.close();
   await server?.stop();
 }
 
@@ -99,10 +154,11 @@ console.log(
       latencyMs,
       batchSize,
       levels: results,
+      killAtHalf: kill,
       note:
-        'achieved = requests / (first request arrival .. last answer) at the fake server; ideal = concurrency / latency ' +
-        '(--concurrency batches in flight, one request at a time per batch). wall = the whole export (discover, ' +
-        'workflow bundling on the first level, export) through Temporal.',
+        'achieved = requests / (first request arrival .. last answer) at the fake server; ideal = --llm-concurrency / latency ' +
+        '(requests in flight per worker, over all batches and documents). wall = the whole export (discover, ' +
+        'workflow bundling on the first level, export) through Temporal. killAtHalf: SIGKILL at 50% of the answers, then the same command.',
     },
     null,
     2,
