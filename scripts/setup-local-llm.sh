@@ -22,7 +22,8 @@
 #                     test/helpers/localLlm.ts reads.
 #
 # Start the server yourself (127.0.0.1 only; --no-repack as the tests do):
-#   $CACHE/llama/bin/llama-server -m MODEL --host 127.0.0.1 --port 8080 -c 2048 --no-repack -np 1
+#   $CACHE/llama/bin/llama-server -m MODEL --host 127.0.0.1 --port 8080 -c 2048 --no-repack -np 1 -t 1
+# (-t 1: on a busy 2-core machine, 2 threads ran ~20x slower than 1.)
 #
 # Needs cmake, make and g++: installed with apt-get when missing (as root).
 # Env: CORPUS_QA_CACHE (default ~/.cache/corpus-qa), CORPUS_QA_BASE_PYTHON
