@@ -222,6 +222,7 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
     if (maxCost === undefined) return false;
     let spent = (input.spentMicroUsd ?? 0) + datasetCostMicroUsd(counters.llm ?? {});
     for (const u of inHand) spent += paid(u, 'costMicroUsd');
+    for (const f of finishedAhead.values()) spent += datasetCostMicroUsd(f.outcome.usage);
     return spent >= Math.round(maxCost * 1e6);
   };
   let budgetReached = false;
@@ -255,8 +256,10 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   };
 
   let laneHooks = hooks;
-  // Documents finished ahead of the cursor (in parallel mode) wait here until it reaches them.
-  const finishedAhead = new Set<number>();
+  // Documents finished ahead of the cursor (in parallel mode) wait here until it reaches them:
+  // the counters a heartbeat carries must be those of the documents before its cursor, exactly,
+  // since a retry resumes at the cursor with them.
+  const finishedAhead = new Map<number, { entry: ManifestEntry; outcome: DocumentOutcome }>();
   const processOne = async (entry: ManifestEntry): Promise<DocumentFailure | undefined> => {
     const giveUp = entry.index === from && triesAtNext > MAX_TRIES_PER_DOCUMENT
       ? `skipped after ${MAX_TRIES_PER_DOCUMENT} attempts that did not finish it (each ended with the worker stopping while this document was in hand: a crash, running out of memory, or a hang)`
@@ -269,14 +272,15 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
     } finally {
       inHand.delete(usage);
     }
-    const failure = account(entry, outcome);
-    finishedAhead.add(entry.index);
-    while (finishedAhead.delete(next)) {
+    finishedAhead.set(entry.index, { entry, outcome });
+    for (let done = finishedAhead.get(next); done; done = finishedAhead.get(next)) {
+      finishedAhead.delete(next);
+      account(done.entry, done.outcome);
       next++;
       triesAtNext = 1;
     }
     hooks.heartbeat(progress());
-    return failure;
+    return failureFrom(entry, outcome.shard);
   };
 
   // In parallel only where it pays (LLM requests) and where order does not decide the result

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { RunResult } from '../schemas/index.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, toolVersion } from '../worker/index.js';
 import { planRun } from './plan.js';
+import { closeExtractionPool } from '../activities/extract/pool.js';
 import { removeIntermediate, removeJournal, stateDir } from '../activities/storage.js';
 import { costMicroUsd, formatUsd, priceFor } from '../activities/generate/pricing.js';
 import { createProgressView } from './progressView.js';
@@ -278,6 +279,7 @@ async function workerCommand(flags: { taskQueue: string; concurrency: number }):
   });
   console.error(`Worker polling task queue ${flags.taskQueue} on ${address} (Ctrl-C to stop)`);
   await worker.run(); // the SDK shuts down gracefully on SIGINT/SIGTERM
+  await closeExtractionPool();
   await connection.close();
   return 0;
 }

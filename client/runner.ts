@@ -11,6 +11,7 @@ import { startCorpusExport, type CorpusExportHandle } from './api.js';
 import { startEmbeddedServer, type EmbeddedServer } from './devServer.js';
 import type { CorpusExportOptions } from './runOptions.js';
 import { addressTarget, type ServerTarget } from './connection.js';
+import { closeExtractionPool } from '../activities/extract/pool.js';
 
 export interface RunnerOptions {
   /** An existing server (see client/connection.ts); without it the embedded dev server is started. */
@@ -126,6 +127,9 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
     await inFlightPoll;
     await connection.close();
     await nativeConnection?.close();
+    // The in-process worker's extraction threads: a document cut short by Ctrl-C must not keep
+    // the process alive.
+    if (nativeConnection) await closeExtractionPool();
     await server?.stop();
   }
 }
