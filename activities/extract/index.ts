@@ -72,7 +72,7 @@ async function extract(bytes: Uint8Array, kind: DocumentKind, limits: ExtractLim
     const decoded = decodeBytes(bytes);
     if (!decoded.ok) return decoded;
     if (kind === 'markdown') blocks = markdownToBlocks(decoded.text, limits);
-    else if (kind === 'html') blocks = htmlToBlocks(decoded.text, limits.maxHtmlDepth);
+    else if (kind === 'html') blocks = htmlToBlocks(decoded.text, limits.maxHtmlDepth, true);
     else blocks = textToBlocks(decoded.text);
   }
 
