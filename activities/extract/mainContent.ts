@@ -33,7 +33,9 @@ const MIN_SHARE_OF_REGION = 0.6;
 export function mainContentHtml(html: string): string {
   // Cheap string test first: most pages of a plain corpus have none of this.
   if (!/[¶§🔗]|skip|<(?:nav|header|footer|aside)\b|role=|sidebar|related|footer|navbar|breadcrumb/i.test(html)) return html;
-  const { document } = parseHTML(html);
+  // linkedom needs a whole document: given a fragment, it grows <head><body> inside an element.
+  const whole = /<(?:html|body)[\s>]/i.test(html) ? html : `<!DOCTYPE html><html><head></head><body>${html}</body></html>`;
+  const { document } = parseHTML(whole);
   const removed = removeLinkChrome(document);
   const body = document.body ?? document.documentElement;
   if (!body) return html;

@@ -173,7 +173,7 @@ function layout(pages: Line[][]): { blocks: Block[]; pageOf: number[] } {
           current.kind !== kind ||
           Math.abs(line.size - prev.size) > 0.5 ||
           line.gap > NEW_PARAGRAPH * Math.max(line.size, prev.size) ||
-          (kind === 'text' && /[.!?:;]["'”’)\]]?$/.test(prev.text) && prev.x1 - left < SHORT_LINE * width);
+          (kind === 'text' && !LIST_ITEM.test(text) && /[.!?:;]["'”’)\]]?$/.test(prev.text) && prev.x1 - left < SHORT_LINE * width);
         if (breaks) flush();
       }
       if (!current) {
