@@ -199,8 +199,14 @@ function removeRunningLines(pages: Line[][]): Line[][] {
   const onPages = new Map<string, number>();
   for (const edge of edges) for (const k of new Set([...edge].map(key))) onPages.set(k, (onPages.get(k) ?? 0) + 1);
   const need = Math.max(2, Math.ceil(pages.length / 2));
+  // A title in a large font that the running header repeats (small) stays where it is large.
+  const body = bodySize(pages.flat());
   return pages.map((lines, i) =>
-    lines.filter((l) => !edges[i]!.has(l) || !(PAGE_NUMBER.test(l.text.trim()) || (onPages.get(key(l)) ?? 0) >= need)),
+    lines.filter(
+      (l) =>
+        !edges[i]!.has(l) ||
+        !(PAGE_NUMBER.test(l.text.trim()) || ((onPages.get(key(l)) ?? 0) >= need && !isHeadingLine(l, body))),
+    ),
   );
 }
 
