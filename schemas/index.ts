@@ -19,10 +19,11 @@ export const DocumentErrorReason = z.enum([
   'processing_failed', // an unexpected error in chunking or generation (a bug): not cached, retried next run
   'too_complex', // nesting, decompressed size or memory beyond the extraction limits (the detail names the limit)
   'timeout', // extraction did not finish within its time budget (the detail names the budget)
+  'encrypted', // a password-protected PDF or office file
 ]);
 export type DocumentErrorReason = z.infer<typeof DocumentErrorReason>;
 
-export const DocumentKind = z.enum(['text', 'markdown', 'html', 'pdf', 'other']);
+export const DocumentKind = z.enum(['text', 'markdown', 'html', 'pdf', 'other', 'docx', 'epub']);
 export type DocumentKind = z.infer<typeof DocumentKind>;
 
 /** Why a generated pair was rejected. Stable codes: they end up in rejected.jsonl. */

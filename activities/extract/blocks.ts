@@ -11,6 +11,8 @@ export type Block = { kind: 'text'; text: string } | { kind: 'heading'; level: n
 export interface Assembled {
   text: string;
   headings: Heading[];
+  /** UTF-16 offset in `text` where each input block starts, -1 for a block that left no text. */
+  blockStarts: number[];
 }
 
 const SEPARATOR = '\n\n';
@@ -18,13 +20,18 @@ const SEPARATOR = '\n\n';
 export function assemble(blocks: readonly Block[]): Assembled {
   const parts: string[] = [];
   const headings: Heading[] = [];
+  const blockStarts: number[] = [];
   let offset = 0;
   for (const block of blocks) {
     // A heading is one line: line breaks inside <h1> or a wrapped title would split it.
     const text =
       block.kind === 'heading' ? normalizeBlock(block.text).replace(/\s+/g, ' ').trim() : normalizeBlock(block.text);
-    if (text.trim() === '') continue;
+    if (text.trim() === '') {
+      blockStarts.push(-1);
+      continue;
+    }
     if (parts.length > 0) offset += SEPARATOR.length;
+    blockStarts.push(offset);
     if (block.kind === 'heading') {
       const level = Math.min(6, Math.max(1, Math.round(block.level)));
       headings.push({ text, level, start: offset, end: offset + text.length });
@@ -40,5 +47,7 @@ export function assemble(blocks: readonly Block[]): Assembled {
     h.start -= shift;
     h.end -= shift;
   }
-  return { text, headings };
+  // The first block's leading indentation may have been trimmed: it still starts the text.
+  for (let i = 0; i < blockStarts.length; i++) if (blockStarts[i]! >= 0) blockStarts[i] = Math.max(0, blockStarts[i]! - shift);
+  return { text, headings, blockStarts };
 }

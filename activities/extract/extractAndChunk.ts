@@ -12,7 +12,7 @@ import type { ExtractLimits } from './limits.js';
 
 export type IsolatedResult =
   | Extract<ExtractResult, { ok: false }>
-  | { ok: true; text: string; headings: Heading[]; chunks: Chunk[] };
+  | { ok: true; text: string; headings: Heading[]; chunks: Chunk[]; pages?: number[]; encoding?: string; warnings?: string[] };
 
 /** Time spent in each stage, in milliseconds (chunkMs is 0 when extraction failed). */
 export interface StageTimings {
@@ -26,6 +26,8 @@ export async function extractAndChunkHere(
   chunkOptions: ChunkOptions,
   limits: Partial<ExtractLimits> = {},
   timings: StageTimings = { loadMs: 0, chunkMs: 0 },
+  /** Also return what extractText knows beyond text and headings (pages, encoding, warnings), when it does. */
+  meta = false,
 ): Promise<IsolatedResult> {
   const t0 = performance.now();
   const extracted = await extractText(bytes, kind, limits);
@@ -34,5 +36,11 @@ export async function extractAndChunkHere(
   if (!extracted.ok) return extracted;
   const chunks = chunkText(extracted.text, extracted.headings, chunkOptions);
   timings.chunkMs = performance.now() - t1;
-  return { ok: true, text: extracted.text, headings: extracted.headings, chunks };
+  const result: IsolatedResult = { ok: true, text: extracted.text, headings: extracted.headings, chunks };
+  if (meta) {
+    if (extracted.pages) result.pages = extracted.pages;
+    if (extracted.encoding) result.encoding = extracted.encoding;
+    if (extracted.warnings) result.warnings = extracted.warnings;
+  }
+  return result;
 }

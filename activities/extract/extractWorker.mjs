@@ -20,6 +20,11 @@ try {
     import('marked'),
     import('html-to-text'),
     import('htmlparser2'),
+    import('linkedom'),
+    import('@mozilla/readability'),
+    import('mammoth'),
+    import('fflate'),
+    import('chardet'),
   ]);
 } finally {
   console.log = log;

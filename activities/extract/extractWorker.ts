@@ -16,6 +16,7 @@ export interface JobMessage {
   kind: DocumentKind;
   chunkOptions: ChunkOptions;
   limits: Partial<ExtractLimits>;
+  meta?: boolean;
 }
 
 export type WorkerMessage =
@@ -31,7 +32,7 @@ await loadPdfjs();
 
 port.on('message', (job: JobMessage) => {
   const timings: StageTimings = { loadMs: 0, chunkMs: 0 };
-  extractAndChunkHere(job.bytes, job.kind, job.chunkOptions, job.limits, timings).then(
+  extractAndChunkHere(job.bytes, job.kind, job.chunkOptions, job.limits, timings, job.meta ?? false).then(
     (result) => {
       // Name the stack limit, which only the thread knows.
       if (!result.ok && result.detail === stackOverflowDetail() && resourceLimits.stackSizeMb) {

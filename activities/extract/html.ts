@@ -6,6 +6,7 @@
 import { compile, type FormatCallback } from 'html-to-text';
 import type { Block } from './blocks.js';
 import { checkHtmlDepth, DEFAULT_EXTRACT_LIMITS } from './limits.js';
+import { mainContentHtml } from './mainContent.js';
 
 // Heading markers are lone surrogates. Our input is well-formed (strict decoding, and any
 // lone surrogate is replaced below) and HTML entity decoding turns &#xD800; into U+FFFD, so
@@ -82,10 +83,15 @@ const convert = compile({
   ],
 });
 
-/** Throws TooComplexError when elements nest deeper than `maxDepth` (checked before parsing). */
-export function htmlToBlocks(html: string, maxDepth = DEFAULT_EXTRACT_LIMITS.maxHtmlDepth): Block[] {
-  const input = html.replace(LONE_SURROGATE, '\uFFFD');
+/**
+ * Throws TooComplexError when elements nest deeper than `maxDepth` (checked before parsing).
+ * `mainContent`: keep only the page's main content (mainContent.ts); for web pages, not for
+ * HTML that is all content (rendered Markdown, .docx, EPUB chapters).
+ */
+export function htmlToBlocks(html: string, maxDepth = DEFAULT_EXTRACT_LIMITS.maxHtmlDepth, mainContent = false): Block[] {
+  let input = html.replace(LONE_SURROGATE, '\uFFFD');
   checkHtmlDepth(input, maxDepth);
+  if (mainContent) input = mainContentHtml(input);
   const rendered = convert(input);
   const blocks: Block[] = [];
   let textFrom = 0; // start of the text not yet emitted

@@ -9,11 +9,24 @@ import { decodeBytes } from './decode.js';
 import { htmlToBlocks } from './html.js';
 import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits, isStackOverflow, stackOverflowDetail, TooComplexError } from './limits.js';
 import { markdownToBlocks } from './markdown.js';
+import { docxToBlocks, epubToBlocks } from './office.js';
 import { pdfToBlocks } from './pdf.js';
 import { textToBlocks } from './plaintext.js';
 
 export { normalizeText } from './normalize.js';
 export { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './limits.js';
+export { repeatedBlocks } from './repeated.js';
+
+/**
+ * ExtractResult (activities/types.ts) plus what only some formats know; every extra is
+ * optional, so a caller that wants the plain ExtractResult can use this as one.
+ * - pages: for PDFs, the code-point offset in `text` where each page starts (pages[0] is 0;
+ *   a page with no text starts where the next one does).
+ * - encoding: the encoding the text was decoded from (e.g. "utf-8", "windows-1252", "utf-16le").
+ * - warnings: what was repaired or guessed (bad UTF-8 sequences replaced, a guessed encoding).
+ */
+export type ExtractOk = Extract<ExtractResult, { ok: true }> & { pages?: number[]; encoding?: string; warnings?: string[] };
+export type Extraction = ExtractOk | Extract<ExtractResult, { ok: false }>;
 
 const KIND_BY_EXTENSION: Record<string, DocumentKind> = {
   '': 'text', // LICENSE, COPYING, README, NOTICE, AUTHORS: common in real corpora
@@ -28,6 +41,8 @@ const KIND_BY_EXTENSION: Record<string, DocumentKind> = {
   htm: 'html',
   xhtml: 'html',
   pdf: 'pdf',
+  docx: 'docx',
+  epub: 'epub',
 };
 
 /** Document kind from the file name's extension, case-insensitive. */
@@ -45,7 +60,7 @@ export function kindFromPath(path: string): DocumentKind {
  * `limits` bound nesting depth and decoded size (defaults: DEFAULT_EXTRACT_LIMITS); a document
  * past one, or deep enough to exhaust the call stack, is `too_complex` with the limit named.
  */
-export async function extractText(bytes: Uint8Array, kind: DocumentKind, limits: Partial<ExtractLimits> = {}): Promise<ExtractResult> {
+export async function extractText(bytes: Uint8Array, kind: DocumentKind, limits: Partial<ExtractLimits> = {}): Promise<Extraction> {
   try {
     return await extract(bytes, kind, { ...DEFAULT_EXTRACT_LIMITS, ...limits });
   } catch (err) {
@@ -59,27 +74,76 @@ export async function extractText(bytes: Uint8Array, kind: DocumentKind, limits:
   }
 }
 
-async function extract(bytes: Uint8Array, kind: DocumentKind, limits: ExtractLimits): Promise<ExtractResult> {
+/** Zip-based formats, like PDFs, can be decompression bombs: never extracted outside the pool's threads. */
+export function needsIsolation(kind: DocumentKind): boolean {
+  return kind === 'pdf' || kind === 'docx' || kind === 'epub';
+}
+
+async function extract(bytes: Uint8Array, kind: DocumentKind, limits: ExtractLimits): Promise<Extraction> {
   if (kind === 'other') return { ok: false, reason: 'unsupported_type', detail: 'unsupported file type' };
   if (bytes.length === 0) return { ok: false, reason: 'empty', detail: 'file is empty (0 bytes)' };
 
   let blocks: Block[];
+  let pageOf: number[] | undefined; // the page of each block, for PDFs
+  const extras: { encoding?: string; warnings?: string[] } = {};
   if (kind === 'pdf') {
     const pdf = await pdfToBlocks(bytes, limits.maxPdfDecodedMb);
     if (!pdf.ok) return pdf;
     blocks = pdf.blocks;
+    pageOf = pdf.pageOf;
+  } else if (kind === 'docx' || kind === 'epub') {
+    const office = kind === 'docx' ? await docxToBlocks(bytes, limits) : epubToBlocks(bytes, limits);
+    if (!office.ok) return office;
+    blocks = office.blocks;
+    if (office.warnings.length) extras.warnings = office.warnings;
   } else {
     const decoded = decodeBytes(bytes);
     if (!decoded.ok) return decoded;
+    extras.encoding = decoded.encoding;
+    if (decoded.warnings.length) extras.warnings = decoded.warnings;
     if (kind === 'markdown') blocks = markdownToBlocks(decoded.text, limits);
-    else if (kind === 'html') blocks = htmlToBlocks(decoded.text, limits.maxHtmlDepth);
+    else if (kind === 'html') blocks = htmlToBlocks(decoded.text, limits.maxHtmlDepth, true);
     else blocks = textToBlocks(decoded.text);
   }
 
-  const { text, headings } = assemble(blocks);
+  const { text, headings, blockStarts } = assemble(blocks);
   if (text === '') {
-    const detail = kind === 'pdf' ? 'no text after extraction (scanned PDF?)' : 'no text after extraction (only whitespace or markup)';
+    const detail =
+      kind === 'pdf' ? 'no text after extraction (scanned PDF?)' : kind === 'docx' || kind === 'epub' ? 'no text after extraction' : 'no text after extraction (only whitespace or markup)';
     return { ok: false, reason: kind === 'pdf' ? 'no_text' : 'empty', detail };
   }
-  return { ok: true, text, headings };
+  const result: ExtractOk = { ok: true, text, headings, ...extras };
+  if (pageOf) result.pages = pageStarts(text, blockStarts, pageOf);
+  return result;
+}
+
+/** Code-point offset where each page starts, from the UTF-16 start of each block and its page. */
+function pageStarts(text: string, blockStarts: number[], pageOf: number[]): number[] {
+  const pages = Math.max(0, ...pageOf.map((p) => p + 1));
+  const starts: number[] = new Array<number>(pages).fill(-1);
+  for (let i = 0; i < blockStarts.length; i++) {
+    const page = pageOf[i]!;
+    if (blockStarts[i]! >= 0 && starts[page] === -1) starts[page] = blockStarts[i]!;
+  }
+  // A page without text starts where the next page with text does (or at the end).
+  let next = text.length;
+  for (let p = pages - 1; p >= 0; p--) {
+    if (starts[p] === -1) starts[p] = next;
+    next = starts[p]!;
+  }
+  if (pages > 0) starts[0] = 0;
+  return starts.map((u) => codePoints(text, u));
+}
+
+function codePoints(text: string, utf16: number): number {
+  let n = 0;
+  for (let i = 0; i < utf16; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff || i + 1 >= utf16) n++;
+    else {
+      n++;
+      i++;
+    }
+  }
+  return n;
 }

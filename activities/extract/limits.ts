@@ -15,6 +15,8 @@ export interface ExtractLimits {
   maxHtmlDepth: number;
   /** Decoded size of a PDF's FlateDecode streams other than images and attachments, in MB. */
   maxPdfDecodedMb: number;
+  /** Declared size of the entries of a .docx or .epub (zip) archive, in MB. */
+  maxArchiveDecodedMb: number;
 }
 
 export const DEFAULT_EXTRACT_LIMITS: Readonly<ExtractLimits> = Object.freeze({
@@ -27,6 +29,8 @@ export const DEFAULT_EXTRACT_LIMITS: Readonly<ExtractLimits> = Object.freeze({
   // pdfjs grows decode buffers by doubling, outside the JS heap (ArrayBuffers are not bound
   // by a worker's heap limit): a 1 MB flate bomb costs ~2 GB there.
   maxPdfDecodedMb: 512,
+  // fflate and mammoth inflate entries into ArrayBuffers (outside the JS heap limit), as pdfjs does.
+  maxArchiveDecodedMb: 512,
 });
 
 /** Thrown by a check (or mapped from a stack overflow); becomes `too_complex` with this message. */

@@ -7,6 +7,7 @@ import { Marked } from 'marked';
 import type { Block } from './blocks.js';
 import { htmlToBlocks } from './html.js';
 import { checkMarkdownNesting, DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './limits.js';
+import { mystToMarkdown } from './myst.js';
 
 // A private instance: extensions another module registers on the global `marked` must not
 // change our output (determinism).
@@ -25,7 +26,7 @@ export function stripFrontMatter(md: string): string {
 
 /** Throws TooComplexError for nesting past the limits (checked before marked and html-to-text run). */
 export function markdownToBlocks(md: string, limits: ExtractLimits = DEFAULT_EXTRACT_LIMITS): Block[] {
-  const body = stripFrontMatter(md);
+  const body = mystToMarkdown(stripFrontMatter(md));
   checkMarkdownNesting(body, limits.maxMarkdownNesting);
   const html = marked.parse(body, { async: false });
   return htmlToBlocks(html, limits.maxHtmlDepth);

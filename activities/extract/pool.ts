@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import type { DocumentKind } from '../../schemas/index.js';
 import type { ChunkOptions } from '../chunk.js';
 import { extractAndChunkHere, type IsolatedResult, type StageTimings } from './extractAndChunk.js';
+import { needsIsolation } from './index.js';
 import type { JobMessage, WorkerMessage } from './extractWorker.js';
 import type { ExtractLimits } from './limits.js';
 
@@ -43,8 +44,8 @@ export interface ExtractionPoolOptions {
   timeBaseMs: number;
   timePerMbMs: number;
   /**
-   * Text, Markdown and HTML smaller than this are done in the calling thread (never PDFs: a
-   * small PDF can still be a decompression bomb). Default 0: everything is isolated. Measured
+   * Text, Markdown and HTML smaller than this are done in the calling thread (never PDFs,
+   * .docx or .epub: a small one can still be a decompression bomb). Default 0: everything is isolated. Measured
    * on warm threads, the round trip adds ~0.3 ms to a 1-8 KB document (text 1 KB: 0.53 vs
    * 0.28 ms; HTML 8 KB: 2.2 vs 1.8 ms) and 1-7 ms at 64 KB, next to the file read and shard
    * write around it; in the calling thread a small document could still hang the event loop
@@ -78,6 +79,8 @@ export interface ExtractCallOptions {
    * load and chunk as measured in the thread, waitMs queued or waiting for a thread to start.
    */
   onTimings?: (timings: PoolTimings) => void;
+  /** Also return the extraction's pages (PDF), encoding and warnings, when known. Default false. */
+  meta?: boolean;
 }
 
 export interface PoolTimings extends StageTimings {
@@ -120,6 +123,7 @@ interface Job {
   kind: DocumentKind;
   chunkOptions: ChunkOptions;
   limits: Partial<ExtractLimits>;
+  meta: boolean;
   heapMb: number;
   budgetMs: number;
   budgetText: string;
@@ -176,9 +180,10 @@ export class ExtractionPool {
     if (this.closed) return Promise.reject(new Error('the extraction pool is closed'));
     const limits = this.opts.limits;
     const queuedAt = performance.now();
-    if (kind !== 'pdf' && bytes.length < this.opts.inProcessBelowBytes) {
+    const meta = call.meta ?? false;
+    if (!needsIsolation(kind) && bytes.length < this.opts.inProcessBelowBytes) {
       const timings: StageTimings = { loadMs: 0, chunkMs: 0 };
-      return extractAndChunkHere(bytes, kind, chunkOptions, limits, timings).then((result) => {
+      return extractAndChunkHere(bytes, kind, chunkOptions, limits, timings, meta).then((result) => {
         call.onTimings?.({ ...timings, waitMs: 0, totalMs: performance.now() - queuedAt });
         return result;
       });
@@ -208,6 +213,7 @@ export class ExtractionPool {
         kind,
         chunkOptions,
         limits,
+        meta,
         heapMb: this.heapFor(bytes.length),
         budgetMs,
         budgetText,
@@ -314,7 +320,7 @@ export class ExtractionPool {
         result: { ok: false, reason: 'timeout', detail: `extraction did not finish in time (limit: ${job.budgetText})` },
       });
     }, job.budgetMs);
-    const message: JobMessage = { id: job.id, bytes: sent, kind: job.kind, chunkOptions: job.chunkOptions, limits: job.limits };
+    const message: JobMessage = { id: job.id, bytes: sent, kind: job.kind, chunkOptions: job.chunkOptions, limits: job.limits, meta: job.meta };
     slot.worker.postMessage(message, [sent.buffer as ArrayBuffer]);
   }
 

@@ -88,3 +88,56 @@ function latin1(s: string): Uint8Array {
   for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i) & 0xff;
   return bytes;
 }
+
+/** A line of a laid-out page: its text, font size (default 12) and the extra space above it, in points. */
+export interface PdfLine {
+  text: string;
+  size?: number;
+  gapBefore?: number;
+}
+
+/**
+ * Like makePdf, with per-line font sizes and gaps, and a running header and footer on every
+ * page: `header(n)` / `footer(n)` (1-based page number) are drawn at the top and bottom margin,
+ * outside the text flow, as a word processor would.
+ */
+export function makeLayoutPdf(
+  pages: PdfLine[][],
+  options: { header?: (page: number) => string; footer?: (page: number) => string } = {},
+): Uint8Array {
+  const pageIds = pages.map((_, i) => 4 + i * 2);
+  const objects: string[] = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>',
+  ];
+  for (const [i, lines] of pages.entries()) {
+    const ops: string[] = [];
+    const text = (s: string, size: number, x: number, y: number) => ops.push('BT', `/F1 ${size} Tf`, `${x} ${y} Td`, `(${pdfString(s)}) Tj`, 'ET');
+    if (options.header) text(options.header(i + 1), 9, MARGIN, PAGE_HEIGHT - 40);
+    let y = PAGE_HEIGHT - MARGIN;
+    for (const line of lines) {
+      const size = line.size ?? FONT_SIZE;
+      y -= (line.gapBefore ?? 0) + size * 1.3;
+      text(line.text, size, MARGIN, y);
+    }
+    if (options.footer) text(options.footer(i + 1), 9, PAGE_WIDTH / 2, 30);
+    const stream = ops.join('\n');
+    objects.push(
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${PAGE_WIDTH} ${PAGE_HEIGHT}] ` +
+        `/Resources << /Font << /F1 3 0 R >> >> /Contents ${pageIds[i]! + 1} 0 R >>`,
+    );
+    objects.push(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`);
+  }
+  let out = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xrefAt = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) out += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xrefAt}\n%%EOF\n`;
+  return latin1(out);
+}
