@@ -63,7 +63,7 @@ describe('corpus-qa CLI', () => {
     const r = cli(['run', corpus.root, '--out', out, '--generate-qa'], { TEMPORAL_ADDRESS: undefined });
     expect(r.stderr).toMatch(/Temporal UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/corpus-qa-/);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Warning: 5 documents could not be used/);
+    expect(r.stdout).toMatch(/Warning: 4 documents could not be used/);
     expect(readJsonl(join(out, 'errors.jsonl'))).toHaveLength(5);
     expect(existsSync(join(out, '.corpus-qa', 'temporal.db'))).toBe(true);
     expect(existsSync(join(out, '.corpus-qa', 'server.json'))).toBe(false); // the server was stopped

@@ -86,30 +86,34 @@ describe('decoding', () => {
     }
   });
 
-  it('rejects UTF-16 with an odd byte count', async () => {
+  it('reads UTF-16 with an odd byte count, dropping the last byte with a warning', async () => {
     const r = await extractText(concat([0xff, 0xfe, 0x41, 0x00, 0x42]), 'text');
-    expect(r).toMatchObject({ ok: false, reason: 'invalid_utf8' });
+    expect(r).toMatchObject({ ok: true, text: 'A', encoding: 'utf-16le' });
+    expect(r.ok && r.warnings).toEqual(['UTF-16LE: odd number of bytes: the last byte was dropped']);
   });
 
-  it('reports invalid UTF-8 with the offset of the first bad byte', async () => {
+  it('reads mostly-valid UTF-8 with the bad sequences replaced, and says where the first one was', async () => {
     const r = await extractText(concat(utf8('hello wörld '), [0xc3, 0x28], utf8(' more')), 'text');
-    expect(r).toEqual({ ok: false, reason: 'invalid_utf8', detail: 'invalid UTF-8 at byte 13' });
-    // Latin-1 "café", a truncated sequence at the end, an overlong encoding, a surrogate.
-    const cases: [number[], number][] = [
-      [[0x63, 0x61, 0x66, 0xe9], 3],
-      [[0x61, 0xe2, 0x82], 1],
-      [[0x61, 0xc0, 0xaf], 1],
-      [[0x61, 0x62, 0xed, 0xa0, 0x80], 2],
+    expect(r).toEqual({
+      ok: true, text: 'hello wörld \uFFFD( more', headings: [], encoding: 'utf-8',
+      warnings: ['1 invalid UTF-8 sequence replaced with U+FFFD (first at byte 13)'],
+    });
+  });
+
+  it('decodes legacy single-byte text (cp1252) instead of refusing it', async () => {
+    const cases: [number[], string, number][] = [
+      [[0x63, 0x61, 0x66, 0xe9], 'café', 3],
+      [[0x61, 0x62, 0xed, 0xa0, 0x80], 'abí\u00a0€', 2],
     ];
-    for (const [bytes, at] of cases) {
+    for (const [bytes, text, at] of cases) {
       const res = await extractText(Uint8Array.from(bytes), 'markdown');
-      expect(res).toEqual({ ok: false, reason: 'invalid_utf8', detail: `invalid UTF-8 at byte ${at}` });
+      expect(res).toMatchObject({ ok: true, text, encoding: 'windows-1252', warnings: [`not UTF-8 (first invalid byte at ${at}): decoded as windows-1252`] });
     }
   });
 
   it('counts the BOM in the reported offset (it is a file offset)', async () => {
     const r = await extractText(concat([0xef, 0xbb, 0xbf], utf8('ab'), [0xff]), 'text');
-    expect(r).toEqual({ ok: false, reason: 'invalid_utf8', detail: 'invalid UTF-8 at byte 5' });
+    expect(r).toMatchObject({ ok: true, text: 'ab\uFFFD', warnings: ['1 invalid UTF-8 sequence replaced with U+FFFD (first at byte 5)'] });
   });
 
   it('rejects binary files: PNG header, NUL bytes, mostly control characters', async () => {
@@ -354,7 +358,8 @@ describe('pdf', () => {
     ]);
     const r = ok(await extractText(bytes, 'pdf'));
     expectSane(r);
-    expect(r.text).toBe('First page, line one\nLine two (with parens) and a backslash \\ café\n\nSecond page text');
+    // Lines of a page are joined into a paragraph; pages stay apart.
+    expect(r.text).toBe('First page, line one Line two (with parens) and a backslash \\ café\n\nSecond page text');
     expect(r.headings).toEqual([]);
     // pdfjs detaches the buffer it is given; ours must hand it a copy.
     expect(bytes.length).toBeGreaterThan(0);

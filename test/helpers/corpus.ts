@@ -92,7 +92,6 @@ export const BAD_FILES: Record<string, string> = {
   'bad/empty.txt': 'empty',
   'bad/blank.md': 'empty',
   'bad/image.png': 'binary',
-  'bad/latin1.txt': 'invalid_utf8',
   'bad/broken.pdf': 'pdf_broken',
 };
 
@@ -121,7 +120,8 @@ export function writeFixtureCorpus(root: string): FixtureCorpus {
   write(root, 'bad/empty.txt', '');
   write(root, 'bad/blank.md', '   \n\n\t  \n');
   write(root, 'bad/image.png', Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 0]));
-  write(root, 'bad/latin1.txt', Buffer.from('Caf\xe9 cr\xe8me: a Latin-1 encoded note that is not UTF-8.\n', 'latin1'));
+  // Not UTF-8, but legacy text is read (as windows-1252), not refused: a loaded document.
+  write(root, 'legacy/latin1.txt', Buffer.from('Caf\xe9 cr\xe8me: a Latin-1 encoded note that is not UTF-8.\n', 'latin1'));
   write(root, 'bad/broken.pdf', brokenPdf());
   // Skipped during discovery with a warning, never an error row: hidden files, symlinks that
   // leave the input directory or loop.
