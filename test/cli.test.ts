@@ -64,7 +64,7 @@ describe('corpus-qa CLI', () => {
     expect(r.stderr).toMatch(/Temporal UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/corpus-qa-/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Warning: 4 documents could not be used/);
-    expect(readJsonl(join(out, 'errors.jsonl'))).toHaveLength(5);
+    expect(readJsonl(join(out, 'errors.jsonl'))).toHaveLength(4);
     expect(existsSync(join(out, '.corpus-qa', 'temporal.db'))).toBe(true);
     expect(existsSync(join(out, '.corpus-qa', 'server.json'))).toBe(false); // the server was stopped
 

@@ -25,7 +25,7 @@ console.log(
     : `local LLM check: skipped (${found.reason})`,
 );
 
-const RUN_TIMEOUT_MS = 240_000;
+const RUN_TIMEOUT_MS = 480_000;
 
 const SHORT_DOCS: Record<string, string> = {
   'lighthouses.txt': `Lighthouses

@@ -2,6 +2,7 @@
  * Worker bootstrap: one place that knows how to build a worker for the corpus task queue, used
  * by the in-process worker of `corpus-qa run`, by `corpus-qa worker`, by tests and the bench.
  */
+import { setMaxListeners } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +100,9 @@ function testHooksFromEnv(inner: ActivityDeps['onProcessDocument']): ActivityDep
 
 export async function createCorpusWorker(opts: CorpusWorkerOptions): Promise<Worker> {
   installQuietRuntime();
+  // Dozens of LLM requests in flight share the activity's cancellation signal (each SDK call
+  // listens on it): that is expected here, not a leak to warn about.
+  setMaxListeners(256);
   // One extraction thread per activity slot: a slot never waits for another's document.
   setExtractionPoolSize(opts.maxConcurrentActivities ?? 4);
   const deps: ActivityDeps = {

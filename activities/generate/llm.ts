@@ -114,8 +114,8 @@ export class LlmGenerator implements Generator {
     return this.limit === undefined ? '' : ` of ${this.limit}; raise --max-tokens`;
   }
 
-  private call(purpose: RequestPurpose, template: PromptTemplate, schema: string, values: Record<string, string | number>, messages: ChatMessage[], maxTokens?: number): LlmCall {
-    return { purpose, template: template.name, schema, system: render(template.system, values), messages, ...(maxTokens ? { maxTokens } : {}) };
+  private call(purpose: RequestPurpose, template: PromptTemplate, schema: string, values: Record<string, string | number>, messages: ChatMessage[], maxTokens?: number, document?: string): LlmCall {
+    return { purpose, template: template.name, schema, system: render(template.system, values), messages, ...(maxTokens ? { maxTokens } : {}), ...(document ? { document } : {}) };
   }
 
   /** Asks, and on an unparseable reply shows the model the error and asks once more. */
@@ -151,7 +151,9 @@ export class LlmGenerator implements Generator {
     const values = { pairs: ctx.maxPairs, language: this.settings.language, heading: chunk.heading ?? '(none)', text: chunk.text };
     try {
       const messages: ChatMessage[] = [{ role: 'user', content: render(template.user, values) }];
-      const first = await this.requester.ask(this.call('generate', template, PAIRS_SCHEMA, values, messages), ctx.usage, ctx.signal, ctx.halt);
+      // Chunk ids start with the document's content hash.
+      const document = chunk.chunkId.slice(0, chunk.chunkId.lastIndexOf('-'));
+      const first = await this.requester.ask(this.call('generate', template, PAIRS_SCHEMA, values, messages, undefined, document), ctx.usage, ctx.signal, ctx.halt);
       const parsed = parseReply(first.text, PairsReply);
       if (parsed.ok) return { pairs: cleanPairs(parsed.value.pairs, ctx.maxPairs) };
       if (first.truncated) return await this.continueCut(chunk, values, messages, first, ctx);

@@ -32,6 +32,8 @@ export interface LlmCall {
   messages: ChatMessage[];
   /** A limit for this request only (a truncated reply is re-asked with more room). */
   maxTokens?: number;
+  /** Which document it is for (a refusal for size is systematic only across documents). */
+  document?: string;
 }
 
 export class ContextTooLong extends Error {
@@ -59,6 +61,7 @@ export class ServerHealth {
   lastAnswerAt = Date.now();
   answers = 0;
   contextRefusals = 0;
+  readonly refusedDocuments = new Set<string>();
   inFlight = 0;
   /** Set while requests are backing off, for progress lines and the UI. */
   waiting: { kind: FailureKind | 'quota'; message: string; untilMs: number } | undefined;
@@ -154,12 +157,15 @@ export class LlmRequester {
         bump(usage, `failures.${kind}`);
         if (kind === 'context_too_long') {
           health.contextRefusals++;
-          if (health.answers === 0 && health.contextRefusals >= SYSTEMATIC_CONTEXT_REFUSALS) {
+          health.refusedDocuments.add(call.document ?? '');
+          // One long document refused chunk after chunk is that document's problem; several
+          // documents refused before anything was answered is the setup's.
+          if (health.answers === 0 && health.contextRefusals >= SYSTEMATIC_CONTEXT_REFUSALS && health.refusedDocuments.size >= 2) {
             throw ApplicationFailure.create({
               type: 'LlmContextTooSmall',
               nonRetryable: true,
               message:
-                `the first ${health.contextRefusals} requests were all refused as too long for the server's context ` +
+                `the first ${health.contextRefusals} requests (${health.refusedDocuments.size} documents) were all refused as too long for the server's context ` +
                 `(${(err as Error).message}): lower --chunk-size (or --max-tokens), or start the server with a larger context`,
             });
           }
