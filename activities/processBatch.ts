@@ -10,11 +10,10 @@
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { setMaxListeners } from 'node:events';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { BatchSummary, Counters, DocumentFailure, ManifestEntry, ResolvedRunInput } from '../schemas/index.js';
 import { emptyCounters, ShardContent } from '../schemas/index.js';
 import { readManifestRange } from './manifest.js';
+import { DocumentChanged, readDocument } from './readDocument.js';
 import { PIPELINE_VERSION, processDocument } from './pipeline.js';
 import { createGenerator, generatorId, type Generator } from './generate/index.js';
 import { addUsage, datasetCostMicroUsd, paid, shardReuse, type LlmUsage } from '../schemas/llmUsage.js';
@@ -161,14 +160,13 @@ export async function loadOrProcess(
 
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(join(input.run.inputDir, entry.source));
+    // Only the file discovery hashed (no symlink, FIFO or other file in its place), with its sha256.
+    bytes = await readDocument(input.run.inputDir, entry);
   } catch (err) {
     // Not cached: a permission problem is about this machine, not the content.
+    if (err instanceof DocumentChanged) return localError('load', err.reason as 'unreadable', err.message);
     const e = err as NodeJS.ErrnoException;
     return localError('load', 'unreadable', e.code === 'EACCES' ? 'permission denied' : e.message);
-  }
-  if (sha256Hex(bytes) !== entry.sha256) {
-    return localError('load', 'unreadable', 'file changed after discovery; run again to pick up the new content');
   }
   await hooks.onProcess?.(entry.source);
   let done;
