@@ -147,9 +147,30 @@ export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = 
   } catch (err) {
     throw new VerifyError(`stats.json: not JSON (${(err as Error).message})`);
   }
-  // First, before the row counts: a mixed set would fail them with a less useful message.
+  // A mixed set fails the counts or the card's checks below with a less useful message: those
+  // give way to it. A problem in a row (file:line) is more precise, and stays.
   const mixed = outputSetProblem(outDir, stats as StatsFiles);
+  let report: VerifyReport;
+  try {
+    report = verifyFiles(outDir, stats);
+  } catch (err) {
+    if (mixed && err instanceof VerifyError && !/^[^:\s]+:\d+: /.test(err.message)) throw new VerifyError(mixed);
+    throw err;
+  }
   if (mixed) throw new VerifyError(mixed);
+  if (opts.withDatasets) report.datasets = checkWithDatasets(outDir);
+  return report;
+}
+
+function verifyFiles(
+  outDir: string,
+  stats: {
+    settings: { generateQa: boolean; format?: TrainingFormat };
+    pairs: { passed: number; rejected: number; splits?: Record<string, number> };
+    documents: { failed: number };
+    chunks: number;
+  },
+): VerifyReport {
   const card = readCard(outDir);
   if (!card.configs?.length) throw new VerifyError('README.md: the YAML header declares no configs');
   const columnsOf = (config: string) => card.dataset_info?.find((d) => d.config_name === config)?.features.map((f) => f.name);
@@ -196,9 +217,7 @@ export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = 
     }
   }
 
-  const report: VerifyReport = { files };
-  if (opts.withDatasets) report.datasets = checkWithDatasets(outDir);
-  return report;
+  return { files };
 }
 
 function checkWithDatasets(outDir: string): 'ok' | 'skipped' {
