@@ -2,13 +2,12 @@
  * Discovery: find the documents, hash them, and write the sorted manifest to storage. Only a
  * small summary goes back to the workflow; the manifest itself can hold millions of entries.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { DiscoverySummary, ManifestEntry } from '../schemas/index.js';
 import { kindFromPath } from './extract/index.js';
 import { MANIFEST_PAGE_SIZE, exists, manifestDir, manifestPagePath, sha256Hex, writeFileAtomic } from './storage.js';
+import { DocumentChanged, fileIdOf, hashDocument, realPathBytes, typeOf } from './readDocument.js';
 import { walkInput } from './walk.js';
 
 export interface DiscoverInput {
@@ -20,16 +19,19 @@ export interface DiscoverInput {
 
 export interface PlannedFile {
   source: string;
-  absPath: string;
+  /** The path as walked: a string, or bytes when the name is not valid UTF-8. */
+  absPath: string | Buffer;
   kind: ManifestEntry['kind'];
   size: number;
   error?: ManifestEntry['error'];
-}
-
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  /** The name is not valid UTF-8; `source` is escaped (see readDocument.ts). */
+  escaped?: boolean;
+  /** Reached through a symlink: its real path relative to the input's real path, escaped. */
+  target?: string;
+  /** What to open (the real path for a file reached through a symlink). */
+  openPath: string | Buffer;
+  /** `dev:ino` as discovery saw it. */
+  fileId?: string;
 }
 
 function describeIoError(err: unknown): string {
@@ -55,30 +57,38 @@ export async function planFiles(
   });
   // Byte order of the relative path, not locale order: the same on every machine.
   walked.files.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  const warnings = [...walked.warnings];
   const files: PlannedFile[] = [];
-  for (const f of walked.files) {
-    const kind = kindFromPath(f.source);
-    try {
-      const info = await stat(f.absPath);
-      const planned: PlannedFile = { source: f.source, absPath: f.absPath, kind, size: info.size };
-      if (info.size > input.maxFileBytes) {
-        planned.error = {
-          reason: 'too_large',
-          detail: `file is ${info.size} bytes, over the limit of ${input.maxFileBytes} (--max-file-mb)`,
-        };
-      }
-      files.push(planned);
-    } catch (err) {
-      files.push({
-        source: f.source,
-        absPath: f.absPath,
-        kind,
-        size: 0,
-        error: { reason: 'unreadable', detail: describeIoError(err) },
-      });
+  for (const [i, f] of walked.files.entries()) {
+    if (i > 0 && walked.files[i - 1]!.source === f.source) {
+      // Only an escaped name can look like another (a valid name that spells the escape).
+      warnings.push(`${f.source}: two files have this source (one name is not valid UTF-8 and escapes to the other)`);
     }
+    const kind = kindFromPath(f.source);
+    const planned: PlannedFile = { source: f.source, absPath: f.absPath, openPath: f.openPath, kind, size: 0 };
+    if (f.escaped) planned.escaped = true;
+    if (f.target !== undefined) planned.target = f.target;
+    try {
+      // lstat: what is there now must still be the regular file the walk saw, not a symlink.
+      const info = await lstat(f.openPath, { bigint: true });
+      planned.size = Number(info.size);
+      if (!info.isFile()) {
+        planned.error = { reason: 'changed_after_discovery', detail: `the file is now a ${typeOf(info)}, not a regular file; not read` };
+      } else {
+        planned.fileId = fileIdOf(info);
+        if (info.size > input.maxFileBytes) {
+          planned.error = {
+            reason: 'too_large',
+            detail: `file is ${info.size} bytes, over the limit of ${input.maxFileBytes} (--max-file-mb)`,
+          };
+        }
+      }
+    } catch (err) {
+      planned.error = { reason: 'unreadable', detail: describeIoError(err) };
+    }
+    files.push(planned);
   }
-  return { files, warnings: walked.warnings, skipped: walked.skipped };
+  return { files, warnings, skipped: walked.skipped };
 }
 
 /** Hashes every planned file and writes the manifest pages; returns the summary. */
@@ -87,22 +97,30 @@ export async function discoverCorpus(
   heartbeat: (details: unknown) => void = () => undefined,
 ): Promise<DiscoverySummary> {
   const plan = await planFiles(input, (seen) => heartbeat({ phase: 'walk', seen }));
+  const rootReal = await realPathBytes(input.inputDir);
   const lines: string[] = [];
   const byKind: Record<string, number> = {};
   let bytes = 0;
   for (const [index, f] of plan.files.entries()) {
     let entry: ManifestEntry = { index, source: f.source, kind: f.kind, size: f.size, sha256: '' };
+    if (f.escaped) entry.escapedSource = true;
+    if (f.target !== undefined) entry.target = f.target;
     if (f.error) {
       entry.error = f.error;
     } else {
       try {
-        entry.sha256 = await hashFile(f.absPath);
+        // Opened without following a symlink or blocking on a FIFO, and checked to be the file
+        // planFiles saw: what is hashed is what processing will be allowed to read.
+        const hashed = await hashDocument(f.openPath, rootReal, f.fileId);
+        entry = { ...entry, size: hashed.size, sha256: hashed.sha256, fileId: hashed.fileId };
       } catch (err) {
-        entry = { ...entry, error: { reason: 'unreadable', detail: describeIoError(err) } };
+        entry = err instanceof DocumentChanged
+          ? { ...entry, error: { reason: err.reason, detail: err.message } }
+          : { ...entry, error: { reason: 'unreadable', detail: describeIoError(err) } };
       }
     }
     byKind[f.kind] = (byKind[f.kind] ?? 0) + 1;
-    bytes += f.size;
+    bytes += entry.size;
     lines.push(JSON.stringify(entry));
     if (index % 200 === 0) heartbeat({ phase: 'hash', index });
   }

@@ -2,10 +2,13 @@
  * Export: read every document's shard in manifest order and write the dataset files. Output
  * order is the manifest's, ids are derived from content, and no timestamps go into rows, so the
  * same corpus and settings always give the same bytes. Every file is written to a temporary
- * path and renamed, so a reader sees the previous complete file or the new one, never half.
+ * path first, and renamed into place only when all of them are complete, stats.json last; stats.json
+ * holds the sha256 of every file it describes (the card too), so a set mixed by a crash between
+ * two renames is detectable (`corpus-qa verify`) and the next export repairs it.
  */
-import { rm } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import type {
   ChunkRow,
   Counters,
@@ -25,7 +28,7 @@ import { generatorId as generatorIdOf } from './generate/index.js';
 import { llmCardLine, llmStats } from './generate/report.js';
 import { iterateManifest } from './manifest.js';
 import { shardKeyFor, shardSettingsKey } from './processBatch.js';
-import { AtomicLineWriter, localErrorPath, readJsonIfExists, readParsedIfExists, removeOrphanTempFiles, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
+import { localErrorPath, readJsonIfExists, readParsedIfExists, removeOrphanTempFiles, sha256Hex, shardPath } from './storage.js';
 
 export const OUTPUT_FILES = {
   train: 'data/train.jsonl',
@@ -53,6 +56,131 @@ export interface ExportDeps {
   sdkVersion: string;
   serverVersion: string;
   heartbeat: (details: unknown) => void;
+  /** Called before each file is renamed into place (or removed), stats.json last; tests fail here. */
+  beforeRename?: (file: string) => void | Promise<void>;
+}
+
+/** A temporary name the orphan sweep of storage.ts recognizes (`.tmp-<pid>-<8 hex>`). */
+function tempPathFor(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A file written completely (and fsynced) to its temporary path, not yet in place. */
+interface StagedFile {
+  path: string;
+  tmp: string;
+  sha256: string;
+}
+
+/**
+ * A file written line by line to a temporary path, hashed as it goes; `finish` makes it complete
+ * on disk but leaves it under its temporary name: commitStaged renames it with the others.
+ */
+class StagedLineWriter {
+  private handle: FileHandle | undefined;
+  readonly tmp: string;
+  private buffer: string[] = [];
+  private bufferedChars = 0;
+  private readonly hash = createHash('sha256');
+  rows = 0;
+
+  constructor(readonly path: string) {
+    this.tmp = tempPathFor(path);
+  }
+
+  async open(): Promise<this> {
+    await mkdir(dirname(this.path), { recursive: true });
+    this.handle = await open(this.tmp, 'w');
+    return this;
+  }
+
+  async writeLine(line: string): Promise<void> {
+    this.buffer.push(line, '\n');
+    this.bufferedChars += line.length + 1;
+    this.rows++;
+    if (this.bufferedChars > 1 << 20) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.handle || this.buffer.length === 0) return;
+    const chunk = this.buffer.join('');
+    this.buffer = [];
+    this.bufferedChars = 0;
+    this.hash.update(chunk);
+    await this.handle.write(chunk);
+  }
+
+  /** Flush, fsync and close; the file stays at its temporary path. */
+  async finish(): Promise<StagedFile> {
+    await this.flush();
+    if (!this.handle) throw new Error(`writer for ${this.path} was not opened`);
+    await this.handle.sync();
+    await this.handle.close();
+    this.handle = undefined;
+    return { path: this.path, tmp: this.tmp, sha256: this.hash.digest('hex') };
+  }
+
+  async abort(): Promise<void> {
+    if (this.handle) await this.handle.close().catch(() => undefined);
+    this.handle = undefined;
+    await rm(this.tmp, { force: true });
+  }
+}
+
+async function stageFile(path: string, data: string): Promise<StagedFile> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { path, tmp, sha256: sha256Hex(data) };
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Makes the renames durable in order; not every file system can fsync a directory.
+  const fh = await open(dir, 'r').catch(() => undefined);
+  if (!fh) return;
+  await fh.sync().catch(() => undefined);
+  await fh.close().catch(() => undefined);
+}
+
+/**
+ * The commit of an export: every staged file renamed into place, the files this export has no
+ * rows for removed, then stats.json, whose hashes describe the new set. Until stats.json is
+ * renamed the directory may mix old and new files, and the old stats.json's hashes say so.
+ * On a failure the temporary files not renamed yet are removed and the error is rethrown.
+ */
+export async function commitStaged(
+  outDir: string,
+  staged: StagedFile[],
+  remove: string[],
+  stats: StagedFile,
+  beforeRename: (file: string) => void | Promise<void> = () => undefined,
+): Promise<void> {
+  const rel = (p: string) => relative(outDir, p).split(sep).join('/');
+  let done = 0;
+  try {
+    for (const f of staged) {
+      await beforeRename(rel(f.path));
+      await rename(f.tmp, f.path);
+      done++;
+    }
+    for (const path of remove) {
+      await beforeRename(rel(path));
+      await rm(path, { force: true });
+    }
+    for (const dir of new Set(staged.map((f) => dirname(f.path)).concat(remove.map((p) => dirname(p))))) await syncDir(dir);
+    await beforeRename(rel(stats.path));
+    await rename(stats.tmp, stats.path);
+    await syncDir(dirname(stats.path));
+  } catch (err) {
+    await Promise.all([...staged.slice(done), stats].map((f) => rm(f.tmp, { force: true })));
+    throw err;
+  }
 }
 
 function pairId(source: string, ordinal: number, p: ShardPair): string {
@@ -87,13 +215,14 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   for (const dir of ['.', 'data', 'rejected']) await removeOrphanTempFiles(join(run.outDir, dir));
 
   // One writer per split (passed pairs or chunks), plus rejected and errors.
-  const splitWriters = new Map<string, AtomicLineWriter>();
+  const splitWriters = new Map<string, StagedLineWriter>();
   for (const s of qa ? settings.splits : [{ name: 'chunks', fraction: 1 }]) {
-    splitWriters.set(s.name, await new AtomicLineWriter(out(qa ? splitPath(s.name) : OUTPUT_FILES.chunks)).open());
+    splitWriters.set(s.name, await new StagedLineWriter(out(qa ? splitPath(s.name) : OUTPUT_FILES.chunks)).open());
   }
-  const rejected = qa ? await new AtomicLineWriter(out(OUTPUT_FILES.rejected)).open() : undefined;
-  const errors = await new AtomicLineWriter(out(OUTPUT_FILES.errors)).open();
-  const writers = [...splitWriters.values(), rejected, errors].filter((w): w is AtomicLineWriter => w !== undefined);
+  const rejected = qa ? await new StagedLineWriter(out(OUTPUT_FILES.rejected)).open() : undefined;
+  const errors = await new StagedLineWriter(out(OUTPUT_FILES.errors)).open();
+  const writers = [...splitWriters.values(), rejected, errors].filter((w): w is StagedLineWriter => w !== undefined);
+  const staged: StagedFile[] = [];
 
   const duplicates = new DuplicateIndex();
   const failedByReason: Record<string, number> = {};
@@ -178,15 +307,19 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
     }
 
     // `datasets` cannot load an empty JSON Lines file (it infers columns from the first row), so
-    // a file with no rows is not written at all, and a stale one from an earlier run is removed.
+    // a file with no rows is not written at all, and a stale one from an earlier run is removed
+    // (with the others' renames, in commitStaged).
     const files: ExportSummary['files'] = {};
-    const relOf = (w: AtomicLineWriter) => relative(run.outDir, w.path).split(sep).join('/');
+    const relOf = (w: StagedLineWriter) => relative(run.outDir, w.path).split(sep).join('/');
+    const remove: string[] = [];
     for (const w of writers) {
       if (w.rows === 0) {
         await w.abort();
-        await rm(w.path, { force: true });
+        remove.push(w.path);
       } else {
-        files[relOf(w)] = { rows: w.rows, sha256: await w.commit() };
+        const f = await w.finish();
+        staged.push(f);
+        files[relOf(w)] = { rows: w.rows, sha256: f.sha256 };
       }
     }
     const splitRows: Record<string, number> = {};
@@ -208,6 +341,32 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       errors: errors.rows,
     };
     const generatorId = qa ? generatorIdOf(settings) : 'none';
+    const card = renderCard({
+      generateQa: qa,
+      format: settings.format,
+      splits: qa ? settings.splits.map((s) => ({ name: s.name, path: splitPath(s.name), rows: splitRows[s.name] ?? 0 })) : [],
+      chunksRows: qa ? 0 : chunks,
+      rejectedRows: rejected?.rows ?? 0,
+      errorRows: errors.rows,
+      documents: input.documents,
+      loaded,
+      failedByReason,
+      rejectedByReason,
+      generator: generatorId,
+      ...(qa && settings.llm ? { llmLine: llmCardLine(input.counters.llm ?? {}, settings.llm, run.llmRuntime ?? {}) } : {}),
+      license: settings.license,
+      settingsTable: [
+        ['generator', generatorId],
+        ['format', qa ? settings.format : 'chunks'],
+        ['splits', settings.splits.map((s) => `${s.name}=${s.fraction}`).join(', ')],
+        ['chunk size / overlap', `${settings.chunkSize} / ${settings.chunkOverlap}`],
+        ['max pairs per chunk', String(settings.maxPairsPerChunk)],
+        ['globs', run.globs.length ? run.globs.map((g) => `\`${g}\``).join(', ') : '(all files)'],
+      ],
+    });
+    const cardFile = await stageFile(out(OUTPUT_FILES.card), card);
+    staged.push(cardFile);
+
     const stats = {
       tool: { name: 'corpus-qa', version: deps.toolVersion },
       temporal: { sdk: deps.sdkVersion, server: deps.serverVersion },
@@ -242,37 +401,16 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         validate: Math.round(input.counters.durationsMs.validate),
         total: Math.round(input.durationsMs.total),
       },
-      files,
+      // Every file this export wrote, with its sha256: the set belongs together.
+      files: { ...files, [OUTPUT_FILES.card]: { sha256: cardFile.sha256 } },
     };
-    await writeFileAtomic(out(OUTPUT_FILES.stats), `${JSON.stringify(stats, null, 2)}\n`, true);
+    const statsFile = await stageFile(out(OUTPUT_FILES.stats), `${JSON.stringify(stats, null, 2)}\n`);
+    await commitStaged(run.outDir, staged, remove, statsFile, deps.beforeRename);
 
-    const card = renderCard({
-      generateQa: qa,
-      format: settings.format,
-      splits: qa ? settings.splits.map((s) => ({ name: s.name, path: splitPath(s.name), rows: splitRows[s.name] ?? 0 })) : [],
-      chunksRows: qa ? 0 : chunks,
-      rejectedRows: rejected?.rows ?? 0,
-      errorRows: errors.rows,
-      documents: input.documents,
-      loaded,
-      failedByReason,
-      rejectedByReason,
-      generator: generatorId,
-      ...(qa && settings.llm ? { llmLine: llmCardLine(input.counters.llm ?? {}, settings.llm, run.llmRuntime ?? {}) } : {}),
-      license: settings.license,
-      settingsTable: [
-        ['generator', generatorId],
-        ['format', qa ? settings.format : 'chunks'],
-        ['splits', settings.splits.map((s) => `${s.name}=${s.fraction}`).join(', ')],
-        ['chunk size / overlap', `${settings.chunkSize} / ${settings.chunkOverlap}`],
-        ['max pairs per chunk', String(settings.maxPairsPerChunk)],
-        ['globs', run.globs.length ? run.globs.map((g) => `\`${g}\``).join(', ') : '(all files)'],
-      ],
-    });
-    await writeFileAtomic(out(OUTPUT_FILES.card), card, true);
     return summary;
   } catch (err) {
     await Promise.all(writers.map((w) => w.abort()));
+    await Promise.all(staged.map((f) => rm(f.tmp, { force: true })));
     throw err;
   }
 }

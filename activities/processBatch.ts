@@ -10,11 +10,10 @@
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { setMaxListeners } from 'node:events';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { BatchSummary, Counters, DocumentFailure, ManifestEntry, ResolvedRunInput } from '../schemas/index.js';
 import { emptyCounters, ShardContent } from '../schemas/index.js';
 import { readManifestRange } from './manifest.js';
+import { DocumentChanged, readDocument } from './readDocument.js';
 import { PIPELINE_VERSION, processDocument } from './pipeline.js';
 import { createGenerator, generatorId, type Generator } from './generate/index.js';
 import { addUsage, datasetCostMicroUsd, paid, shardReuse, type LlmUsage } from '../schemas/llmUsage.js';
@@ -151,7 +150,7 @@ export async function loadOrProcess(
   // A shard cut short by a power loss, or of another version, is a cache miss: write it again.
   const cached = input.run.noCache ? undefined : await readParsedIfExists(path, ShardContent, hooks.warn);
   if (cached) return { shard: cached, cacheHit: true, usage: cached.status === 'ok' ? shardReuse(cached.llm) : {} };
-  const localError = async (stage: 'load' | 'process', reason: 'unreadable' | 'processing_failed', detail: string): Promise<DocumentOutcome> => {
+  const localError = async (stage: 'load' | 'process', reason: 'unreadable' | 'processing_failed' | 'changed_after_discovery' | 'timeout', detail: string): Promise<DocumentOutcome> => {
     // Recorded beside the shards, never as one: the document is tried again on the next run.
     await writeFileAtomic(localErrorPath(input.run.outDir, shardKeyFor(entry, settingsKey)), JSON.stringify({ stage, reason, detail }));
     const shard: ShardContent = { status: 'error', stage, reason, detail, durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 } };
@@ -161,14 +160,13 @@ export async function loadOrProcess(
 
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(join(input.run.inputDir, entry.source));
+    // Only the file discovery hashed (no symlink, FIFO or other file in its place), with its sha256.
+    bytes = await readDocument(input.run.inputDir, entry);
   } catch (err) {
     // Not cached: a permission problem is about this machine, not the content.
+    if (err instanceof DocumentChanged) return localError('load', err.reason, err.message);
     const e = err as NodeJS.ErrnoException;
     return localError('load', 'unreadable', e.code === 'EACCES' ? 'permission denied' : e.message);
-  }
-  if (sha256Hex(bytes) !== entry.sha256) {
-    return localError('load', 'unreadable', 'file changed after discovery; run again to pick up the new content');
   }
   await hooks.onProcess?.(entry.source);
   let done;

@@ -13,6 +13,7 @@ import { settingsMarkdown } from './runMetadata.js';
 import { ensureSearchAttributes } from './searchAttributes.js';
 import { corpusExportWorkflow, progressQuery } from '../workflows/index.js';
 import { liveProgress } from './liveProgress.js';
+import { outputSetProblem } from './verify.js';
 import { identityChanges, resolveRunInput, runIdentity, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { corpusFingerprint, readLastRun, writeLastRun } from './runState.js';
 
@@ -39,10 +40,11 @@ export interface StartOptions {
 
 export class RunConflictError extends Error {}
 
+/** The outputs on disk are this run's, and a complete set (not half of an interrupted re-export). */
 function outputsBelongTo(outDir: string, workflowId: string): boolean {
   try {
     const stats = JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')) as { workflow?: { id?: string } };
-    return stats.workflow?.id === workflowId;
+    return stats.workflow?.id === workflowId && outputSetProblem(outDir, stats as Parameters<typeof outputSetProblem>[1]) === undefined;
   } catch {
     return false;
   }

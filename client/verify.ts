@@ -2,9 +2,12 @@
  * `corpus-qa verify <out>`: checks an output directory the way a dataset consumer would meet it.
  * Every JSONL line is JSON and matches the row schema of its config with the columns in the
  * declared order; every file the card names exists and is non-empty; the counts agree with
- * stats.json. With `withDatasets`, the real Python `datasets` loads everything too.
+ * stats.json; and the files are the ones stats.json describes (their sha256), not a set mixed by
+ * an export interrupted between its renames. With `withDatasets`, the real Python `datasets`
+ * loads everything too.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -76,6 +79,55 @@ function checkJsonl(outDir: string, rel: string, schema: z.ZodType, columns: str
   return lines.length;
 }
 
+interface StatsFiles {
+  settings?: { generateQa?: boolean; splits?: Array<{ name: string }> };
+  pairs?: { splits?: Record<string, number> };
+  files?: Record<string, { rows?: number; sha256: string }>;
+}
+
+function sha256Of(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+const MIXED = 'the output directory mixes files of two exports (one was interrupted while renaming its files into place); run the same command again to repair it';
+
+/**
+ * The first output file that is not the one stats.json describes (another sha256, missing, or
+ * present but not described), in words; undefined when the set is the one stats.json describes.
+ * A stats.json without `files` (written before they were recorded) is not checked.
+ */
+export function outputSetProblem(outDir: string, stats?: StatsFiles): string | undefined {
+  if (!stats) {
+    try {
+      stats = JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')) as StatsFiles;
+    } catch (err) {
+      return `stats.json: ${existsSync(join(outDir, 'stats.json')) ? `not JSON (${(err as Error).message})` : 'missing'}`;
+    }
+  }
+  const described = stats.files;
+  if (!described) return undefined;
+  for (const [rel, { sha256 }] of Object.entries(described)) {
+    const path = join(outDir, rel);
+    if (!existsSync(path)) return `${rel}: missing, but stats.json describes it (sha256 ${sha256.slice(0, 12)}…): ${MIXED}`;
+    const actual = sha256Of(path);
+    if (actual !== sha256) {
+      return `${rel}: sha256 is ${actual.slice(0, 12)}…, stats.json records ${sha256.slice(0, 12)}…: ${MIXED}`;
+    }
+  }
+  // The files an export of these settings writes, or removes when it has no rows for them.
+  const candidates = stats.settings?.generateQa
+    ? [
+        ...new Set([...(stats.settings.splits ?? []).map((s) => s.name), ...Object.keys(stats.pairs?.splits ?? {})]),
+      ].map((name) => `data/${name}.jsonl`).concat('rejected/rejected.jsonl')
+    : ['data/chunks.jsonl'];
+  candidates.push('errors.jsonl');
+  if (described['README.md']) candidates.push('README.md');
+  for (const rel of candidates) {
+    if (!described[rel] && existsSync(join(outDir, rel))) return `${rel}: present, but stats.json does not describe it: ${MIXED}`;
+  }
+  return undefined;
+}
+
 export interface VerifyReport {
   files: Record<string, number>;
   datasets?: 'ok' | 'skipped';
@@ -95,6 +147,30 @@ export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = 
   } catch (err) {
     throw new VerifyError(`stats.json: not JSON (${(err as Error).message})`);
   }
+  // A mixed set fails the counts or the card's checks below with a less useful message: those
+  // give way to it. A problem in a row (file:line) is more precise, and stays.
+  const mixed = outputSetProblem(outDir, stats as StatsFiles);
+  let report: VerifyReport;
+  try {
+    report = verifyFiles(outDir, stats);
+  } catch (err) {
+    if (mixed && err instanceof VerifyError && !/^[^:\s]+:\d+: /.test(err.message)) throw new VerifyError(mixed);
+    throw err;
+  }
+  if (mixed) throw new VerifyError(mixed);
+  if (opts.withDatasets) report.datasets = checkWithDatasets(outDir);
+  return report;
+}
+
+function verifyFiles(
+  outDir: string,
+  stats: {
+    settings: { generateQa: boolean; format?: TrainingFormat };
+    pairs: { passed: number; rejected: number; splits?: Record<string, number> };
+    documents: { failed: number };
+    chunks: number;
+  },
+): VerifyReport {
   const card = readCard(outDir);
   if (!card.configs?.length) throw new VerifyError('README.md: the YAML header declares no configs');
   const columnsOf = (config: string) => card.dataset_info?.find((d) => d.config_name === config)?.features.map((f) => f.name);
@@ -141,9 +217,7 @@ export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = 
     }
   }
 
-  const report: VerifyReport = { files };
-  if (opts.withDatasets) report.datasets = checkWithDatasets(outDir);
-  return report;
+  return { files };
 }
 
 function checkWithDatasets(outDir: string): 'ok' | 'skipped' {

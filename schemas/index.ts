@@ -20,6 +20,7 @@ export const DocumentErrorReason = z.enum([
   'too_complex', // nesting, decompressed size or memory beyond the extraction limits (the detail names the limit)
   'timeout', // extraction did not finish within its time budget (the detail names the budget)
   'encrypted', // a password-protected PDF or office file
+  'changed_after_discovery', // replaced (symlink, FIFO, another file) or edited between discovery and reading
 ]);
 export type DocumentErrorReason = z.infer<typeof DocumentErrorReason>;
 
@@ -152,6 +153,12 @@ export const ManifestEntry = z.object({
   size: z.number().int().nonnegative(),
   sha256: z.string(), // '' when the file could not be read during discovery
   error: z.object({ reason: DocumentErrorReason, detail: z.string() }).optional(),
+  /** The name is not valid UTF-8: `source` has its bad bytes and `%` percent-encoded (see activities/readDocument.ts). */
+  escapedSource: z.boolean().optional(),
+  /** Reached through a symlink: the real path relative to the input directory's real path, escaped the same way. */
+  target: z.string().optional(),
+  /** `dev:ino` of the file discovery hashed; processing reads only that file. */
+  fileId: z.string().optional(),
 });
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
 

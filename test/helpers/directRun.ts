@@ -1,0 +1,53 @@
+/**
+ * Discovery, processing and export called directly (no worker, no server), so a test can change
+ * the input between the steps or fail the export's commit half way.
+ */
+import { discoverCorpus } from '../../activities/discover.js';
+import { exportDataset, type ExportDeps } from '../../activities/export.js';
+import { processBatch } from '../../activities/processBatch.js';
+import { resolveRunInput } from '../../client/runOptions.js';
+import type { DiscoverySummary, ExportSummary, ResolvedRunInput } from '../../schemas/index.js';
+import { emptyCounters } from '../../schemas/index.js';
+
+export async function discover(
+  inputDir: string,
+  outDir: string,
+  opts: { generateQa?: boolean; onHeartbeat?: (details: unknown) => void } = {},
+): Promise<{ run: ResolvedRunInput; discovery: DiscoverySummary }> {
+  const run = resolveRunInput({ inputDir, outDir, generateQa: opts.generateQa ?? false });
+  const discovery = await discoverCorpus(
+    { inputDir: run.inputDir, outDir: run.outDir, globs: [], maxFileBytes: run.settings.maxFileBytes },
+    opts.onHeartbeat,
+  );
+  return { run, discovery };
+}
+
+export async function processAndExport(
+  run: ResolvedRunInput,
+  discovery: DiscoverySummary,
+  deps: Partial<ExportDeps> = {},
+): Promise<ExportSummary> {
+  await processBatch({ run, manifestKey: discovery.manifestKey, start: 0, end: discovery.documents }, { heartbeat: () => undefined });
+  return exportDataset(
+    {
+      run,
+      manifestKey: discovery.manifestKey,
+      documents: discovery.documents,
+      skipped: discovery.skipped,
+      warnings: discovery.warnings,
+      counters: emptyCounters(),
+      durationsMs: { discover: 0, process: 0, total: 0 },
+      workflow: { id: 'direct', runId: 'direct', firstRunId: 'direct', runs: 1 },
+    },
+    { toolVersion: 'test', sdkVersion: 'test', serverVersion: 'test', heartbeat: () => undefined, ...deps },
+  );
+}
+
+export async function directRun(
+  inputDir: string,
+  outDir: string,
+  opts: { generateQa?: boolean; deps?: Partial<ExportDeps> } = {},
+): Promise<ExportSummary> {
+  const { run, discovery } = await discover(inputDir, outDir, opts);
+  return processAndExport(run, discovery, opts.deps);
+}
