@@ -39,6 +39,9 @@ export interface StartOptions {
 
 export class RunConflictError extends Error {}
 
+/** Bad options (exit 2) and a lost server or full disk (exit 3): see client/errors.ts. */
+export { InfrastructureError, UsageError } from './errors.js';
+
 function outputsBelongTo(outDir: string, workflowId: string): boolean {
   try {
     const stats = JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')) as { workflow?: { id?: string } };
