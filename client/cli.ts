@@ -279,7 +279,6 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
     console.error(nothing);
     return 1;
   }
-  installCliRuntime();
   const view = flags.progress ? createProgressView() : undefined;
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -293,6 +292,7 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
       fresh: flags.fresh,
       uiPort: flags.uiPort,
       signal: abort.signal,
+      installRuntime: installCliRuntime,
       onStarted: ({ handle, uiUrl, server }) => {
         if (server) console.error(`Temporal dev server ${server.address} (database ${server.dbPath})`);
         for (const note of handle.notes) console.error(`Note: ${note}`);

@@ -8,11 +8,11 @@
  * interrupted) never stops the server another live command is using.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { stateDir } from '../activities/storage.js';
 import { devServerSearchAttributeArgs } from '../workflows/searchAttributes.js';
@@ -223,7 +223,19 @@ async function withRecordLock<T>(dir: string, fn: () => Promise<T>): Promise<T> 
 function makeStateDir(outDir: string): string {
   const dir = stateDir(outDir);
   try {
-    mkdirSync(dir, { recursive: true });
+    // One level at a time: Node's recursive mkdir loops forever under /proc (ENOENT that never ends).
+    const missing: string[] = [];
+    for (let d = dir; !existsSync(d); d = dirname(d)) {
+      if (dirname(d) === d) break;
+      missing.unshift(d);
+    }
+    for (const d of missing) {
+      try {
+        mkdirSync(d);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOSPC' || e.code === 'EDQUOT') throw new InfrastructureError(`cannot create ${dir}: the disk is full (${e.code})`);

@@ -33,6 +33,12 @@ export interface RunnerOptions {
   progressIntervalMs?: number;
   /** Aborting stops the local worker (and embedded server); the workflow stays resumable. */
   signal?: AbortSignal;
+  /**
+   * Installs the SDK runtime (its logger) just before the worker's native connection is made;
+   * default: the worker's quiet runtime. Called only when a worker runs: a runtime that forwards
+   * native logs keeps the process alive until its last native connection closes.
+   */
+  installRuntime?: () => void;
   /** Test hook, passed to the worker's activities. */
   onProcessDocument?: (source: string) => void;
 }
@@ -144,8 +150,10 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
   let nativeConnection: NativeConnection | undefined;
   try {
     connection = await Connection.connect(target.connectionOptions);
-    installQuietRuntime();
-    nativeConnection = ro.worker === false ? undefined : await NativeConnection.connect(target.connectionOptions);
+    if (ro.worker !== false) {
+      (ro.installRuntime ?? installQuietRuntime)();
+      nativeConnection = await NativeConnection.connect(target.connectionOptions);
+    }
   } catch (err) {
     await server?.stop();
     throw explain(err, address, server);
