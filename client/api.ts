@@ -40,6 +40,9 @@ export interface StartOptions {
 
 export class RunConflictError extends Error {}
 
+/** Bad options (exit 2) and a lost server or full disk (exit 3): see client/errors.ts. */
+export { InfrastructureError, UsageError } from './errors.js';
+
 /** The outputs on disk are this run's, and a complete set (not half of an interrupted re-export). */
 function outputsBelongTo(outDir: string, workflowId: string): boolean {
   try {

@@ -1,6 +1,12 @@
 /**
- * The `corpus-qa` command line. Exit codes: 0 done (document errors are warnings), 1 the run
- * failed (e.g. --fail-fast hit a bad document), 2 bad usage, 130 interrupted (resumable).
+ * The `corpus-qa` command line. Exit codes:
+ *   0    done (document errors are warnings)
+ *   1    the run failed, or was stopped by a policy (--fail-fast hit a bad document, --max-cost
+ *        reached), or a --glob matched nothing; also any unexpected error
+ *   2    bad usage only (a UsageError or a flag commander rejects): nothing was started
+ *   3    infrastructure: the Temporal server stopped or cannot be reached, the disk is full
+ *        (run the same command again to resume)
+ *   130  interrupted (Ctrl-C; resumable)
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -14,7 +20,12 @@ import { removeIntermediate, removeJournal, stateDir } from '../activities/stora
 import { costMicroUsd, formatUsd, priceFor } from '../activities/generate/pricing.js';
 import { createProgressView } from './progressView.js';
 import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
-import { RunInterrupted, runCorpusExport } from './runner.js';
+import { isServerUnreachable, preflight, RunInterrupted, runCorpusExport } from './runner.js';
+import { InfrastructureError, UsageError } from './errors.js';
+import { installCliRuntime } from './quietLogs.js';
+import { NUMERIC_FLAGS, rangeMessage } from './runOptions.js';
+import { planFiles } from '../activities/discover.js';
+import { relative } from 'node:path';
 import { RunConflictError } from './api.js';
 import { cancelRun, runStatus } from './operate.js';
 import { verifyOutput, VerifyError } from './verify.js';
@@ -37,6 +48,58 @@ function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
   return n;
+}
+
+/** A whole-number flag checked against its range in the schemas: "--chunk-size: must be between 200 and 100000 (got 50)". */
+function rangedInt(key: keyof typeof NUMERIC_FLAGS): (value: string) => number {
+  const range = NUMERIC_FLAGS[key]!;
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || (range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
+      throw new UsageError(rangeMessage(range.flag, range, value));
+    }
+    return n;
+  };
+}
+
+function port(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(rangeMessage(flag, { min: 1, max: 65535, integer: true }, value));
+    return n;
+  };
+}
+
+const EXIT_CODES = `
+Exit codes:
+  0    done (documents that could not be used are warnings, listed in errors.jsonl)
+  1    the run failed or was stopped by a policy (--fail-fast, --max-cost), or --glob matched nothing
+  2    bad usage (a flag or argument is wrong); nothing was started
+  3    infrastructure: the Temporal server stopped or cannot be reached, or the disk is full;
+       run the same command again to resume
+  130  interrupted (Ctrl-C): run the same command again to resume`;
+
+/**
+ * --glob given and nothing matches: say so, with what the input does hold, before any server starts.
+ * Returns the message, or undefined when something matches.
+ */
+async function globMatchesNothing(options: CorpusExportOptions): Promise<string | undefined> {
+  const run = resolveRunInput(options);
+  if (run.globs.length === 0) return undefined;
+  const input = { inputDir: run.inputDir, outDir: run.outDir, maxFileBytes: run.settings.maxFileBytes };
+  const matched = await planFiles({ ...input, globs: run.globs });
+  if (matched.files.length > 0) return undefined;
+  const all = (await planFiles({ ...input, globs: [] })).files.map((f) => f.source);
+  const lines = [`warning: --glob ${run.globs.map((g) => JSON.stringify(g)).join(', ')} matched none of the ${all.length} files in ${run.inputDir}; nothing to do.`];
+  if (all.length) {
+    lines.push(`  files there include: ${all.slice(0, 5).join(', ')}${all.length > 5 ? `, ... (${all.length - 5} more)` : ''}`);
+  } else {
+    lines.push('  the input directory holds no files (hidden files and directories are skipped)');
+  }
+  lines.push('  hint: globs are matched against paths relative to the input directory, e.g. "**/*.md" for Markdown files at any depth ("*.md" matches only the top level)');
+  const absolute = run.globs.filter((g) => g.startsWith('/') || g.startsWith('./') || g.startsWith('../'));
+  if (absolute.length) lines.push(`  hint: ${absolute.join(', ')}: write the pattern relative to ${run.inputDir}, without a leading / or ./ (e.g. "${relative(run.inputDir, absolute[0]!.startsWith('/') ? absolute[0]! : resolve(absolute[0]!)) || '**/*'}")`);
+  return lines.join('\n');
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -210,6 +273,13 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
     await dryRun(options);
     return 0;
   }
+  // Everything that needs no server first: nothing is started or created on bad input.
+  preflight(options);
+  const nothing = await globMatchesNothing(options);
+  if (nothing) {
+    console.error(nothing);
+    return 1;
+  }
   const view = flags.progress ? createProgressView() : undefined;
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -223,6 +293,7 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
       fresh: flags.fresh,
       uiPort: flags.uiPort,
       signal: abort.signal,
+      installRuntime: installCliRuntime,
       onStarted: ({ handle, uiUrl, server }) => {
         if (server) console.error(`Temporal dev server ${server.address} (database ${server.dbPath})`);
         for (const note of handle.notes) console.error(`Note: ${note}`);
@@ -254,6 +325,10 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
     if (err instanceof RunConflictError) {
       console.error(`error: ${err.message}`);
       return 1;
+    }
+    if (err instanceof InfrastructureError) {
+      console.error(`\nerror: ${err.message}\n${err.hint[0]!.toUpperCase()}${err.hint.slice(1)}.`);
+      return 3;
     }
     throw err;
   } finally {
@@ -293,7 +368,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     // Throw instead of exiting, so main() maps usage errors to exit code 2. Set before the
     // subcommands are added: they inherit it.
-    .exitOverride();
+    .exitOverride()
+    .addHelpText('after', EXIT_CODES);
 
   program
     .command('run')
@@ -304,10 +380,10 @@ export function buildProgram(): Command {
     .option('--generate-qa', 'generate question/answer pairs (built-in offline generator); without it, export chunks')
     .option('--fail-fast', 'stop the run at the first document that cannot be used, and exit 1')
     .option('--dry-run', 'print the plan (documents per type, bytes, estimated chunks and calls); write nothing')
-    .option('-c, --concurrency <n>', 'processing activities in flight at once', positiveInt, 4)
-    .option('--chunk-size <chars>', 'maximum characters per chunk', positiveInt, 1500)
-    .option('--chunk-overlap <chars>', 'characters of the previous chunk repeated at the start of the next', nonNegativeInt, 150)
-    .option('--max-pairs-per-chunk <n>', 'upper bound on generated pairs per chunk', positiveInt, 8)
+    .option('-c, --concurrency <n>', 'processing activities in flight at once (1-500)', rangedInt('concurrency'), 4)
+    .option('--chunk-size <chars>', 'maximum characters per chunk (200-100000)', rangedInt('chunkSize'), 1500)
+    .option('--chunk-overlap <chars>', 'characters of the previous chunk repeated at the start of the next (0-10000)', rangedInt('chunkOverlap'), 150)
+    .option('--max-pairs-per-chunk <n>', 'upper bound on generated pairs per chunk (1-50)', rangedInt('maxPairsPerChunk'), 8)
     .option('--max-file-mb <mb>', 'files larger than this are reported as too_large', positiveNumber, 50)
     .option('--fresh', 'start a new run even if the same command already completed (kept shards are reused)')
     .addOption(new Option('--format <format>', 'row format of the passed pairs').choices(['qa', 'messages', 'alpaca', 'prompt-completion']).default('qa'))
@@ -337,9 +413,9 @@ export function buildProgram(): Command {
     .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
     .option('--no-worker', 'do not run a worker in this process (workers run elsewhere: `corpus-qa worker`)')
     .option('--no-progress', 'no progress bar or progress lines')
-    .addOption(new Option('--batch-size <n>', 'documents per processing activity').argParser(positiveInt))
-    .addOption(new Option('--continue-as-new-after <n>', 'documents per workflow run before continue-as-new').argParser(positiveInt))
-    .addOption(new Option('--ui-port <port>', 'port for the embedded Temporal UI').argParser(positiveInt))
+    .addOption(new Option('--batch-size <n>', 'documents per processing activity (1-1000)').argParser(rangedInt('batchSize')))
+    .addOption(new Option('--continue-as-new-after <n>', 'documents per workflow run before continue-as-new').argParser(rangedInt('continueAsNewAfter')))
+    .addOption(new Option('--ui-port <port>', 'port for the embedded Temporal UI (1-65535)').argParser(port('--ui-port')))
     .addHelpText('after', `
 Environment:
   TEMPORAL_ADDRESS     use this Temporal server (host:port) instead of starting the embedded one
@@ -355,7 +431,8 @@ Examples:
   corpus-qa run ./docs --out ./dataset --generate-qa
   corpus-qa run ./docs --out ./chunks --glob "**/*.md" --glob "**/*.pdf"
   corpus-qa run ./docs --out ./dataset --generate-qa --dry-run
-  corpus-qa run ./docs --out ./dataset --generator openai --base-url http://localhost:11434/v1 --model llama3.1`)
+  corpus-qa run ./docs --out ./dataset --generator openai --base-url http://localhost:11434/v1 --model llama3.1
+${EXIT_CODES}`)
     .action(async (dir: string, flags: RunFlags) => {
       process.exitCode = await runCommand(resolve(dir), flags);
     });
@@ -411,7 +488,7 @@ Examples:
     .command('ui')
     .description('serve the Temporal UI on the embedded database of the run in <out> (Ctrl-C to stop)')
     .argument('<out>', 'output directory of a run')
-    .addOption(new Option('--ui-port <port>', 'port for the UI').argParser(positiveInt))
+    .addOption(new Option('--ui-port <port>', 'port for the UI (1-65535)').argParser(port('--ui-port')))
     .action(async (out: string, flags: { uiPort?: number }) => {
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
@@ -465,13 +542,26 @@ Examples:
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
+    // The server is gone: the gRPC client may still hold retry timers for calls to it (see
+    // client/runner.ts); they would keep the process alive for their whole backoff. Everything
+    // is said and the run state is on disk, so end now.
+    if (process.exitCode === 3) process.exit(3);
   } catch (err) {
     if (err instanceof CommanderError) {
       // Commander has printed the message (or the help) already.
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    console.error(`error: ${(err as Error).message}`);
-    process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 2;
+    // Only usage errors exit 2; the server or the disk 3; anything else is a failed run (1).
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}\n(run with --help for usage)`);
+      process.exitCode = 2;
+    } else if (err instanceof InfrastructureError || isServerUnreachable(err)) {
+      console.error(`error: ${(err as Error).message}`);
+      process.exitCode = 3;
+    } else {
+      console.error(`error: ${(err as Error).message}`);
+      process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
+    }
   }
 }

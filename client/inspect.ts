@@ -31,8 +31,8 @@ export async function serveUi(outDir: string, opts: { uiPort?: number; signal?: 
       clearInterval(keepAlive);
     }
   } finally {
-    // A server that a running `corpus-qa run` uses is not ours to stop.
-    if (!server.reused) await server.stop();
+    // Leaves the server: it stops only if no other live process (a running `corpus-qa run`) uses it.
+    await server.stop();
   }
 }
 

@@ -14,6 +14,7 @@ import { progressQuery } from '../workflows/index.js';
 import { startEmbeddedServer, type EmbeddedServer } from './devServer.js';
 import { readLastRun } from './runState.js';
 import { addressTarget, type ServerTarget } from './connection.js';
+import { UsageError } from './errors.js';
 
 export interface RunLocator {
   outDir?: string;
@@ -38,7 +39,7 @@ interface Session extends ServerSession {
 export async function openServer(target: ServerTarget | undefined, outDir: string | undefined, missing: string): Promise<ServerSession> {
   let server: EmbeddedServer | undefined;
   if (!target) {
-    if (!outDir) throw new Error(missing);
+    if (!outDir) throw new UsageError(missing);
     server = await startEmbeddedServer(resolve(outDir));
   }
   const resolved = target ?? addressTarget(server!.address);
@@ -51,8 +52,8 @@ export async function openServer(target: ServerTarget | undefined, outDir: strin
     server,
     async close() {
       await connection.close();
-      // A server that a running `corpus-qa run` uses is not ours to stop.
-      if (server && !server.reused) await server.stop();
+      // Leaves the server: it stops only if no other live process (a running `corpus-qa run`) uses it.
+      await server?.stop();
     },
   };
 }
@@ -61,7 +62,7 @@ async function openSession(loc: RunLocator): Promise<Session> {
   const outDir = loc.outDir ? resolve(loc.outDir) : undefined;
   const workflowId = loc.workflowId ?? (outDir ? (await readLastRun(outDir))?.workflowId : undefined);
   if (!workflowId) {
-    throw new Error(outDir ? `no corpus-qa run was started in ${outDir}` : 'give an output directory or --workflow-id');
+    throw new UsageError(outDir ? `no corpus-qa run was started in ${outDir}` : 'give an output directory or --workflow-id');
   }
   const session = await openServer(loc.target, outDir, 'without TEMPORAL_ADDRESS, give the output directory of the run');
   return { ...session, workflowId };

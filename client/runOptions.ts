@@ -9,6 +9,51 @@ import { z } from 'zod';
 import { OutputSettings, RunInput, SplitSpec, TrainingFormat, type ResolvedRunInput } from '../schemas/index.js';
 import { LlmRuntime, LlmSettings } from '../schemas/index.js';
 import { availableTemplates, templateExists } from '../activities/generate/prompts.js';
+import { UsageError } from './errors.js';
+
+/** The bounds of a zod number schema (through .default()/.optional()). */
+function boundsOf(schema: unknown): { min?: number; max?: number } {
+  let s = schema as { unwrap?: () => unknown; minValue?: number | null; maxValue?: number | null };
+  for (let i = 0; i < 5 && s.unwrap && s.minValue === undefined; i++) s = s.unwrap() as typeof s;
+  const big = Number.MAX_SAFE_INTEGER;
+  return { min: s.minValue ?? undefined, max: s.maxValue === null || s.maxValue === undefined || s.maxValue >= big ? undefined : s.maxValue };
+}
+
+/** Numeric run options: the flag that sets each, and its range (from the schemas, so they cannot drift). */
+export const NUMERIC_FLAGS: Record<string, { flag: string; min?: number; max?: number; integer: boolean }> = {
+  chunkSize: { flag: '--chunk-size', ...boundsOf(OutputSettings.shape.chunkSize), integer: true },
+  chunkOverlap: { flag: '--chunk-overlap', ...boundsOf(OutputSettings.shape.chunkOverlap), integer: true },
+  maxPairsPerChunk: { flag: '--max-pairs-per-chunk', ...boundsOf(OutputSettings.shape.maxPairsPerChunk), integer: true },
+  maxFileBytes: { flag: '--max-file-mb', integer: false },
+  maxFileMb: { flag: '--max-file-mb', integer: false },
+  window: { flag: '--concurrency', ...boundsOf(RunInput.shape.window), integer: true },
+  concurrency: { flag: '--concurrency', ...boundsOf(RunInput.shape.window), integer: true },
+  batchSize: { flag: '--batch-size', ...boundsOf(RunInput.shape.batchSize), integer: true },
+  continueAsNewAfter: { flag: '--continue-as-new-after', ...boundsOf(RunInput.shape.continueAsNewAfter), integer: true },
+};
+
+/** "--chunk-size: must be between 200 and 100000 (got 50)" */
+export function rangeMessage(flag: string, range: { min?: number; max?: number; integer?: boolean }, got: unknown): string {
+  const what = range.integer ? 'a whole number' : 'a number';
+  const need = range.min !== undefined && range.max !== undefined
+    ? `must be between ${range.min} and ${range.max}`
+    : range.min !== undefined ? `must be ${what} of at least ${range.min}`
+      : range.max !== undefined ? `must be at most ${range.max}` : `must be ${what}`;
+  return `${flag}: ${need} (got ${String(got)})`;
+}
+
+/** A zod error on the run options, as one sentence per problem that names the flag. */
+function usageFromZod(err: z.ZodError, input: Record<string, unknown>): UsageError {
+  const lines = err.issues.map((i) => {
+    const key = String(i.path[i.path.length - 1] ?? '');
+    const known = NUMERIC_FLAGS[key];
+    const flag = known?.flag ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const got = key === 'maxFileBytes' ? input.maxFileMb : key === 'window' ? input.concurrency : input[key];
+    if (known && (i.code === 'too_small' || i.code === 'too_big' || i.code === 'invalid_type')) return rangeMessage(flag, known, got);
+    return `${flag}: ${i.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+  });
+  return new UsageError(lines.join('; '));
+}
 
 export const CorpusExportOptions = z.object({
   inputDir: z.string().min(1),
@@ -162,7 +207,18 @@ export function parseSplitSpec(spec: string): SplitSpec[] {
   return splits;
 }
 
+/** The workflow input for these options; a UsageError (naming the flag) when they are not valid. */
 export function resolveRunInput(options: CorpusExportOptions): ResolvedRunInput {
+  try {
+    return resolveRunInputUnchecked(options);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    if (err instanceof z.ZodError) throw usageFromZod(err, options as Record<string, unknown>);
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function resolveRunInputUnchecked(options: CorpusExportOptions): ResolvedRunInput {
   const o = CorpusExportOptions.parse(options);
   const llm = resolveLlmSettings(o);
   const settings = OutputSettings.parse({

@@ -3,13 +3,18 @@
  * behaviour): connect to TEMPORAL_ADDRESS or start the embedded dev server, start or attach to
  * the workflow, run an in-process worker until the result is in, report progress.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import type { Progress, RunResult } from '../schemas/index.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime } from '../worker/index.js';
 import { startCorpusExport, type CorpusExportHandle } from './api.js';
 import { startEmbeddedServer, type EmbeddedServer } from './devServer.js';
-import type { CorpusExportOptions } from './runOptions.js';
+import { resolveRunInput, type CorpusExportOptions } from './runOptions.js';
+import { InfrastructureError, UsageError } from './errors.js';
+import { RunConflictError } from './api.js';
+import { isAlive } from './processes.js';
 import { addressTarget, type ServerTarget } from './connection.js';
 import { closeExtractionPool } from '../activities/extract/pool.js';
 
@@ -29,6 +34,12 @@ export interface RunnerOptions {
   progressIntervalMs?: number;
   /** Aborting stops the local worker (and embedded server); the workflow stays resumable. */
   signal?: AbortSignal;
+  /**
+   * Installs the SDK runtime (its logger) just before the worker's native connection is made;
+   * default: the worker's quiet runtime. Called only when a worker runs: a runtime that forwards
+   * native logs keeps the process alive until its last native connection closes.
+   */
+  installRuntime?: () => void;
   /** Test hook, passed to the worker's activities. */
   onProcessDocument?: (source: string) => void;
 }
@@ -45,6 +56,86 @@ export class RunInterrupted extends Error {
   }
 }
 
+/**
+ * Checks that need no server, made before anything is started or created: the options, the
+ * input directory, and that the output directory can be created and written.
+ */
+export function preflight(options: CorpusExportOptions): void {
+  const run = resolveRunInput(options); // UsageError naming the flag
+  let st;
+  try {
+    st = statSync(run.inputDir);
+  } catch {
+    throw new UsageError(`input directory ${run.inputDir} does not exist`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`input ${run.inputDir} is not a directory (give the directory that holds the documents)`);
+  // The output directory, or its nearest existing parent, must be a writable directory.
+  let probe = run.outDir;
+  for (;;) {
+    let pst;
+    try {
+      pst = statSync(probe);
+    } catch {
+      const parent = dirname(probe);
+      if (parent === probe) break;
+      probe = parent;
+      continue;
+    }
+    if (!pst.isDirectory()) {
+      throw new UsageError(`--out: ${run.outDir} cannot be written: ${probe} is ${probe === run.outDir ? 'a file' : 'a file, not a directory'}`);
+    }
+    try {
+      accessSync(probe, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new UsageError(`--out: ${run.outDir} cannot be written (${probe} is ${code === 'EROFS' ? 'on a read-only file system' : 'not writable'})`);
+    }
+    break;
+  }
+}
+
+/** A gRPC "server unavailable" (or unreachable) anywhere in the cause chain. */
+export function isServerUnreachable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 10; e = e.cause as typeof e, depth++) {
+    if (e.code === 14 || e.code === 4) return true; // UNAVAILABLE, DEADLINE_EXCEEDED
+    if (typeof e.message === 'string' && /UNAVAILABLE|ECONNREFUSED|tcp connect error|Connection refused|shard status unknown|Channel has been shut down|Failed to connect/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+function rootMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown };
+  while (e.cause instanceof Error) e = e.cause as typeof e;
+  return (e.message ?? String(err)).split('\n')[0]!;
+}
+
+/**
+ * The error to report when a run ends on something other than its own outcome: the server lost
+ * (and why: disk full, killed) or the disk full become an InfrastructureError; the rest is left as is.
+ */
+function explain(err: unknown, address: string, server: EmbeddedServer | undefined): unknown {
+  if (err instanceof RunInterrupted || err instanceof WorkflowFailedError || err instanceof RunConflictError ||
+      err instanceof UsageError || err instanceof InfrastructureError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const path = (err as NodeJS.ErrnoException).path;
+    return new InfrastructureError(`the disk is full${path ? ` (writing ${path})` : ''}: free some space`);
+  }
+  if (server) {
+    const why = server.diagnose();
+    const gone = !isAlive(server.pid);
+    if (gone || why || isServerUnreachable(err)) {
+      return new InfrastructureError(
+        `the Temporal server at ${address} ${gone ? 'stopped' : 'failed'}${why ? `: ${why}` : ` (${rootMessage(err)})`}`,
+        why?.includes('disk') ? 'free some space, then run the same command again to resume where it left off' : undefined,
+      );
+    }
+    return err;
+  }
+  if (isServerUnreachable(err)) return new InfrastructureError(`the Temporal server at ${address} cannot be reached (${rootMessage(err)})`);
+  return err;
+}
+
 export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string): string {
   return `${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
@@ -52,14 +143,38 @@ export function workflowUiUrl(uiBase: string, namespace: string, workflowId: str
 export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOptions = {}): Promise<RunnerResult> {
   const taskQueue = ro.taskQueue ?? DEFAULT_TASK_QUEUE;
   const given = ro.target ?? (ro.address ? addressTarget(ro.address, ro.namespace) : undefined);
+  preflight(options);
   const server = given ? undefined : await startEmbeddedServer(options.outDir, { uiPort: ro.uiPort });
   const target = given ?? addressTarget(server!.address);
+  const address = target.connectionOptions.address ?? 'localhost:7233';
+  let connection: Connection;
+  let nativeConnection: NativeConnection | undefined;
+  try {
+    connection = await Connection.connect(target.connectionOptions);
+    if (ro.worker !== false) {
+      (ro.installRuntime ?? installQuietRuntime)();
+      nativeConnection = await NativeConnection.connect(target.connectionOptions);
+    }
+  } catch (err) {
+    await server?.stop();
+    throw explain(err, address, server);
+  }
+  return runOn(options, ro, { server, target, address, connection, nativeConnection, taskQueue });
+}
+
+async function runOn(
+  options: CorpusExportOptions,
+  ro: RunnerOptions,
+  { server, target, address, connection, nativeConnection, taskQueue }: {
+    server: EmbeddedServer | undefined; target: ServerTarget; address: string; connection: Connection;
+    nativeConnection: NativeConnection | undefined; taskQueue: string;
+  },
+): Promise<RunnerResult> {
   const namespace = target.namespace;
   const uiBase = server?.uiUrl ?? process.env.TEMPORAL_UI_URL;
-  const connection = await Connection.connect(target.connectionOptions);
-  installQuietRuntime();
-  const nativeConnection = ro.worker === false ? undefined : await NativeConnection.connect(target.connectionOptions);
   let timer: NodeJS.Timeout | undefined;
+  let watch: NodeJS.Timeout | undefined;
+  let lost = false;
   // Every long call (result long-poll, progress queries) can be aborted, so that closing
   // the connection never leaves a gRPC retry behind to throw "Channel has been shut down".
   // One controller per call: a signal shared by thousands of polls would collect listeners.
@@ -94,7 +209,16 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
     const aborted = new Promise<never>((_, reject) => {
       if (ro.signal?.aborted) reject(new RunInterrupted(handle.workflowId));
       ro.signal?.addEventListener('abort', () => reject(new RunInterrupted(handle.workflowId)), { once: true });
+      // The embedded server's process gone: say so now, not after the client's retries give up.
+      if (server) {
+        watch = setInterval(() => {
+          if (isAlive(server.pid)) return;
+          clearInterval(watch);
+          reject(explain(new Error('the server process ended'), address, server));
+        }, 500);
+      }
     });
+    aborted.catch(() => undefined);
     const resultPromise = abortable(() => handle.result());
     resultPromise.catch(() => undefined); // when interrupted, nobody awaits it any more
     let result: RunResult;
@@ -121,15 +245,24 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
       runsSoFar: 0,
     });
     return { handle, result, uiUrl };
+  } catch (err) {
+    const explained = explain(err, address, server);
+    lost = explained instanceof InfrastructureError;
+    throw explained;
   } finally {
     if (timer) clearInterval(timer);
+    if (watch) clearInterval(watch);
     for (const c of live) c.abort();
     await inFlightPoll;
-    await connection.close();
-    await nativeConnection?.close();
+    // With the server gone, an aborted call may still have a gRPC retry timer pending (the SDK does
+    // not clear it on abort): closing the channel under it would throw "Channel has been shut down"
+    // from that timer. Left open, the retry fails quietly; the CLI exits at once anyway.
+    if (!lost) await connection.close();
+    await nativeConnection?.close().catch(() => undefined);
     // The in-process worker's extraction threads: a document cut short by Ctrl-C must not keep
     // the process alive.
     if (nativeConnection) await closeExtractionPool();
-    await server?.stop();
+    // Never let leaving the server hide why the run ended (e.g. on a full disk).
+    await server?.stop().catch((err: unknown) => console.error(`warning: could not stop the Temporal server (pid ${server.pid}): ${(err as Error).message}`));
   }
 }
