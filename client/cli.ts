@@ -546,6 +546,10 @@ export async function main(argv: string[]): Promise<void> {
     // client/runner.ts); they would keep the process alive for their whole backoff. Everything
     // is said and the run state is on disk, so end now.
     if (process.exitCode === 3) process.exit(3);
+    // Interrupted: the run is kept and everything is said. Something may still hold the event loop
+    // after an early Ctrl-C (two MessagePorts of a worker-thread pool stay open, also before this
+    // change); do not leave the user waiting on it.
+    if (process.exitCode === 130) process.exit(130);
   } catch (err) {
     if (err instanceof CommanderError) {
       // Commander has printed the message (or the help) already.
