@@ -25,7 +25,7 @@ console.log(
     : `local LLM check: skipped (${found.reason})`,
 );
 
-const RUN_TIMEOUT_MS = 480_000;
+const RUN_TIMEOUT_MS = 560_000;
 
 const SHORT_DOCS: Record<string, string> = {
   'lighthouses.txt': `Lighthouses
@@ -126,6 +126,8 @@ async function llmRun(root: string, server: LlamaServer, extra: string[]): Promi
     'run', root, '--out', out,
     '--generator', 'openai', '--model', 'smollm2', '--base-url', `${server.baseUrl}/v1`,
     '--temperature', '0', // greedy: the same build and model give the same replies
+    // The server has one slot (-np 1): more requests at once would only queue there and time out.
+    '--llm-concurrency', '1', '--request-timeout', '300',
     '--no-progress', '--task-queue', uniqueTaskQueue(),
     ...extra,
   ]);
@@ -153,7 +155,7 @@ describe.skipIf(!found.ok)('a real local LLM (llama-server + SmolLM2-135M-Instru
       const chunks = await chunksOf(root, 800);
       expect(chunks.length).toBeGreaterThanOrEqual(3);
 
-      const run = await llmRun(root, server, ['--max-tokens', '256', '--chunk-size', '800']);
+      const run = await llmRun(root, server, ['--max-tokens', '128', '--chunk-size', '800']);
       expect(run.code, run.output).toBe(0);
       await verify(run.out);
 
@@ -193,7 +195,7 @@ describe.skipIf(!found.ok)('a real local LLM (llama-server + SmolLM2-135M-Instru
       const report = hfCheck(run.out, files);
       if (train.length > 0) expect(report.files['data/train.jsonl']?.rows).toBe(train.length);
       if (rejected.length > 0) expect(report.files['rejected/rejected.jsonl']?.rows).toBe(rejected.length);
-    }, 300_000);
+    }, 600_000);
   });
 
   describe('a long document, ctx 512', () => {
@@ -231,6 +233,6 @@ describe.skipIf(!found.ok)('a real local LLM (llama-server + SmolLM2-135M-Instru
       const stats = JSON.parse(readFileSync(join(run.out, 'stats.json'), 'utf8')) as Stats;
       expect(stats.pairs.rejectedByReason.context_too_long).toBe(tooLong.length);
       await verify(run.out);
-    }, 300_000);
+    }, 600_000);
   });
 });
