@@ -107,11 +107,12 @@ let kill: Record<string, unknown> = {};
 try {
   const corpus = join(work, 'kill-corpus');
   mkdirSync(corpus, { recursive: true });
-  // Ten documents of killChunks / 10 paragraphs, about one chunk each at --chunk-size 300.
+  // Ten documents of killChunks / 10 paragraphs of ~230 characters: one chunk each at --chunk-size 300.
   const perDoc = Math.ceil(killChunks / 10);
   for (let d = 0; d < 10; d++) {
     writeFileSync(join(corpus, `report-${d}.txt`), Array.from({ length: perDoc }, (_, i) =>
-      `Section ${i + 1} of report ${d} states that survey ${d}-${i} measured ${d * 37 + i * 11} units across the study area last year.`).join('\n\n'));
+      `Section ${i + 1} of report ${d} states that survey ${d}-${i} measured ${d * 37 + i * 11} units across the study area last year. ` +
+      `The field team repeated survey ${d}-${i} in the spring and found the count within two percent of the first result.`).join('\n\n'));
   }
   const out = join(work, 'kill-out');
   const concurrency = 8;
@@ -119,8 +120,11 @@ try {
     '--base-url', killServer.openaiBaseUrl, '--chunk-size', '300', '--chunk-overlap', '0', '--max-pairs-per-chunk', '2',
     '--llm-concurrency', String(concurrency), '--price-in', '0.15', '--price-out', '0.6', '--no-progress', '--task-queue', `bench-kill-${Date.now()}`];
   const env = { ...process.env, TEMPORAL_ADDRESS: address };
-  const first = spawn(process.execPath, args, { env, stdio: 'ignore' });
-  while (killServer.ledger.size < killChunks / 2) await new Promise((r) => setTimeout(r, 5));
+  const first = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  let exited = false;
+  first.once('exit', () => (exited = true));
+  while (killServer.ledger.size < killChunks / 2 && !exited) await new Promise((r) => setTimeout(r, 5));
+  if (exited) throw new Error('the run to be killed ended before half of its requests were answered');
   const answeredAtKill = killServer.ledger.size;
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
@@ -128,7 +132,12 @@ try {
   const second = spawn(process.execPath, args, { env, stdio: 'ignore' });
   const code = await new Promise<number | null>((r) => second.once('exit', r));
   const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as {
-    llm: { requests: number; costUsd: number; saved: { journal: { requests: number; promptTokens: number; completionTokens: number; costUsd: number } }; datasetCostUsd: number };
+    llm: {
+      requests: number;
+      costUsd: number;
+      saved: Record<'journal' | 'shards', { requests: number; promptTokens: number; completionTokens: number; costUsd: number }>;
+      datasetCostUsd: number;
+    };
   };
   kill = {
     chunks: killChunks,
@@ -140,7 +149,10 @@ try {
     inFlightBoundAtKill: concurrency,
     resumeSeconds: +((performance.now() - t0) / 1000).toFixed(2),
     resumedRunPaid: { requests: stats.llm.requests, costUsd: stats.llm.costUsd },
+    // Documents cut short by the kill: their answered requests read back from the journal.
     resumedRunReadFromJournal: stats.llm.saved.journal,
+    // Documents finished before the kill: their shards reused, none of their requests sent.
+    resumedRunReusedShards: stats.llm.saved.shards,
     datasetCostUsd: stats.llm.datasetCostUsd,
   };
 } finally {
