@@ -6,6 +6,7 @@
  * the worker's "Network error while completing activity").
  */
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry } from '@temporalio/worker';
+import { oneLineLog } from '../worker/index.js';
 
 const GRPC_RETRY = /^gRPC call \w+ retried|^Network error while completing activity/;
 let installed = false;
@@ -21,15 +22,7 @@ function oneLine(entry: LogEntry): void {
     dropped++;
     return;
   }
-  const meta = (entry.meta ?? {}) as Record<string, unknown>;
-  const error = meta.error as { message?: string; cause?: { message?: string } } | undefined;
-  const parts = [`[${entry.level}] ${entry.message}`];
-  for (const key of ['activityType', 'workflowType', 'attempt', 'taskQueue']) {
-    if (meta[key] !== undefined) parts.push(`${key}=${String(meta[key])}`);
-  }
-  const why = error?.cause?.message ?? error?.message;
-  if (why) parts.push(`: ${why.split('\n')[0]}`);
-  process.stderr.write(`${parts.join(' ')}\n`);
+  oneLineLog(entry);
 }
 
 /** Installs the runtime once per process; an embedding program's own runtime is kept. */

@@ -58,7 +58,7 @@ let runtimeInstalled = false;
  * The SDK logs a retried activity failure (a 429, a worker restart) with its whole stack; a
  * user watching a long run wants one line per event: what failed, which attempt, and why.
  */
-function oneLineLog(entry: LogEntry): void {
+export function oneLineLog(entry: LogEntry): void {
   const meta = (entry.meta ?? {}) as Record<string, unknown>;
   const error = meta.error as { message?: string; cause?: { message?: string } } | undefined;
   const parts = [`[${entry.level}] ${entry.message}`];
