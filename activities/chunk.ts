@@ -49,6 +49,7 @@ export function chunkText(text: string, headings: Heading[], opts: ChunkOptions)
   const units = toUnits(text, sorted, size);
 
   const chunks: Chunk[] = [];
+  const title = documentTitle(text, sorted);
   const toCpStart = codePointCursor(text);
   const toCpEnd = codePointCursor(text);
   let headingIdx = -1; // last heading with start <= current chunk start (starts only increase)
@@ -75,6 +76,7 @@ export function chunkText(text: string, headings: Heading[], opts: ChunkOptions)
     const end = units[j - 1]!.end;
     while (headingIdx + 1 < sorted.length && sorted[headingIdx + 1]!.start <= start) headingIdx++;
     const heading = headingIdx >= 0 ? sorted[headingIdx]!.text : undefined;
+    const section = headingIdx >= 0 ? sectionPath(sorted, headingIdx) : [];
     const index = chunks.length;
     chunks.push({
       chunkId: `${opts.idPrefix}-${String(index).padStart(4, '0')}`,
@@ -83,11 +85,43 @@ export function chunkText(text: string, headings: Heading[], opts: ChunkOptions)
       charStart: toCpStart(start),
       charEnd: toCpEnd(end),
       ...(heading !== undefined ? { heading } : {}),
+      ...(title !== undefined ? { title } : {}),
+      ...(section.length > 0 ? { section } : {}),
     });
     prev = { start, end };
     i = j;
   }
   return chunks;
+}
+
+/**
+ * The document's title: its first line when that reads like a title ("Apache License",
+ * "Bash Reference Manual"), else its first top-level heading. Generators name the subject of a
+ * question with it, so it comes from the text alone (a shard never depends on the file's path).
+ */
+export function documentTitle(text: string, headings: Heading[]): string | undefined {
+  const firstLine = /^\s*([^\n]*)/.exec(text)?.[1]?.trim() ?? '';
+  if (looksLikeTitle(firstLine)) return firstLine.replace(/\s+/g, ' ');
+  const top = Math.min(...headings.map((h) => h.level));
+  const h = headings.find((x) => x.level === top)?.text.trim();
+  return h && looksLikeTitle(h) ? h : undefined;
+}
+
+function looksLikeTitle(line: string): boolean {
+  const letters = line.replace(/[^\p{L}]/gu, '').length;
+  return (
+    line.length >= 2 && line.length <= 80 && line.split(/\s+/).length <= 10 && letters * 2 >= line.replace(/\s/g, '').length &&
+    /^[\p{L}\p{N}]/u.test(line) && !/[.,;:]$/.test(line) && !/copyright|©|\(c\)|https?:|@|\.{4}/i.test(line)
+  );
+}
+
+/** Headings enclosing sorted[idx] (each of a lower level than the one inside it), outermost first. */
+function sectionPath(sorted: Heading[], idx: number): string[] {
+  const path = [sorted[idx]!];
+  for (let k = idx - 1; k >= 0 && path[0]!.level > 1; k--) {
+    if (sorted[k]!.level < path[0]!.level) path.unshift(sorted[k]!);
+  }
+  return path.map((h) => h.text.trim());
 }
 
 /** Earliest sentence start in [from, end), else earliest word start, else none. */

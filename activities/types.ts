@@ -10,6 +10,13 @@ export type ExtractResult =
 export interface CandidatePair {
   question: string;
   answer: string;
+  /**
+   * Where the answer comes from in the chunk's text (code points, end exclusive). The built-in
+   * generator sets it, and its answer is spanText() of exactly that span.
+   */
+  evidence?: { start: number; end: number };
+  /** An LLM's supporting quote from the chunk; validation locates it to fill `evidence`. */
+  quote?: string;
 }
 
 export interface ValidationVerdict {

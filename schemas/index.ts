@@ -33,7 +33,9 @@ export const RejectReason = z.enum([
   'too_short',
   'too_long',
   'not_a_question',
-  'not_grounded',
+  'not_self_contained', // the question points at text the reader cannot see ("the following", a bare heading)
+  'not_grounded', // the answer (or the LLM's supporting quote) is not found in the chunk
+  'incomplete_answer', // the answer stops where it introduces what it should contain (":", "such as")
   'answer_repeats_question',
   'duplicate',
   'non_text',
@@ -42,6 +44,10 @@ export const RejectReason = z.enum([
   'context_too_long', // the LLM server refused the chunk's request as too long for its context
 ]);
 export type RejectReason = z.infer<typeof RejectReason>;
+
+/** What a question asks for, read from its wording (activities/questionForm.ts); reported in stats.json. */
+export const QuestionForm = z.enum(['what', 'which', 'who', 'when', 'where', 'how_many', 'how', 'why', 'yes_no', 'comparison', 'other']);
+export type QuestionForm = z.infer<typeof QuestionForm>;
 
 export const TrainingFormat = z.enum(['qa', 'messages', 'alpaca', 'prompt-completion']);
 export type TrainingFormat = z.infer<typeof TrainingFormat>;
@@ -180,6 +186,10 @@ export const Chunk = z.object({
   charStart: z.number().int(),
   charEnd: z.number().int(),
   heading: z.string().optional(), // the nearest heading above the chunk, when known
+  /** The document's title (its first top-level heading or title line), when it has one. */
+  title: z.string().optional(),
+  /** Headings from the outermost down to `heading`: the chunk's place in the document. */
+  section: z.array(z.string()).optional(),
 });
 export type Chunk = z.infer<typeof Chunk>;
 
@@ -191,6 +201,10 @@ export const ShardPair = z.object({
   charStart: z.number().int(),
   charEnd: z.number().int(),
   generator: z.string(),
+  /** The answer's evidence in the document's extracted text (code points); -1 when not found. */
+  answerStart: z.number().int(),
+  answerEnd: z.number().int(),
+  questionForm: QuestionForm,
   reasons: z.array(RejectReason), // empty = passed
   detail: z.string(),
 });
@@ -320,6 +334,9 @@ export const QaRow = z.object({
   chunk_id: z.string(),
   char_start: z.number().int(),
   char_end: z.number().int(),
+  answer_start: z.number().int(),
+  answer_end: z.number().int(),
+  question_type: QuestionForm,
   generator: z.string(),
 });
 export type QaRow = z.infer<typeof QaRow>;
@@ -337,6 +354,9 @@ const RowMeta = {
   chunk_id: z.string(),
   char_start: z.number().int(),
   char_end: z.number().int(),
+  answer_start: z.number().int(),
+  answer_end: z.number().int(),
+  question_type: QuestionForm,
   generator: z.string(),
 };
 
@@ -422,6 +442,8 @@ export const ShardContent = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('ok'),
     chunks: z.number().int(),
+    /** Words in the document's extracted text: the base of pairs per 1,000 words. */
+    words: z.number().int().default(0),
     /** Chunk rows, kept only when the run exports chunks (no --generate-qa). */
     chunkRows: z.array(Chunk),
     pairs: z.array(ShardPair),
