@@ -102,14 +102,18 @@ function ground(pair: CandidatePair, answer: string, aTokens: string[], chunk: C
     return { problems: [quote ? `the supporting quote “${clip(quote)}” is not in the chunk` : 'the answer is not in the chunk, not even approximately'] };
   }
   if (quote) {
+    // The quote is the evidence: an answer it does not hold is made up, however many of its
+    // words the rest of the chunk happens to contain. Words of the question may be repeated.
     const content = aTokens.filter((t) => !FUNCTION_WORDS.has(t));
-    if (share(content, new Set(tokens(quote))) >= QUOTE_SUPPORT_MIN) return { evidence, problems: [] };
+    const support = new Set([...tokens(quote), ...tokens(pair.question)]);
+    const held = share(content, support);
+    if (held >= QUOTE_SUPPORT_MIN) return { evidence, problems: [] };
+    return { evidence, problems: [`only ${Math.round(held * 100)}% of the answer's content words are in its supporting quote (min ${Math.round(QUOTE_SUPPORT_MIN * 100)}%)`] };
   }
   // Second line: the answer's words must still be in the chunk (a fuzzy match lets some differ).
   const ratio = share(aTokens, chunkTokenSet(chunk));
   if (aTokens.length === 0 || ratio >= minGroundedness) return { evidence, problems: [] };
-  const where = quote ? 'the supporting quote or the chunk' : 'the chunk';
-  return { evidence, problems: [`only ${Math.round(ratio * 100)}% of answer words are in ${where} (min ${Math.round(minGroundedness * 100)}%)`] };
+  return { evidence, problems: [`only ${Math.round(ratio * 100)}% of answer words are in the chunk (min ${Math.round(minGroundedness * 100)}%)`] };
 }
 
 /** Share of `words` found in `set`; 1 for no words (nothing is unsupported). */

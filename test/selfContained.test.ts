@@ -68,11 +68,4 @@ describe('selfContainedProblem', () => {
       expect(selfContainedProblem(q), q).toBeUndefined();
     }
   });
-
-  it('stays fast on long questions with many candidate words', () => {
-    const q = `${'What does the section text of the page code list table say about the '.repeat(40)}thing?`;
-    const t0 = performance.now();
-    for (let i = 0; i < 100; i++) selfContainedProblem(q);
-    expect(performance.now() - t0).toBeLessThan(2000);
-  });
 });
