@@ -11,6 +11,7 @@
  * emitted charStart/charEnd are converted to code points, which is what Python slicing uses.
  */
 import type { Chunk, Heading } from '../schemas/index.js';
+import { detectLanguage } from './language.js';
 
 export interface ChunkOptions {
   chunkSize: number;
@@ -50,6 +51,8 @@ export function chunkText(text: string, headings: Heading[], opts: ChunkOptions)
 
   const chunks: Chunk[] = [];
   const title = documentTitle(text, sorted);
+  // Once per document, over all of it: a chunk of code or a table alone could not tell.
+  const language = detectLanguage(text);
   const toCpStart = codePointCursor(text);
   const toCpEnd = codePointCursor(text);
   let headingIdx = -1; // last heading with start <= current chunk start (starts only increase)
@@ -87,6 +90,7 @@ export function chunkText(text: string, headings: Heading[], opts: ChunkOptions)
       ...(heading !== undefined ? { heading } : {}),
       ...(title !== undefined ? { title } : {}),
       ...(section.length > 0 ? { section } : {}),
+      ...(language !== undefined ? { language } : {}),
     });
     prev = { start, end };
     i = j;

@@ -12,7 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { resolve } from 'node:path';
-import type { RunResult } from '../schemas/index.js';
+import { QuestionKind, type RunResult } from '../schemas/index.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, toolVersion } from '../worker/index.js';
 import { planRun } from './plan.js';
 import { closeExtractionPool } from '../activities/extract/pool.js';
@@ -148,6 +148,7 @@ interface RunFlags {
   baseUrl?: string;
   promptTemplate?: string;
   language?: string;
+  questionTypes?: string;
   temperature?: number;
   maxTokens?: number;
   requestTimeout?: number;
@@ -188,6 +189,7 @@ function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
     baseUrl: f.baseUrl,
     promptTemplate: f.promptTemplate,
     language: f.language,
+    questionTypes: f.questionTypes,
     temperature: f.temperature,
     maxTokens: f.maxTokens,
     requestTimeoutSeconds: f.requestTimeout,
@@ -394,8 +396,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--generator <name>', 'QA generator: builtin (offline), openai (any OpenAI-compatible server) or anthropic; openai/anthropic imply --generate-qa').choices(['builtin', 'openai', 'anthropic']))
     .option('--model <name>', 'LLM model (openai/anthropic), e.g. gpt-4o-mini, llama3.1 (Ollama), claude-haiku-4-5')
     .option('--base-url <url>', 'LLM server, e.g. http://localhost:11434/v1 (Ollama), http://localhost:8000/v1 (vLLM)')
-    .option('--prompt-template <name>', 'prompt template (a versioned file in activities/generate/prompts; default qa-v1)')
-    .option('--language <language>', 'language of the generated questions and answers (default English)')
+    .option('--prompt-template <name>', 'prompt template (a versioned file in activities/generate/prompts; default qa-v2, qa-v1 still runs)')
+    .option('--language <language>', 'language of the generated questions and answers: a name, a code (en, de, fr, es, it, pt, nl), or auto: each document\'s own, detected per document (default English)')
+    .option('--question-types <kinds>', `only these kinds of question, comma-separated: ${QuestionKind.options.join(', ')} (default: all, mixed); openai/anthropic only: the built-in generator asks what each passage's structure supports`)
     .addOption(new Option('--temperature <t>', 'LLM sampling temperature (default: the server\'s)').argParser(Number))
     .addOption(new Option('--max-tokens <n>', 'LLM reply token limit (default: the server\'s; 4096 for anthropic)').argParser(positiveInt))
     .addOption(new Option('--request-timeout <seconds>', 'per-request LLM timeout; a timed-out request is retried (default 120)').argParser(Number))
@@ -434,6 +437,7 @@ Examples:
   corpus-qa run ./docs --out ./chunks --glob "**/*.md" --glob "**/*.pdf"
   corpus-qa run ./docs --out ./dataset --generate-qa --dry-run
   corpus-qa run ./docs --out ./dataset --generator openai --base-url http://localhost:11434/v1 --model llama3.1
+  corpus-qa run ./docs --out ./dataset --generator anthropic --model claude-haiku-4-5 --language auto --question-types who,when,how_many
 ${EXIT_CODES}`)
     .action(async (dir: string, flags: RunFlags) => {
       process.exitCode = await runCommand(resolve(dir), flags);

@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { OutputSettings, RunInput, SplitSpec, TrainingFormat, type ResolvedRunInput } from '../schemas/index.js';
-import { LlmRuntime, LlmSettings } from '../schemas/index.js';
+import { LlmRuntime, LlmSettings, QuestionKind } from '../schemas/index.js';
 import { availableTemplates, templateExists } from '../activities/generate/prompts.js';
+import { languageName } from '../activities/language.js';
 import { UsageError } from './errors.js';
 
 /** The bounds of a zod number schema (through .default()/.optional()). */
@@ -81,7 +82,10 @@ export const CorpusExportOptions = z.object({
   model: z.string().optional(),
   baseUrl: z.string().optional(),
   promptTemplate: z.string().optional(),
+  /** A name ("Brazilian Portuguese"), a code the detector knows ("de"), or 'auto': each document's own. */
   language: z.string().optional(),
+  /** "what,how,why" or the list: the only kinds of question asked for (default: all, mixed). */
+  questionTypes: z.union([z.string(), z.array(z.string())]).optional(),
   temperature: z.number().optional(),
   maxTokens: z.number().int().optional(),
   requestTimeoutSeconds: z.number().positive().optional(),
@@ -105,6 +109,7 @@ const LLM_FLAGS = {
   baseUrl: '--base-url',
   promptTemplate: '--prompt-template',
   language: '--language',
+  questionTypes: '--question-types',
   temperature: '--temperature',
   maxTokens: '--max-tokens',
   requestTimeoutSeconds: '--request-timeout',
@@ -178,7 +183,8 @@ function resolveLlmSettings(o: CorpusExportOptions): LlmSettings | undefined {
     model: o.model,
     baseUrl: o.baseUrl?.replace(/\/+$/, ''),
     template: o.promptTemplate,
-    language: o.language,
+    language: o.language === undefined ? undefined : languageSetting(o.language),
+    questionTypes: o.questionTypes === undefined ? undefined : parseQuestionTypes(o.questionTypes),
     temperature: o.temperature,
     maxTokens: o.maxTokens,
     timeoutMs: o.requestTimeoutSeconds === undefined ? undefined : Math.round(o.requestTimeoutSeconds * 1000),
@@ -191,6 +197,27 @@ function resolveLlmSettings(o: CorpusExportOptions): LlmSettings | undefined {
   }
   if (!parsed.data.judge && o.minScore !== undefined) throw new Error('--min-score: only with --judge');
   return parsed.data;
+}
+
+/** 'auto' as is, a known code as its name ("de" → "German", as prompts say it), any other name as given. */
+function languageSetting(language: string): string {
+  const l = language.trim();
+  return l.toLowerCase() === 'auto' ? 'auto' : (languageName(l) ?? l);
+}
+
+/** Spellings people use for the kinds whose names have an underscore. */
+const KIND_ALIASES: Record<string, QuestionKind> = { 'how-many': 'how_many', 'how-much': 'how_many', how_much: 'how_many', 'yes-no': 'yes_no', 'yes/no': 'yes_no', yesno: 'yes_no' };
+
+/** "what, How-Many,why" → ['what', 'how_many', 'why']; an unknown kind is a usage error that lists the known ones. */
+export function parseQuestionTypes(spec: string | string[]): QuestionKind[] {
+  const names = (typeof spec === 'string' ? spec.split(',') : spec).map((n) => n.trim().toLowerCase()).filter(Boolean);
+  if (names.length === 0) throw new Error(`--question-types: name at least one kind (${QuestionKind.options.join(', ')})`);
+  const kinds = names.map((n) => QuestionKind.safeParse(KIND_ALIASES[n] ?? n));
+  const unknown = names.filter((_, i) => !kinds[i]!.success);
+  if (unknown.length) {
+    throw new Error(`--question-types: unknown kind${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} (known: ${QuestionKind.options.join(', ')})`);
+  }
+  return kinds.map((k) => k.data!);
 }
 
 /** "train=0.9,validation=0.05,test=0.05" → splits; fractions must sum to 1, names be unique. */

@@ -49,6 +49,10 @@ export type RejectReason = z.infer<typeof RejectReason>;
 export const QuestionForm = z.enum(['what', 'which', 'who', 'when', 'where', 'how_many', 'how', 'why', 'yes_no', 'comparison', 'other']);
 export type QuestionForm = z.infer<typeof QuestionForm>;
 
+/** The kinds of question an LLM prompt can ask for (--question-types): the forms stats.json counts, but 'other'. */
+export const QuestionKind = QuestionForm.exclude(['other']);
+export type QuestionKind = z.infer<typeof QuestionKind>;
+
 export const TrainingFormat = z.enum(['qa', 'messages', 'alpaca', 'prompt-completion']);
 export type TrainingFormat = z.infer<typeof TrainingFormat>;
 
@@ -67,9 +71,18 @@ export const LlmSettings = z.object({
   /** OpenAI-compatible or Anthropic server; absent: the SDK's default (or OPENAI_BASE_URL / ANTHROPIC_BASE_URL). */
   baseUrl: z.url().optional(),
   /** Prompt template file activities/generate/prompts/<template>.txt; its name is its version. */
-  template: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).default('qa-v1'),
-  /** Language the questions and answers are written in. */
+  template: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).default('qa-v2'),
+  /** Language the questions and answers are written in; 'auto': each document's own (activities/language.ts). */
   language: z.string().regex(/^[\p{L}][\p{L} ()-]{0,39}$/u).default('English'),
+  /**
+   * The only kinds of question the prompt asks for; absent: every kind, mixed. Kept in
+   * QuestionKind order without repeats, so the same set is the same run whatever order it was given in.
+   */
+  questionTypes: z
+    .array(QuestionKind)
+    .min(1)
+    .transform((kinds) => QuestionKind.options.filter((k) => kinds.includes(k)))
+    .optional(),
   temperature: z.number().min(0).max(2).optional(),
   /** Reply token limit; absent: the server's default (OpenAI-compatible) or 4096 (Anthropic). */
   maxTokens: z.number().int().min(16).max(100_000).optional(),
@@ -190,6 +203,8 @@ export const Chunk = z.object({
   title: z.string().optional(),
   /** Headings from the outermost down to `heading`: the chunk's place in the document. */
   section: z.array(z.string()).optional(),
+  /** The document's language (ISO 639-1, activities/language.ts), when the detector is sure. */
+  language: z.string().optional(),
 });
 export type Chunk = z.infer<typeof Chunk>;
 

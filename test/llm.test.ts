@@ -140,7 +140,7 @@ describe('LLM generation through Temporal', () => {
     const train = readJsonl(join(referenceOut, 'data/train.jsonl')).map((r) => QaRow.parse(r));
     const good = [...Object.keys(GOOD_DOCS), 'notes/volcanoes.pdf'];
     for (const source of good) expect(new Set(train.map((r) => r.source)), source).toContain(source);
-    for (const r of train) expect(r.generator).toBe('openai:fake-model:qa-v1:English');
+    for (const r of train) expect(r.generator).toBe('openai:fake-model:qa-v2:English');
     const errors = readJsonl(join(referenceOut, 'errors.jsonl')).map((r) => ErrorRow.parse(r));
     expect(errors.map((e) => e.source)).toEqual(['bad/empty.txt']);
 
@@ -152,7 +152,7 @@ describe('LLM generation through Temporal', () => {
     expect(stats.llm.requests).toBe(reqs.length);
     expect(stats.llm.promptTokens).toBeGreaterThan(100 * reqs.length);
     expect(stats.llm.completionTokens).toBeGreaterThan(0);
-    expect(stats.settings.generatorId).toBe('openai:fake-model:qa-v1:English');
+    expect(stats.settings.generatorId).toBe('openai:fake-model:qa-v2:English');
     expect(stats.pairs.passed).toBe(train.length);
 
     // The SDK talked to our server the way it talks to OpenAI: bearer key, JSON mode, the model.
@@ -281,7 +281,7 @@ describe('LLM generation through Temporal', () => {
       batchSize: 3,
       concurrency: 2,
     });
-    const id = 'anthropic:claude-fake:qa-v1:English+judge-v1>=3';
+    const id = 'anthropic:claude-fake:qa-v2:English+judge-v2>=3';
     const train = readJsonl(join(out, 'data/train.jsonl')).map((r) => QaRow.parse(r));
     const rejected = readJsonl(join(out, 'rejected/rejected.jsonl')).map((r) => RejectedRow.parse(r));
     expect(train.length).toBeGreaterThan(0);

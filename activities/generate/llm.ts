@@ -19,7 +19,8 @@ import { limiterFor } from './limiter.js';
 import type { LlmBackendName } from './llmErrors.js';
 import { openAiBackend } from './openai.js';
 import { priceFor } from './pricing.js';
-import { JUDGE_TEMPLATE, loadTemplate, render, type PromptTemplate } from './prompts.js';
+import { LANGUAGE_DETECTOR_VERSION } from '../language.js';
+import { generationValues, judgeTemplateFor, judgeValues, loadTemplate, render, type PromptTemplate } from './prompts.js';
 import { cleanPairs, PAIRS_SCHEMA, PairsReply, parseReply, parseScores, salvagePairs, SCORES_SCHEMA, type Score } from './replies.js';
 import { ContextTooLong, LlmRequester, ServerHealth, type LlmCall } from './requester.js';
 import type { RequestPurpose } from '../../schemas/llmUsage.js';
@@ -46,11 +47,14 @@ const CONTINUE_PROMPT =
 
 /** The id that names this generator in every row and keys the shards: change it when output would change. */
 export function llmGeneratorId(backend: LlmBackendName, s: LlmSettings): string {
-  const parts = [backend, s.model, s.template, s.language.replace(/ /g, '_')];
+  // 'auto' names the detector's version: a new detector may give a document another language.
+  const language = s.language === 'auto' ? `auto-${LANGUAGE_DETECTOR_VERSION}` : s.language.replace(/ /g, '_');
+  const parts = [backend, s.model, s.template, language];
+  if (s.questionTypes) parts.push(`types=${s.questionTypes.join('+')}`);
   if (s.temperature !== undefined) parts.push(`t${s.temperature}`);
   if (s.maxTokens !== undefined) parts.push(`max${s.maxTokens}`);
   let id = parts.join(':');
-  if (s.judge) id += `+${JUDGE_TEMPLATE}>=${s.minScore}`;
+  if (s.judge) id += `+${judgeTemplateFor(s.template)}>=${s.minScore}`;
   return id;
 }
 
@@ -148,7 +152,7 @@ export class LlmGenerator implements Generator {
   async generateChunk(chunk: Chunk, ctx: CallContext & { maxPairs: number }): Promise<ChunkGeneration> {
     if (ctx.maxPairs <= 0) return { pairs: [] };
     const template = loadTemplate(this.settings.template);
-    const values = { pairs: ctx.maxPairs, language: this.settings.language, heading: chunk.heading ?? '(none)', text: chunk.text };
+    const values = generationValues(chunk, this.settings, ctx.maxPairs);
     try {
       const messages: ChatMessage[] = [{ role: 'user', content: render(template.user, values) }];
       // Chunk ids start with the document's content hash.
@@ -225,13 +229,8 @@ export class LlmGenerator implements Generator {
 
   /** One judge request (plus its repair); the scores it gave, by position in `pairs`. */
   private async askScores(purposes: [RequestPurpose, RequestPurpose], chunk: Chunk, pairs: CandidatePair[], ctx: CallContext): Promise<{ value: Map<number, Score> } | { malformed: Malformed }> {
-    const template = loadTemplate(JUDGE_TEMPLATE);
-    const values = {
-      text: chunk.text,
-      count: pairs.length,
-      language: this.settings.language,
-      pairs: JSON.stringify(pairs.map((p, i) => ({ index: i + 1, question: p.question, answer: p.answer })), null, 1),
-    };
+    const template = loadTemplate(judgeTemplateFor(this.settings.template));
+    const values = judgeValues(chunk, pairs, this.settings);
     const parse = (t: string) => {
       const p = parseScores(t, pairs.length);
       return p.ok && p.value.size === 0 ? { ok: false as const, error: `no usable score entries (expected one for each index 1 to ${pairs.length})` } : p;

@@ -5,11 +5,22 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { QuestionKind, type Chunk, type LlmSettings } from '../../schemas/index.js';
+import { languageName } from '../language.js';
+import type { CandidatePair } from '../types.js';
 
 export const PROMPTS_DIR = fileURLToPath(new URL('./prompts/', import.meta.url));
 
-/** The judge's template. Its version goes into the generator id when --judge is on. */
-export const JUDGE_TEMPLATE = 'judge-v1';
+/** The newest judge template. Its version goes into the generator id when --judge is on. */
+export const JUDGE_TEMPLATE = 'judge-v2';
+
+/**
+ * The judge that goes with a generation template: runs on qa-v1 keep judge-v1, so their ids,
+ * shards and journal entries stay valid; every newer template is judged by the newest judge.
+ */
+export function judgeTemplateFor(template: string): string {
+  return template === 'qa-v1' ? 'judge-v1' : JUDGE_TEMPLATE;
+}
 
 export interface PromptTemplate {
   name: string;
@@ -78,4 +89,67 @@ export function render(text: string, values: Record<string, string | number>): s
     if (v === undefined) throw new Error(`prompt placeholder {{${key}}} has no value`);
     return String(v);
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The values a chunk's prompts are filled with. Built here, apart from sending (llm.ts) and from
+// reading replies (replies.ts), so a template's placeholders have one source.
+
+/** What each kind of question is for, as the prompt lists it (the passage must support it). */
+const KIND_LINES: Record<QuestionKind, string> = {
+  what: 'what: a definition, a property or a purpose',
+  which: 'which: one of several named options, settings or items',
+  who: 'who: a person, team or organisation the passage names',
+  when: 'when: a date, a version, a duration or the order of events',
+  where: 'where: a place, a file, a menu or another location the passage names',
+  how_many: 'how many / how much: a number, with its unit and qualifier',
+  how: 'how: a procedure, its steps in order',
+  why: 'why: a reason the passage gives ("because", "so that", "in order to")',
+  yes_no: 'yes/no: a statement the passage makes explicitly; the answer starts with Yes or No, then the fact',
+  comparison: 'comparison: how two things the passage compares differ',
+};
+
+/** `{{kinds}}`: the run's --question-types, or every kind. */
+export function kindsList(kinds: readonly QuestionKind[] | undefined): string {
+  return (kinds ?? QuestionKind.options).map((k) => `  - ${KIND_LINES[k]}`).join('\n');
+}
+
+/** Said when --language auto cannot tell a document's language: the model follows the passage. */
+export const PASSAGE_LANGUAGE = "the passage's language";
+
+/** `{{language}}` for a chunk: the one asked for, or with 'auto' its document's (see activities/language.ts). */
+export function promptLanguage(setting: string, chunk: Pick<Chunk, 'language'>): string {
+  if (setting !== 'auto') return setting;
+  return (chunk.language !== undefined ? languageName(chunk.language) : undefined) ?? PASSAGE_LANGUAGE;
+}
+
+/** Where the chunk sits, for `{{title}}` and `{{section}}`; qa-v1's `{{heading}}` too. */
+function placeValues(chunk: Chunk): Record<string, string> {
+  return {
+    title: chunk.title ?? '(no title)',
+    section: chunk.section?.length ? chunk.section.join(' > ') : (chunk.heading ?? '(none)'),
+    heading: chunk.heading ?? '(none)',
+  };
+}
+
+/** Every placeholder a generation template may use (a template uses the ones it names). */
+export function generationValues(chunk: Chunk, settings: LlmSettings, maxPairs: number): Record<string, string | number> {
+  return {
+    ...placeValues(chunk),
+    pairs: maxPairs,
+    language: promptLanguage(settings.language, chunk),
+    kinds: kindsList(settings.questionTypes),
+    text: chunk.text,
+  };
+}
+
+/** Every placeholder a judge template may use. */
+export function judgeValues(chunk: Chunk, pairs: CandidatePair[], settings: LlmSettings): Record<string, string | number> {
+  return {
+    ...placeValues(chunk),
+    text: chunk.text,
+    count: pairs.length,
+    language: promptLanguage(settings.language, chunk),
+    pairs: JSON.stringify(pairs.map((p, i) => ({ index: i + 1, question: p.question, answer: p.answer })), null, 1),
+  };
 }

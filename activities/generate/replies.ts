@@ -7,10 +7,34 @@
 import { z } from 'zod';
 import type { CandidatePair } from '../types.js';
 
+/**
+ * Names of the reply shapes, in every request's journal key. The pairs shape only gained an
+ * optional `quote`, which qa-v1 never asks for: the name stays, so qa-v1's journal entries stay
+ * valid (a template that asks for quotes is in the key already, by name and by its words).
+ */
 export const PAIRS_SCHEMA = 'pairs-v1';
 export const SCORES_SCHEMA = 'scores-v1';
 
-const Pair = z.object({ question: z.string(), answer: z.string() });
+/**
+ * A supporting quote as models write it: a string, or its sentences as a list, joined with a
+ * space (locating it in the chunk, exactly or nearly, is validation's job). Anything else is no
+ * quote rather than a bad reply: a pair without one is still kept.
+ */
+function toQuote(v: unknown): string | undefined {
+  const parts = typeof v === 'string' ? [v] : Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : [];
+  const quote = parts.map((p) => p.trim()).filter(Boolean).join(' ');
+  return quote === '' ? undefined : quote;
+}
+
+/** "How many…?" and yes/no questions draw numbers and booleans: they are answers, not errors. */
+const Answer = z.union([z.string(), z.number().transform(String), z.boolean().transform((b) => (b ? 'Yes' : 'No'))]);
+
+const Pair = z
+  .object({ question: z.string(), answer: Answer, quote: z.unknown().optional() })
+  .transform(({ question, answer, quote }): CandidatePair => {
+    const q = toQuote(quote);
+    return { question, answer, ...(q ? { quote: q } : {}) };
+  });
 export const PairsReply = z.object({ pairs: z.array(Pair) });
 
 const Score = z.object({
@@ -56,11 +80,11 @@ export function parseReply<T>(text: string, schema: z.ZodType<T>): Parsed<T> {
 }
 
 export function cleanPairs(pairs: CandidatePair[], max: number): CandidatePair[] {
-  return pairs.map((p) => ({ question: p.question.trim(), answer: p.answer.trim() })).slice(0, max);
+  return pairs.map((p) => ({ question: p.question.trim(), answer: p.answer.trim(), ...(p.quote ? { quote: p.quote } : {}) })).slice(0, max);
 }
 
 /**
- * The complete {"question", "answer"} objects at the start of a reply that was cut off: scans
+ * The complete {"question", "answer", "quote"?} objects at the start of a reply that was cut off: scans
  * the text for balanced objects (minding strings and escapes) and keeps those that parse as a
  * pair. A half-written last object is dropped, never guessed at.
  */

@@ -10,10 +10,11 @@
  *                                         Anthropic Message Batches API
  *
  * By default it answers like a well-behaved model: question/answer pairs taken from the
- * passage's sentences, and judge scores, both deterministic functions of the prompt. A test
- * injects faults (status codes, hangs, malformed replies) with `handler`, which sees every
- * request first (each batch item too, with `viaBatch: true`) and returns a reply or `undefined`
- * for the default answer; or, without a handler, with `faults` patterns by request index. It can
+ * passage's sentences (with a verbatim supporting quote each when the prompt asks for quotes),
+ * and judge scores, both deterministic functions of the prompt. A test injects faults (status
+ * codes, hangs, malformed replies) with `handler`, which sees every request first (each batch
+ * item too, with `viaBatch: true`) and returns a reply or `undefined` for the default answer;
+ * or, without a handler, with `faults` patterns by request index. It can
  * also behave like a small real server (`contextTokens`, `honourMaxTokens`), go away and come back
  * on the same port (`pause`, `resume`), and keeps a ledger of what it answered so a test can tell
  * whether any request was paid for twice.
@@ -114,20 +115,34 @@ export interface FakeLlmServer {
 // ---------------------------------------------------------------------------------------------
 // The default "model"
 
-function sentences(passage: string): string[] {
+/** The passage's sentences: `raw` exactly as in the passage, `text` with its whitespace collapsed. */
+function sentences(passage: string): Array<{ raw: string; text: string }> {
   return passage
     .split(/\n\s*\n|(?<=[.!?])\s+(?=[A-Z"“])/)
-    .map((s) => s.replace(/\s+/g, ' ').trim())
-    .filter((s) => s.split(' ').length >= 6 && /[.!?]$/.test(s));
+    .map((piece) => ({ raw: piece.trim(), text: piece.replace(/\s+/g, ' ').trim() }))
+    .filter((s) => s.text.split(' ').length >= 6 && /[.!?]$/.test(s.text));
 }
 
-/** Pairs from a passage: one per sentence, asking about the sentence's first words. */
-export function defaultPairs(passage: string, max: number): Array<{ question: string; answer: string }> {
+export interface DefaultPairsOptions {
+  /** The prompt asked for a supporting quote per pair (qa-v2 and later). */
+  quotes?: boolean;
+  /** The document title the prompt gave, named in the question so that it stands on its own. */
+  title?: string;
+}
+
+/**
+ * Pairs from a passage: one per sentence, asking about the sentence's first words, the sentence
+ * as the answer. Asked for quotes, each pair quotes its sentence verbatim from the passage and
+ * its question names the document ("What does “Installing Lantern” say about …?").
+ */
+export function defaultPairs(passage: string, max: number, o: DefaultPairsOptions = {}): Array<{ question: string; answer: string; quote?: string }> {
   return sentences(passage)
     .slice(0, max)
     .map((s) => {
-      const topic = s.split(' ').slice(0, 3).join(' ').replace(/[^\p{L}\p{N} ]/gu, '');
-      return { question: `What does the text state about ${topic}?`, answer: s };
+      const topic = s.text.split(' ').slice(0, 3).join(' ').replace(/[^\p{L}\p{N} ]/gu, '');
+      if (!o.quotes) return { question: `What does the text state about ${topic}?`, answer: s.text };
+      const subject = o.title ? `“${o.title}”` : 'this documentation';
+      return { question: `What does ${subject} say about ${topic}?`, answer: s.text, quote: s.raw };
     });
 }
 
@@ -143,7 +158,9 @@ function defaultAnswer(kind: FakeRequest['kind'], prompt: string): string {
     return JSON.stringify({ scores: defaultScores(pairs) });
   }
   const max = Number(/Write up to (\d+) /.exec(prompt)?.[1] ?? 8);
-  return JSON.stringify({ pairs: defaultPairs(passage, max) });
+  const title = /^Document: (.+)$/m.exec(prompt)?.[1];
+  const quotes = prompt.includes('"quote"');
+  return JSON.stringify({ pairs: defaultPairs(passage, max, { quotes, ...(title && title !== '(no title)' ? { title } : {}) }) });
 }
 
 function between(text: string, open: string, close: string): string {
