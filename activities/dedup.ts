@@ -6,8 +6,10 @@
  * - exact: an answer of ≥ 5 content words is a fact on its own, so the key is the normalized
  *   answer; a short answer ("2004", "Yes") is a different fact behind a different question,
  *   so the key is the normalized question and answer together;
- * - near: the set of content words of an answer of ≥ 5 content words (reordered or re-punctuated
- *   copies of one sentence);
+ * - near: the content words of an answer of ≥ 5 content words, in order: copies of one sentence
+ *   that differ in case, punctuation, articles or auxiliaries. Not their set: "uppercase
+ *   characters converted to lowercase" and "lowercase characters converted to uppercase" (Bash's
+ *   manual, two entries apart) have one set of words and opposite meanings;
  * - span (within a document): evidence spans that cover each other for ≥ 80% of their union.
  *   A short answer inside a longer one is another question about the sentence, not a copy.
  *
@@ -19,8 +21,8 @@ import { idFromWords, idWords, KeyTable, keyOf } from './keyTable.js';
 
 export const DEDUP_RULE =
   'two passed pairs are duplicates when their answers are the same fact: the same normalized answer (answers of at least ' +
-  '5 content words; shorter answers only together with the same normalized question), the same set of content words ' +
-  '(answers of at least 5 content words), or, in one document, evidence spans overlapping by at least 80% of their union. ' +
+  '5 content words; shorter answers only together with the same normalized question), the same content words in the same ' +
+  'order (answers of at least 5 content words; case, punctuation and function words aside), or, in one document, evidence spans overlapping by at least 80% of their union. ' +
   'The first pair is kept: in chunk order within a document, in manifest order (sorted paths) across documents.';
 
 export const MIN_FACT_WORDS = 5;
@@ -37,10 +39,9 @@ export function normalizeText(s: string): string {
   return s.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}\s]+/gu, ' ').replace(/\s+/g, ' ').trim();
 }
 
-/** The distinct content words of a text, sorted: order and function words do not change a fact. */
+/** The content words of a text, in order: what is left of a fact without case, punctuation and function words. */
 export function contentWords(s: string): string[] {
-  const words = normalizeText(s).split(' ').filter((w) => w && !STOPWORDS.has(w));
-  return [...new Set(words)].sort();
+  return normalizeText(s).split(' ').filter((w) => w && !STOPWORDS.has(w));
 }
 
 export interface DedupPair {

@@ -52,14 +52,21 @@ describe('duplicates on meaning', () => {
     expect(dedupKeys(pair('Q?', '2004')).near).toBeUndefined();
   });
 
-  it('the same content words in another order or punctuation are a near duplicate', () => {
+  it('the same content words in the same order are a near duplicate; in another order they are not', () => {
     const a = 'A spring tide occurs when the Sun, the Moon and the Earth are in line.';
-    const b = 'when the Moon, the Sun, and the Earth are in line, a spring tide occurs';
     const d = new DocumentDuplicates();
     d.keep(pair('When does a spring tide occur?', a), 0);
-    expect(d.check(pair('What causes a spring tide?', b))).toEqual({ index: 0, kind: 'near' });
+    expect(d.check(pair('What causes a spring tide?', 'spring tides occur when Sun, Moon, and Earth are in line'))).toBeUndefined(); // "tides"
+    expect(d.check(pair('What causes a spring tide?', 'The spring tide occurs when Sun, Moon, and Earth are in line!'))).toEqual({ index: 0, kind: 'near' });
     // One content word more is another fact.
-    expect(d.check(pair('What causes a spring tide?', `${b} exactly`))).toBeUndefined();
+    expect(d.check(pair('What causes a spring tide?', `${a} exactly`))).toBeUndefined();
+  });
+
+  it('the same words in another order can be the opposite fact (regression: Bash parameter expansion)', () => {
+    expect(inDocument([
+      pair('What is the U expansion?', 'a string that is the value of parameter with lowercase alphabetic characters converted to uppercase'),
+      pair('What is the L expansion?', 'a string that is the value of parameter with uppercase alphabetic characters converted to lowercase'),
+    ])).toEqual([-1, -1]);
   });
 
   it('evidence spans that nearly coincide are duplicates; a short answer inside a long one is not', () => {

@@ -132,7 +132,7 @@ describe('leakage check', () => {
     s.pass(pair(id(2), 'Which port is the default?', 'the port of the admin console'), 'train');
     s.startDocument(1, 10);
     s.pass(pair(id(3), 'What is the default port?', '5432'), 'test'); // same question
-    s.pass(pair(id(4), 'What does the console use?', 'The admin console port.'), 'test'); // same answer words
+    s.pass(pair(id(4), 'What does the console use?', 'The port of the Admin Console.'), 'test'); // same answer words
     s.pass(pair(id(5), 'What is the default user?', 'postgres'), 'test');
     s.startDocument(1, 10);
     s.pass(pair(id(6), 'What is the default port?', '3306'), 'train'); // collides with 3 (test), not only 1
