@@ -5,6 +5,7 @@
  * types so they never depend on inference.
  */
 import type { DatasetQuality, TrainingFormat } from '../schemas/index.js';
+import { LEAK_MIN_WORDS } from './exportStats.js';
 
 /** A column type as the card declares it. */
 export type Feature = 'string' | 'int64' | { list: 'string' } | { list: Record<string, 'string'> };
@@ -171,7 +172,7 @@ function qualitySection(q: DatasetQuality): string[] {
       `(${pct(q.duplicates.shareOfGenerated)} of the generated pairs), rejected as \`duplicate\` with \`duplicate_of\` naming the kept pair. ` +
       `Rule: ${q.duplicates.rule}`,
     `- Cross-split leakage: ${q.leakage.pairs} passed pairs share their normalized question (${q.leakage.byQuestion}) or the content words of their ` +
-      `answer (${q.leakage.byAnswer}, answers of at least 3 content words) with a passed pair of another split` +
+      `answer (${q.leakage.byAnswer}, answers of at least ${LEAK_MIN_WORDS} content words) with a passed pair of another split` +
       (q.leakage.examples.length ? `, e.g. ${q.leakage.examples.map((e) => `\`${e.id}\` (${e.split}) / \`${e.collidesWith}\` (${e.otherSplit})`).join(', ')}.` : '.'),
   ];
   if (passed > 0) {
