@@ -41,8 +41,10 @@ export function normalizeText(s: string): string {
 
 /** The content words of a text, in order: what is left of a fact without case, punctuation and function words. */
 export function contentWords(s: string): string[] {
-  return normalizeText(s).split(' ').filter((w) => w && !STOPWORDS.has(w));
+  return contentOfNormalized(normalizeText(s));
 }
+
+const contentOfNormalized = (normalized: string): string[] => normalized.split(' ').filter((w) => w && !STOPWORDS.has(w));
 
 export interface DedupPair {
   question: string;
@@ -60,7 +62,7 @@ interface Keys {
 /** What a pair is keyed by (the strings hashed; callers keep only the hashes). */
 export function dedupKeys(p: Pick<DedupPair, 'question' | 'answer'>): Keys {
   const a = normalizeText(p.answer);
-  const cw = contentWords(p.answer);
+  const cw = contentOfNormalized(a);
   if (cw.length >= MIN_FACT_WORDS) return { exact: `a\u0000${a}`, near: `n\u0000${cw.join(' ')}` };
   return { exact: `qa\u0000${normalizeText(p.question)}\u0000${a}` };
 }

@@ -25,29 +25,33 @@ export interface PassedPair {
 }
 
 /**
- * Which splits have had each key. Per key: a bit mask of the splits seen, the first pair's split
- * and id, and the split and id of the last pair seen in a split other than the first's, so a
- * collision can always name a pair of another split.
+ * Which splits have had each key, in five words a key: the splits seen (a bit mask, 16 splits at
+ * most, more share the last bit) with the splits of the two ids kept, the first pair's id, and
+ * the last id seen in a split other than the first's, so a collision can always name a pair of
+ * another split.
  */
 class SplitIndex {
-  private readonly table = new KeyTable(7);
+  private readonly table = new KeyTable(5);
 
   /** A pair of another split with the same key (after recording this one), or undefined. */
   see(key: Uint8Array, split: number, id: string): { id: string; split: number } | undefined {
-    const bit = 1 << Math.min(split, 31);
+    const bit = 1 << Math.min(split, 15);
     const [hi, lo] = idWords(id);
     const v = this.table.get(key);
     if (!v) {
-      this.table.set(key, [bit, split, hi, lo, 0, 0, 0]);
+      this.table.set(key, [bit | (split << 16), hi, lo, 0, 0]);
       return undefined;
     }
-    const firstSplit = v[1]!;
+    const mask = v[0]! & 0xffff;
+    const firstSplit = (v[0]! >>> 16) & 0xff;
+    const otherSplit = v[0]! >>> 24;
     const other =
-      firstSplit !== split ? { id: idFromWords(v[2]!, v[3]!), split: firstSplit }
-        : (v[0]! & ~bit) !== 0 ? { id: idFromWords(v[5]!, v[6]!), split: v[4]! }
+      firstSplit !== split ? { id: idFromWords(v[1]!, v[2]!), split: firstSplit }
+        : (mask & ~bit) !== 0 ? { id: idFromWords(v[3]!, v[4]!), split: otherSplit }
           : undefined;
-    v[0] = v[0]! | bit;
-    if (split !== firstSplit) v.set([split, hi, lo], 4);
+    const newOther = split !== firstSplit ? split : otherSplit;
+    v[0] = ((mask | bit) | (firstSplit << 16) | (newOther << 24)) >>> 0;
+    if (split !== firstSplit) v.set([hi, lo], 3);
     return other;
   }
 }
@@ -85,7 +89,8 @@ export class QualityStats {
   }
 
   private checkLeak(p: PassedPair, split: string): void {
-    const s = Math.max(0, this.splits.indexOf(split));
+    // Split numbers are stored in a byte; runs have a handful of splits.
+    const s = Math.min(255, Math.max(0, this.splits.indexOf(split)));
     const q = this.byQuestion.see(keyOf(`q\u0000${normalizeText(p.question)}`), s, p.id);
     const words = contentWords(p.answer);
     const a = words.length >= LEAK_MIN_WORDS ? this.byAnswer.see(keyOf(`l\u0000${words.join(' ')}`), s, p.id) : undefined;
