@@ -1,10 +1,13 @@
 /**
  * Rule-based checks on a generated pair. Every applicable reason is reported (not only the
  * first) so rejected.jsonl explains each problem; reasons follow the RejectReason enum order so
- * the primary reason is stable whatever order the checks run in.
+ * the primary reason is stable whatever order the checks run in. Duplicates are found elsewhere
+ * (activities/dedup.ts), across the whole corpus.
  */
 import { RejectReason } from '../schemas/index.js';
 import type { Chunk } from '../schemas/index.js';
+import { codePoints, locateEvidence, sliceCodePoints, spanText, type Span } from './evidence.js';
+import { selfContainedProblem } from './selfContained.js';
 import type { CandidatePair, ValidationVerdict } from './types.js';
 
 export interface ValidationLimits {
@@ -32,7 +35,7 @@ const QUESTION_STARTS = new Set(
 const WH_WORDS = new Set('what which who whom whose when where why how'.split(' '));
 const WH_WINDOW = 6;
 
-/** Canonical form of a question for duplicate detection (also across documents). */
+/** Canonical form of a question (lowercase words) for comparing questions, also across documents. */
 export function normalizeQuestion(q: string): string {
   return q
     .normalize('NFKC')
@@ -58,14 +61,73 @@ function chunkTokenSet(chunk: Chunk): Set<string> {
   return set;
 }
 
-const charCount = (s: string): number => [...s].length;
+// An answer stops where it introduces what it should contain: "…such as", "…you need to run".
+// Tested on the answer's last words only, so the cost does not grow with the answer. Case
+// matters: "Plan A" and "logical OR" are whole answers.
+const DANGLING_END =
+  /(?:[:,;–—]|\p{L}-|\b(?:such as|including|for example|for instance|e\.g\.?|i\.e\.?|like|namely|the following|as follows|and|or|but|nor|to|of|with|than|the|a|an)|\b(?:to|must|should|then|just|simply) (?:run|type|enter|execute|invoke))$/u;
+
+/** The answer's last 40 characters or so, starting at a word so no cut word looks like "and". */
+function lastWords(a: string): string {
+  if (a.length <= 40) return a;
+  const tail = a.slice(-40);
+  return tail.slice(tail.search(/\s/) + 1);
+}
+
+// A question mark may be followed by a closing quote or bracket: "What does 'x' mean?'".
+const ENDS_WITH_QUESTION_MARK = /\?['"”’»)\]]*$/u;
+// An answer this long that is most of its chunk is the chunk, not an answer.
+const CHUNK_SHARE_MAX = 0.6;
+const CHUNK_SHARE_MIN_CHARS = 400;
+// A located quote supports the answer when it holds this share of the answer's content words.
+const QUOTE_SUPPORT_MIN = 0.8;
+const FUNCTION_WORDS = new Set('a an the of to in on at for from by with and or is are was were be it its this that as'.split(' '));
+
+type Grounding = { evidence?: Span; problems: string[] };
+
+/**
+ * Pins the answer to its evidence. A span given by the generator must hold exactly the answer;
+ * otherwise the quote (or, without one, the answer itself) must be found in the chunk, and the
+ * answer's words must come from the quote or, failing that, from the chunk.
+ */
+function ground(pair: CandidatePair, answer: string, aTokens: string[], chunk: Chunk, minGroundedness: number): Grounding {
+  if (pair.evidence) {
+    const { start, end } = pair.evidence;
+    if (spanText(sliceCodePoints(chunk.text, start, end)) === answer) return { evidence: { start, end }, problems: [] };
+    return { problems: [`the answer is not the text of its evidence span [${start}, ${end})`] };
+  }
+  const quote = pair.quote?.trim();
+  const evidence = locateEvidence(quote || answer, chunk.text);
+  if (!evidence) {
+    return { problems: [quote ? `the supporting quote “${clip(quote)}” is not in the chunk` : 'the answer is not in the chunk, not even approximately'] };
+  }
+  if (quote) {
+    // The quote is the evidence: an answer it does not hold is made up, however many of its
+    // words the rest of the chunk happens to contain. Words of the question may be repeated.
+    const content = aTokens.filter((t) => !FUNCTION_WORDS.has(t));
+    const support = new Set([...tokens(quote), ...tokens(pair.question)]);
+    const held = share(content, support);
+    if (held >= QUOTE_SUPPORT_MIN) return { evidence, problems: [] };
+    return { evidence, problems: [`only ${Math.round(held * 100)}% of the answer's content words are in its supporting quote (min ${Math.round(QUOTE_SUPPORT_MIN * 100)}%)`] };
+  }
+  // Second line: the answer's words must still be in the chunk (a fuzzy match lets some differ).
+  const ratio = share(aTokens, chunkTokenSet(chunk));
+  if (aTokens.length === 0 || ratio >= minGroundedness) return { evidence, problems: [] };
+  return { evidence, problems: [`only ${Math.round(ratio * 100)}% of answer words are in the chunk (min ${Math.round(minGroundedness * 100)}%)`] };
+}
+
+/** Share of `words` found in `set`; 1 for no words (nothing is unsupported). */
+function share(words: string[], set: Set<string>): number {
+  return words.length === 0 ? 1 : words.filter((t) => set.has(t)).length / words.length;
+}
+
+const clip = (s: string): string => (codePoints(s) <= 60 ? s : `${sliceCodePoints(s, 0, 57)}…`);
 
 export function validatePair(
   pair: CandidatePair,
   chunk: Chunk,
-  seenQuestions: Set<string>,
   limits?: Partial<ValidationLimits>,
-): ValidationVerdict {
+): ValidationVerdict & { evidence?: Span } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
   const q = pair.question.trim();
   const a = pair.answer.trim();
@@ -77,32 +139,36 @@ export function validatePair(
   if (!q) add('empty', 'question is empty');
   if (!a) add('empty', 'answer is empty');
 
-  const qLen = charCount(q);
-  const aLen = charCount(a);
+  const qLen = codePoints(q);
+  const aLen = codePoints(a);
+  const chunkLen = codePoints(chunk.text);
   if (q && qLen < lim.minQuestionChars) add('too_short', `question is ${qLen} chars (min ${lim.minQuestionChars})`);
   if (a && aLen < lim.minAnswerChars) add('too_short', `answer is ${aLen} chars (min ${lim.minAnswerChars})`);
   if (qLen > lim.maxQuestionChars) add('too_long', `question is ${qLen} chars (max ${lim.maxQuestionChars})`);
   if (aLen > lim.maxAnswerChars) add('too_long', `answer is ${aLen} chars (max ${lim.maxAnswerChars})`);
+  if (aLen > CHUNK_SHARE_MIN_CHARS && aLen >= CHUNK_SHARE_MAX * chunkLen) {
+    add('too_long', `answer holds most of the chunk (${aLen} of its ${chunkLen} chars)`);
+  }
 
   const qTokens = tokens(q);
+  const aTokens = tokens(a);
   if (q) {
-    if (!q.endsWith('?')) add('not_a_question', "question does not end with '?'");
+    if (!ENDS_WITH_QUESTION_MARK.test(q.slice(-8))) add('not_a_question', "question does not end with '?'");
     const first = qTokens[0] ?? '';
     const hasWh = qTokens.slice(0, WH_WINDOW).some((t) => WH_WORDS.has(t));
     if (!QUESTION_STARTS.has(first) && !hasWh) {
       add('not_a_question', `question does not start with a question word ('${first}')`);
     }
+    const pointer = selfContainedProblem(q);
+    if (pointer) add('not_self_contained', pointer);
   }
 
-  const aTokens = tokens(a);
-  if (aTokens.length > 0) {
-    // Answers with no word tokens at all are left to the non_text check.
-    const chunkTokens = chunkTokenSet(chunk);
-    const found = aTokens.filter((t) => chunkTokens.has(t)).length;
-    const ratio = found / aTokens.length;
-    if (ratio < lim.minGroundedness) {
-      add('not_grounded', `only ${Math.round(ratio * 100)}% of answer words are in the chunk (min ${Math.round(lim.minGroundedness * 100)}%)`);
-    }
+  let evidence: Span | undefined;
+  if (a) {
+    const grounding = ground(pair, a, aTokens, chunk, lim.minGroundedness);
+    evidence = grounding.evidence;
+    for (const p of grounding.problems) add('not_grounded', p);
+    if (DANGLING_END.test(lastWords(a))) add('incomplete_answer', 'answer stops where it introduces what it should contain');
   }
 
   if (q && a) {
@@ -113,22 +179,17 @@ export function validatePair(
     else if (jaccard(qTokens, aTokens) >= 0.8) add('answer_repeats_question', 'answer mostly repeats the question words');
   }
 
-  const nq = normalizeQuestion(q);
-  if (nq && seenQuestions.has(nq)) add('duplicate', 'question was already asked');
-
   if (a) {
-    const nonSpace = [...a].filter((c) => !/\s/u.test(c));
-    const letters = nonSpace.filter((c) => /\p{L}/u.test(c)).length;
-    if (letters < nonSpace.length * 0.5) {
-      add('non_text', `letters are ${Math.round((letters / nonSpace.length) * 100)}% of the answer (min 50%)`);
+    const nonSpace = codePoints(a.replace(/\s+/gu, ''));
+    const letters = codePoints(a.replace(/\P{L}+/gu, ''));
+    if (letters < nonSpace * 0.5) {
+      add('non_text', `letters are ${Math.round((letters / nonSpace) * 100)}% of the answer (min 50%)`);
     }
   }
 
-  // Only a pair that passes claims its question: a rejected one must not block a later good one.
-  if (nq && problems.size === 0) seenQuestions.add(nq);
   const reasons = RejectReason.options.filter((r) => problems.has(r));
   const detail = reasons.flatMap((r) => problems.get(r) ?? []).join('; ');
-  return { reasons, detail };
+  return evidence ? { reasons, detail, evidence } : { reasons, detail };
 }
 
 function jaccard(a: string[], b: string[]): number {

@@ -19,6 +19,10 @@ import { runCorpusExport } from '../client/runner.js';
 import { addCounters, emptyCounters, type BatchSummary } from '../schemas/index.js';
 import { writeBenchCorpus } from './corpus.js';
 
+if (process.argv.includes('--quality')) {
+  await import('./quality.js'); // npm run bench -- --quality OUT_DIR: pair quality of an export (bench/quality.ts)
+  process.exit(process.exitCode ?? 0);
+}
 if (process.argv.includes('--llm')) {
   await import('./llm.js'); // npm run bench -- --llm: LLM requests/s through Temporal (bench/llm.ts)
   process.exit(process.exitCode ?? 0);

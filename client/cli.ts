@@ -293,6 +293,8 @@ async function runCommand(dir: string, flags: RunFlags): Promise<number> {
       fresh: flags.fresh,
       uiPort: flags.uiPort,
       signal: abort.signal,
+      // The process exits right after: let the server finish stopping on its own.
+      stopServerInBackground: true,
       installRuntime: installCliRuntime,
       onStarted: ({ handle, uiUrl, server }) => {
         if (server) console.error(`Temporal dev server ${server.address} (database ${server.dbPath})`);

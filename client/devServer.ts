@@ -31,9 +31,11 @@ export interface EmbeddedServer {
   /**
    * Leave the server: it is stopped only when no other live process uses it (the processes
    * using a server are listed in its record), so a second command on the same output directory
-   * never stops the server the first one is using.
+   * never stops the server the first one is using. `wait: false` asks the server to stop
+   * (SIGTERM) without waiting the seconds its shutdown takes: the next start on this database
+   * finds it among the servers on the database and waits for it then.
    */
-  stop(): Promise<void>;
+  stop(opts?: { wait?: boolean }): Promise<void>;
   /** Why the server is gone or failing, in words (disk full, killed), when that can be told. */
   diagnose(): string | undefined;
 }
@@ -291,7 +293,7 @@ export async function startEmbeddedServer(outDir: string, opts: { uiPort?: numbe
 
   const self = me();
   let left = false;
-  const leave = (pid: number) => () => {
+  const leave = (pid: number) => (opts: { wait?: boolean } = {}) => {
     if (left) return Promise.resolve();
     left = true;
     return withRecordLock(dir, async () => {
@@ -306,7 +308,11 @@ export async function startEmbeddedServer(outDir: string, opts: { uiPort?: numbe
         }
         return;
       }
-      await stopProcess(pid);
+      if (opts.wait === false) {
+        if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+      } else {
+        await stopProcess(pid);
+      }
       await rm(recordPath, { force: true });
     });
   };

@@ -8,7 +8,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import type { Progress, RunResult } from '../schemas/index.js';
-import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime } from '../worker/index.js';
+import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, workflowBundle } from '../worker/index.js';
 import { startCorpusExport, type CorpusExportHandle } from './api.js';
 import { startEmbeddedServer, type EmbeddedServer } from './devServer.js';
 import { resolveRunInput, type CorpusExportOptions } from './runOptions.js';
@@ -25,6 +25,11 @@ export interface RunnerOptions {
   address?: string;
   namespace?: string;
   taskQueue?: string;
+  /**
+   * Leave the embedded server stopping when the run ends instead of waiting for it (about 2 s):
+   * for a process that exits right after, like the CLI.
+   */
+  stopServerInBackground?: boolean;
   /** Run a worker in this process (default). Off: only start/attach and wait. */
   worker?: boolean;
   fresh?: boolean;
@@ -144,6 +149,9 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
   const taskQueue = ro.taskQueue ?? DEFAULT_TASK_QUEUE;
   const given = ro.target ?? (ro.address ? addressTarget(ro.address, ro.namespace) : undefined);
   preflight(options);
+  // Bundle (or read the cached bundle of) the workflow code while the server starts: both take
+  // seconds on a first run, and neither needs the other.
+  if (ro.worker !== false) workflowBundle().catch(() => undefined);
   const server = given ? undefined : await startEmbeddedServer(options.outDir, { uiPort: ro.uiPort });
   const target = given ?? addressTarget(server!.address);
   const address = target.connectionOptions.address ?? 'localhost:7233';
@@ -263,6 +271,6 @@ async function runOn(
     // the process alive.
     if (nativeConnection) await closeExtractionPool();
     // Never let leaving the server hide why the run ended (e.g. on a full disk).
-    await server?.stop().catch((err: unknown) => console.error(`warning: could not stop the Temporal server (pid ${server.pid}): ${(err as Error).message}`));
+    await server?.stop({ wait: !ro.stopServerInBackground }).catch((err: unknown) => console.error(`warning: could not stop the Temporal server (pid ${server.pid}): ${(err as Error).message}`));
   }
 }

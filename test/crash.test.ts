@@ -19,7 +19,7 @@ import {
   isAlive,
   killEverythingUnder,
   killHard,
-  processesMentioning,
+  processesLeft, processesMentioning,
   readProcessLog,
   readServerRecord,
   startCli,
@@ -284,7 +284,7 @@ describe('crash-proof resume: SIGKILL, run the same command again, same bytes ou
     reference = { ...outcomeOf(out), processed: readProcessLog(log) };
     expect(Object.keys(reference.hashes)).toEqual(expect.arrayContaining(['data/train.jsonl', 'rejected/rejected.jsonl', 'errors.jsonl']));
     expect(new Set(reference.processed).size).toBe(reference.processed.length);
-    expect(processesMentioning(join(work, 'reference'))).toEqual([]);
+    expect(await processesLeft(join(work, 'reference'))).toEqual([]);
   }, REFERENCE_TIMEOUT_MS + 30_000);
 
   afterEach(async () => {

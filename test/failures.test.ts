@@ -16,7 +16,7 @@ import {
   countShards,
   describeCli,
   killEverythingUnder,
-  processesMentioning,
+  processesLeft, processesMentioning,
   readServerRecord,
   startCli,
   waitForExit,
@@ -126,7 +126,7 @@ describe('the server lost under a run', () => {
     expect(first.stderr()).toMatch(/run the same command again to resume/i);
     expect(first.stderr()).not.toMatch(/Failed to get Workflow execution history/);
     expect(first.stdout() + first.stderr()).not.toMatch(/gRPC|WARN.*retried|\x1b\[/);
-    expect(processesMentioning(s.dir)).toEqual([]);
+    expect(await processesLeft(s.dir)).toEqual([]);
 
     const again = startCli(s.args);
     const resumed = await waitForExit(again, EXIT_TIMEOUT_MS);
@@ -156,7 +156,7 @@ describe('the server lost under a run', () => {
       expect(run.stderr()).toContain(`the disk holding ${join(out, '.corpus-qa')} is full`);
       expect(run.stderr()).toMatch(/database or disk is full|no space left/i);
       expect(run.stderr()).toMatch(/free some space, then run the same command again to resume/i);
-      expect(processesMentioning(dir)).toEqual([]);
+      expect(await processesLeft(dir)).toEqual([]);
     } finally {
       await killEverythingUnder(dir);
       spawnSync('umount', [mnt]);

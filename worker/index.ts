@@ -6,9 +6,11 @@ import { setMaxListeners } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogEntry, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { setExtractionPoolSize } from '../activities/extract/pool.js';
+import { cacheDir } from '../client/temporalCli.js';
+import { cachedWorkflowBundle } from './bundleCache.js';
 
 export const DEFAULT_TASK_QUEUE = 'corpus-qa';
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -25,9 +27,13 @@ export function sdkVersion(): string {
 
 let bundlePromise: Promise<WorkflowBundle> | undefined;
 
-/** Bundle the workflow code once per process; bundling takes seconds and every worker can share it. */
+/**
+ * Bundle the workflow code once per process, from the on-disk cache when the sources are
+ * unchanged; every worker of the process shares it. CORPUS_QA_BUNDLE_CACHE=0 always rebuilds.
+ */
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  const dir = process.env.CORPUS_QA_BUNDLE_CACHE === '0' ? undefined : cacheDir();
+  bundlePromise ??= cachedWorkflowBundle(WORKFLOWS_PATH, sdkVersion(), dir, quietBundlerLogger);
   return bundlePromise;
 }
 

@@ -206,3 +206,16 @@ export function readProcessLog(path: string): string[] {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8').split('\n').filter(Boolean);
 }
+
+/**
+ * Processes still mentioning `marker` once they had `timeoutMs` to end: the CLI asks its server
+ * to stop and exits without waiting for the server's shutdown, which takes a few seconds.
+ */
+export async function processesLeft(marker: string, timeoutMs = 15_000): Promise<{ pid: number; cmd: string }[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = processesMentioning(marker);
+    if (found.length === 0 || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
