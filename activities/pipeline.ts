@@ -7,12 +7,10 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Chunk, DocumentKind, OutputSettings, ShardContent, ShardPair, StageDurations } from '../schemas/index.js';
 import { DocumentDuplicates } from './dedup.js';
-import { sliceCodePoints, spanText } from './evidence.js';
 import { extractAndChunk } from './extract/pool.js';
 import type { ChunkGeneration, Generator, JudgeResult, Malformed } from './generate/index.js';
 import { emptyUsage, shardFigures, type LlmUsage } from '../schemas/llmUsage.js';
 import { questionForm } from './questionForm.js';
-import type { CandidatePair, ValidationVerdict } from './types.js';
 import { validatePair } from './validate.js';
 
 export type { ShardContent } from '../schemas/index.js';
@@ -159,8 +157,10 @@ function pairsOf(chunk: Chunk, g: ChunkGeneration, generatorId: string, chunkSiz
     return [{ ...nothing, reasons: ['malformed_output'], detail: malformedDetail('answer', g.malformed) }];
   }
   return g.pairs.map((candidate) => {
-    const verdict = validateShim(candidate, chunk);
-    const evidence = verdict.evidence ?? verifiedEvidence(candidate, chunk);
+    // The validator pins the answer: the generator's span if it holds, else the quote or the
+    // answer located in the chunk; no evidence when neither is found.
+    const verdict = validatePair(candidate, chunk);
+    const { evidence } = verdict;
     return {
       question: candidate.question,
       answer: candidate.answer,
@@ -173,29 +173,6 @@ function pairsOf(chunk: Chunk, g: ChunkGeneration, generatorId: string, chunkSiz
       detail: verdict.detail,
     };
   });
-}
-
-type Span = { start: number; end: number };
-
-/**
- * SHIM until the new validate.ts lands (validatePair(pair, chunk, limits?) → evidence, no
- * `duplicate`): the old one takes a set of seen questions as its third argument. A fresh empty
- * set makes it never report `duplicate`, and the new one reads it as limits with nothing set,
- * so this call is right with either; drop the cast when the new signature is in.
- */
-function validateShim(pair: CandidatePair, chunk: Chunk): ValidationVerdict & { evidence?: Span } {
-  const validate = validatePair as unknown as (p: CandidatePair, c: Chunk, seen: Set<string>) => ValidationVerdict & { evidence?: Span };
-  return validate(pair, chunk, new Set());
-}
-
-/**
- * The generator's own evidence, when the validator gave none, only if it holds: the answer is
- * exactly the span's text. A span that does not hold is no evidence (-1), never a wrong offset.
- */
-function verifiedEvidence(pair: CandidatePair, chunk: Chunk): Span | undefined {
-  const e = pair.evidence;
-  if (!e || e.start < 0 || e.end <= e.start) return undefined;
-  return spanText(sliceCodePoints(chunk.text, e.start, e.end)) === pair.answer.trim() ? e : undefined;
 }
 
 /** Passed pairs that repeat an earlier passed pair's answer become `duplicate` (activities/dedup.ts). */
