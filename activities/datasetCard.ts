@@ -4,7 +4,8 @@
  * errors, the hidden state dir) is picked up, and `dataset_info.features` declares the column
  * types so they never depend on inference.
  */
-import type { TrainingFormat } from '../schemas/index.js';
+import type { DatasetQuality, TrainingFormat } from '../schemas/index.js';
+import { LEAK_MIN_WORDS } from './exportStats.js';
 
 /** A column type as the card declares it. */
 export type Feature = 'string' | 'int64' | { list: 'string' } | { list: Record<string, 'string'> };
@@ -14,6 +15,9 @@ const META: Record<string, Feature> = {
   chunk_id: 'string',
   char_start: 'int64',
   char_end: 'int64',
+  answer_start: 'int64',
+  answer_end: 'int64',
+  question_type: 'string',
   generator: 'string',
 };
 
@@ -90,6 +94,8 @@ export interface CardFacts {
   loaded: number;
   failedByReason: Record<string, number>;
   rejectedByReason: Record<string, number>;
+  /** With --generate-qa: question forms, coverage, evidence, duplicates, leakage. */
+  quality?: DatasetQuality;
   generator: string;
   /** LLM runs: the replies the pairs were made from and their cost. */
   llmLine?: string;
@@ -136,6 +142,46 @@ const FORMAT_TEXT: Record<TrainingFormat, string> = {
   'prompt-completion': 'prompt/completion format: `prompt` (the question), `completion` (the answer)',
 };
 
+/** What the location columns mean: the card is where a dataset user looks it up. */
+function columnsSection(): string[] {
+  return [
+    '', '## Columns', '',
+    'Besides the question and answer, every row (passed and rejected, in every format) has:', '',
+    '- `source`: the document\'s path in the input directory; `chunk_id`: the chunk the pair was made from;',
+    '- `char_start`, `char_end`: the chunk\'s span in the document\'s extracted text;',
+    '- `answer_start`, `answer_end`: the span of the answer\'s evidence in the same text, `-1` when it was not located. ' +
+      'Both pairs of offsets count Unicode code points, end exclusive, so in Python `text[answer_start:answer_end]` is the evidence ' +
+      '(for the built-in generator the answer is that span with its line wraps joined);',
+    '- `question_type`: what the question asks for, read from its wording: ' +
+      '`what`, `which`, `who`, `when`, `where`, `how_many`, `how`, `why`, `yes_no`, `comparison` or `other`;',
+    '- `generator`: the generator (and its version) that made the pair.',
+  ];
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+function qualitySection(q: DatasetQuality): string[] {
+  const passed = Object.values(q.questionForms).reduce((a, b) => a + b, 0);
+  const c = q.coverage;
+  const lines = [
+    '', '## Quality', '',
+    `- Coverage: ${c.chunksWithPairs} of ${c.chunks} chunks (${pct(c.chunkShare)}) and ${c.documentsWithPairs} of ${c.documents} ` +
+      `documents (${pct(c.documentShare)}) gave at least one passed pair; ${c.pairsPer1000Words} pairs per 1,000 words (${c.words} words).`,
+    `- Evidence: ${q.evidence.pinned} of ${passed} passed answers (${pct(q.evidence.pinnedShare)}) are pinned to their evidence (\`answer_start\` ≥ 0).`,
+    `- Duplicates: ${q.duplicates.withinDocuments} within documents and ${q.duplicates.acrossDocuments} across documents ` +
+      `(${pct(q.duplicates.shareOfGenerated)} of the generated pairs), rejected as \`duplicate\` with \`duplicate_of\` naming the kept pair. ` +
+      `Rule: ${q.duplicates.rule}`,
+    `- Cross-split leakage: ${q.leakage.pairs} passed pairs share their normalized question (${q.leakage.byQuestion}) or the content words of their ` +
+      `answer (${q.leakage.byAnswer}, answers of at least ${LEAK_MIN_WORDS} content words) with a passed pair of another split` +
+      (q.leakage.examples.length ? `, e.g. ${q.leakage.examples.map((e) => `\`${e.id}\` (${e.split}) / \`${e.collidesWith}\` (${e.otherSplit})`).join(', ')}.` : '.'),
+  ];
+  if (passed > 0) {
+    lines.push('', '| question type | passed pairs | share |', '| --- | --- | --- |');
+    for (const [form, n] of Object.entries(q.questionForms)) if (n > 0) lines.push(`| \`${form}\` | ${n} | ${pct(n / passed)} |`);
+  }
+  return lines;
+}
+
 export function renderCard(f: CardFacts): string {
   const configs = cardConfigs(f);
   const passed = f.splits.reduce((n, s) => n + s.rows, 0);
@@ -171,6 +217,8 @@ export function renderCard(f: CardFacts): string {
   b.push('', 'Counts, timings, settings and tool versions are in `stats.json`.');
   b.push(...countsTable('document errors (`errors.jsonl`)', f.failedByReason));
   b.push(...countsTable('rejection reason (`rejected/rejected.jsonl`)', f.rejectedByReason));
+  if (f.generateQa) b.push(...columnsSection());
+  if (f.quality) b.push(...qualitySection(f.quality));
   b.push('', '## Loading', '', '```python', 'from datasets import load_dataset', '', 'ds = load_dataset("path/to/this/directory")');
   if (f.rejectedRows > 0) b.push('rejected = load_dataset("path/to/this/directory", "rejected")');
   if (f.errorRows > 0) b.push('errors = load_dataset("path/to/this/directory", "errors")');

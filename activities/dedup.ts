@@ -1,48 +1,155 @@
 /**
- * Duplicate questions across the whole corpus. Exact: the same normalized question. Near: the
- * same set of content words ("What is a spring tide?" / "What is the spring tide?"). The first
- * pair in manifest order is kept, so which one survives never depends on timing.
+ * Duplicates on meaning: two pairs are duplicates when their answers (their evidence) are the
+ * same or near-identical, not when their questions are worded alike — "What does the section
+ * “Note” say?" over 63 different notes is 63 facts, a footer repeated on every page is one.
+ *
+ * - exact: an answer of ≥ 5 content words is a fact on its own, so the key is the normalized
+ *   answer; a short answer ("2004", "Yes") is a different fact behind a different question,
+ *   so the key is the normalized question and answer together;
+ * - near: the content words of an answer of ≥ 5 content words, in order: copies of one sentence
+ *   that differ in case, punctuation, articles or auxiliaries. Not their set: "uppercase
+ *   characters converted to lowercase" and "lowercase characters converted to uppercase" (Bash's
+ *   manual, two entries apart) have one set of words and opposite meanings;
+ * - span (within a document): evidence spans that cover each other for ≥ 80% of their union.
+ *   A short answer inside a longer one is another question about the sentence, not a copy.
+ *
+ * The pair kept is the first: in chunk order within a document, in manifest order across the
+ * corpus. Both are fixed before a run starts, so which pair survives never depends on timing,
+ * batching or a resume.
  */
-import { normalizeQuestion } from './validate.js';
-import { sha256Hex } from './storage.js';
+import { idFromWords, idWords, KeyTable, keyOf } from './keyTable.js';
+
+export const DEDUP_RULE =
+  'two passed pairs are duplicates when their answers are the same fact: the same normalized answer (answers of at least ' +
+  '5 content words; shorter answers only together with the same normalized question), the same content words in the same ' +
+  'order (answers of at least 5 content words; case, punctuation and function words aside), or, in one document, evidence spans overlapping by at least 80% of their union. ' +
+  'The first pair is kept: in chunk order within a document, in manifest order (sorted paths) across documents.';
+
+export const MIN_FACT_WORDS = 5;
+const MIN_SPAN_OVERLAP = 0.8;
 
 const STOPWORDS = new Set(
-  ('a an the what which who whom whose when where why how is are was were be been do does did ' +
-    'of in on at to for from by with about as and or its it this that these those there said say says ' +
-    'section mean means meant').split(' '),
+  ('a an the is are was were be been being am do does did of in on at to for from by with about as and or nor but ' +
+    'if then than so it its this that these those there here which who whom whose what when where why how ' +
+    'not no yes can could may might must shall should will would has have had').split(' '),
 );
 
-function nearKey(question: string): string {
-  const words = normalizeQuestion(question).split(' ').filter((w) => w && !STOPWORDS.has(w));
-  return [...new Set(words)].sort().join(' ');
+/** Lowercased words without punctuation, compatibility forms folded ("ﬁle" → "file"). */
+export function normalizeText(s: string): string {
+  return s.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}\s]+/gu, ' ').replace(/\s+/g, ' ').trim();
 }
 
-export interface Duplicate {
-  kind: 'exact' | 'near';
-  of: string; // id of the pair kept
+/** The content words of a text, in order: what is left of a fact without case, punctuation and function words. */
+export function contentWords(s: string): string[] {
+  return contentOfNormalized(normalizeText(s));
 }
 
-export class DuplicateIndex {
-  // Keys are hashes, not questions: memory stays small for millions of pairs.
-  private readonly exact = new Map<string, string>();
-  private readonly near = new Map<string, string>();
+const contentOfNormalized = (normalized: string): string[] => normalized.split(' ').filter((w) => w && !STOPWORDS.has(w));
 
-  /** The earlier pair this question duplicates, or undefined after registering it as kept. */
-  check(question: string, id: string): Duplicate | undefined {
-    const e = sha256Hex(normalizeQuestion(question)).slice(0, 24);
-    const n = nearKey(question);
-    const nk = n ? sha256Hex(n).slice(0, 24) : undefined;
-    const exactOf = this.exact.get(e);
-    if (exactOf !== undefined) return { kind: 'exact', of: exactOf };
-    const nearOf = nk ? this.near.get(nk) : undefined;
-    if (nearOf !== undefined) return { kind: 'near', of: nearOf };
-    this.exact.set(e, id);
-    if (nk) this.near.set(nk, id);
+export interface DedupPair {
+  question: string;
+  answer: string;
+  /** Evidence in the document's text (code points); -1 when not located. */
+  answerStart: number;
+  answerEnd: number;
+}
+
+interface Keys {
+  exact: string;
+  near?: string;
+}
+
+/** What a pair is keyed by (the strings hashed; callers keep only the hashes). */
+export function dedupKeys(p: Pick<DedupPair, 'question' | 'answer'>): Keys {
+  const a = normalizeText(p.answer);
+  const cw = contentOfNormalized(a);
+  if (cw.length >= MIN_FACT_WORDS) return { exact: `a\u0000${a}`, near: `n\u0000${cw.join(' ')}` };
+  return { exact: `qa\u0000${normalizeText(p.question)}\u0000${a}` };
+}
+
+function spansOverlap(a: { start: number; end: number }, b: { start: number; end: number }): boolean {
+  const inter = Math.min(a.end, b.end) - Math.max(a.start, b.start);
+  if (inter <= 0) return false;
+  return inter >= MIN_SPAN_OVERLAP * (Math.max(a.end, b.end) - Math.min(a.start, b.start));
+}
+
+export type DuplicateKind = 'exact' | 'near' | 'span';
+
+/**
+ * One document's kept pairs. Everything here is per document (bounded by its size), so plain
+ * maps of hashes are fine; the corpus-wide index is CorpusDuplicates.
+ */
+export class DocumentDuplicates {
+  private readonly byKey = new Map<string, number>();
+  // Kept spans sorted by start, with the longest one: a span can only overlap those starting
+  // within that length before it.
+  private readonly spans: Array<{ start: number; end: number; index: number }> = [];
+  private longest = 0;
+
+  /** The index (as given to keep) of the earlier pair `p` duplicates, and how; undefined if none. */
+  check(p: DedupPair): { index: number; kind: DuplicateKind } | undefined {
+    const keys = dedupKeys(p);
+    const exact = this.byKey.get(hashString(keys.exact));
+    if (exact !== undefined) return { index: exact, kind: 'exact' };
+    const near = keys.near ? this.byKey.get(hashString(keys.near)) : undefined;
+    if (near !== undefined) return { index: near, kind: 'near' };
+    if (p.answerStart < 0 || p.answerEnd <= p.answerStart) return undefined;
+    const span = { start: p.answerStart, end: p.answerEnd };
+    for (let i = this.firstStartingFrom(span.start - this.longest); i < this.spans.length && this.spans[i]!.start < span.end; i++) {
+      if (spansOverlap(span, this.spans[i]!)) return { index: this.spans[i]!.index, kind: 'span' };
+    }
     return undefined;
   }
 
-  /** The kept pair an exact duplicate refers to, without registering anything. */
-  lookup(question: string): string | undefined {
-    return this.exact.get(sha256Hex(normalizeQuestion(question)).slice(0, 24));
+  keep(p: DedupPair, index: number): void {
+    const keys = dedupKeys(p);
+    for (const k of [keys.exact, keys.near]) if (k && !this.byKey.has(hashString(k))) this.byKey.set(hashString(k), index);
+    if (p.answerStart >= 0 && p.answerEnd > p.answerStart) {
+      this.spans.splice(this.firstStartingFrom(p.answerStart), 0, { start: p.answerStart, end: p.answerEnd, index });
+      this.longest = Math.max(this.longest, p.answerEnd - p.answerStart);
+    }
+  }
+
+  private firstStartingFrom(start: number): number {
+    let lo = 0;
+    let hi = this.spans.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.spans[mid]!.start < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+function hashString(s: string): string {
+  return Buffer.from(keyOf(s)).toString('base64');
+}
+
+/**
+ * The corpus-wide index of kept pairs: 12-byte keys to the kept pair's id, in typed arrays
+ * (about 40 bytes a key), so memory stays flat however many pairs pass. No question or answer
+ * text is kept.
+ */
+export class CorpusDuplicates {
+  private readonly table = new KeyTable(2);
+
+  /** The id of the earlier kept pair `p` duplicates and how, or undefined after registering `p` as kept under `id`. */
+  check(p: Pick<DedupPair, 'question' | 'answer'>, id: string): { of: string; kind: 'exact' | 'near' } | undefined {
+    const keys = dedupKeys(p);
+    const exact = keyOf(keys.exact);
+    const near = keys.near ? keyOf(keys.near) : undefined;
+    const hitExact = this.table.get(exact);
+    if (hitExact) return { of: idFromWords(hitExact[0]!, hitExact[1]!), kind: 'exact' };
+    const hitNear = near ? this.table.get(near) : undefined;
+    if (hitNear) return { of: idFromWords(hitNear[0]!, hitNear[1]!), kind: 'near' };
+    const value = idWords(id);
+    this.table.set(exact, value);
+    if (near) this.table.set(near, value);
+    return undefined;
+  }
+
+  get size(): number {
+    return this.table.size;
   }
 }

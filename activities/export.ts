@@ -19,9 +19,10 @@ import type {
   ResolvedRunInput,
   ShardPair,
 } from '../schemas/index.js';
-import { ShardContent } from '../schemas/index.js';
+import { ShardContent, type StatsJson } from '../schemas/index.js';
 import { renderCard } from './datasetCard.js';
-import { DuplicateIndex } from './dedup.js';
+import { CorpusDuplicates, DocumentDuplicates } from './dedup.js';
+import { QualityStats } from './exportStats.js';
 import { rejectedRow, trainingRow, wellFormed } from './exportRows.js';
 import { splitOf } from './splits.js';
 import { generatorId as generatorIdOf } from './generate/index.js';
@@ -196,6 +197,9 @@ function qaRow(id: string, source: string, p: ShardPair): QaRow {
     chunk_id: p.chunkId,
     char_start: p.charStart,
     char_end: p.charEnd,
+    answer_start: p.answerStart,
+    answer_end: p.answerEnd,
+    question_type: p.questionForm,
     generator: p.generator,
   };
 }
@@ -224,12 +228,14 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   const writers = [...splitWriters.values(), rejected, errors].filter((w): w is StagedLineWriter => w !== undefined);
   const staged: StagedFile[] = [];
 
-  const duplicates = new DuplicateIndex();
+  const duplicates = new CorpusDuplicates();
+  const quality = new QualityStats(settings.splits.map((s) => s.name));
   const failedByReason: Record<string, number> = {};
   const rejectedByReason: Record<string, number> = {};
   let loaded = 0;
   let chunks = 0;
   let duplicatesAcrossDocuments = 0;
+  let duplicatesWithinDocuments = 0;
 
   const writeError = async (entry: ManifestEntry, row: Omit<ErrorRow, 'source'>) => {
     failedByReason[row.reason] = (failedByReason[row.reason] ?? 0) + 1;
@@ -275,7 +281,14 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         }
         continue;
       }
-      const writer = splitWriters.get(splitOf(entry.source, settings.splits))!;
+      const split = splitOf(entry.source, settings.splits);
+      const writer = splitWriters.get(split)!;
+      quality.startDocument(shard.chunks, shard.words);
+      // The shard marked its own duplicates (activities/pipeline.ts); the same rule run again
+      // here finds which pair each one repeats. standsFor[i]: the id of the row that carries
+      // pair i's fact (its own, or what it duplicates), so duplicate_of always names a kept row.
+      const inDocument = new DocumentDuplicates();
+      const standsFor: string[] = [];
       for (const [ordinal, p] of shard.pairs.entries()) {
         const id = pairId(entry.source, ordinal, p);
         const row = qaRow(id, entry.source, p);
@@ -283,19 +296,24 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         let detail = p.detail;
         let duplicateOf = '';
         if (reasons.length === 0) {
-          // Passed the per-document checks: now the corpus-wide duplicate check, in manifest order.
-          const dup = duplicates.check(p.question, id);
+          inDocument.keep(p, ordinal);
+          // Passed the document's checks: now the corpus-wide duplicate check, in manifest order.
+          const dup = duplicates.check(p, id);
           if (dup) {
             duplicatesAcrossDocuments++;
             reasons = ['duplicate'];
             duplicateOf = dup.of;
-            detail = `${dup.kind === 'exact' ? 'same question as' : 'nearly the same question as'} pair ${dup.of}`;
+            detail = `${dup.kind === 'exact' ? 'same answer as' : 'nearly the same answer as'} pair ${dup.of} of an earlier document`;
           }
-        } else if (reasons.includes('duplicate')) {
-          duplicateOf = duplicates.lookup(p.question) ?? '';
+        } else if (reasons[0] === 'duplicate') {
+          duplicatesWithinDocuments++;
+          const kept = inDocument.check(p);
+          duplicateOf = kept ? standsFor[kept.index] ?? '' : '';
         }
+        standsFor[ordinal] = duplicateOf || id;
         const primary = reasons[0];
         if (primary === undefined) {
+          quality.pass({ id, chunkId: p.chunkId, question: p.question, answer: p.answer, questionForm: p.questionForm, answerStart: p.answerStart }, split);
           await writer.writeLine(JSON.stringify(trainingRow(settings.format, row)));
         } else {
           rejectedByReason[primary] = (rejectedByReason[primary] ?? 0) + 1;
@@ -331,6 +349,8 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       }
     }
 
+    const generated = passed + (rejected?.rows ?? 0);
+    const qualityFigures = qa ? quality.result({ generated, withinDocuments: duplicatesWithinDocuments, acrossDocuments: duplicatesAcrossDocuments }) : undefined;
     const summary: ExportSummary = {
       files,
       pairsPassed: passed,
@@ -339,6 +359,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       rejectedByReason,
       chunks,
       errors: errors.rows,
+      ...(qualityFigures ? { quality: qualityFigures } : {}),
     };
     const generatorId = qa ? generatorIdOf(settings) : 'none';
     const card = renderCard({
@@ -352,6 +373,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       loaded,
       failedByReason,
       rejectedByReason,
+      ...(qualityFigures ? { quality: qualityFigures } : {}),
       generator: generatorId,
       ...(qa && settings.llm ? { llmLine: llmCardLine(input.counters.llm ?? {}, settings.llm, run.llmRuntime ?? {}) } : {}),
       license: settings.license,
@@ -367,7 +389,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
     const cardFile = await stageFile(out(OUTPUT_FILES.card), card);
     staged.push(cardFile);
 
-    const stats = {
+    const stats: StatsJson = {
       tool: { name: 'corpus-qa', version: deps.toolVersion },
       temporal: { sdk: deps.sdkVersion, server: deps.serverVersion },
       workflow: input.workflow,
@@ -383,13 +405,14 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       },
       chunks,
       pairs: {
-        generated: passed + (rejected?.rows ?? 0),
+        generated,
         passed,
         rejected: rejected?.rows ?? 0,
         rejectedByReason,
         duplicatesAcrossDocuments,
         splits: splitRows,
       },
+      ...(qualityFigures ? { quality: qualityFigures } : {}),
       cacheHits: input.counters.cacheHits,
       ...(qa && settings.llm ? { llm: llmStats(input.counters.llm ?? {}, settings.llm, run.llmRuntime ?? {}) } : {}),
       durationsMs: {

@@ -11,7 +11,16 @@ export function wellFormed(s: string): string {
 }
 
 export function trainingRow(format: TrainingFormat, r: QaRow): Record<string, unknown> {
-  const meta = { source: r.source, chunk_id: r.chunk_id, char_start: r.char_start, char_end: r.char_end, generator: r.generator };
+  const meta = {
+    source: r.source,
+    chunk_id: r.chunk_id,
+    char_start: r.char_start,
+    char_end: r.char_end,
+    answer_start: r.answer_start,
+    answer_end: r.answer_end,
+    question_type: r.question_type,
+    generator: r.generator,
+  };
   switch (format) {
     case 'qa':
       return { id: r.id, question: r.question, answer: r.answer, ...meta };
@@ -41,6 +50,9 @@ export function rejectedRow(r: RejectedRow): RejectedRow {
     chunk_id: r.chunk_id,
     char_start: r.char_start,
     char_end: r.char_end,
+    answer_start: r.answer_start,
+    answer_end: r.answer_end,
+    question_type: r.question_type,
     generator: r.generator,
     reason: r.reason,
     reasons: r.reasons,

@@ -6,15 +6,17 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Chunk, DocumentKind, OutputSettings, ShardContent, ShardPair, StageDurations } from '../schemas/index.js';
+import { DocumentDuplicates } from './dedup.js';
 import { extractAndChunk } from './extract/pool.js';
 import type { ChunkGeneration, Generator, JudgeResult, Malformed } from './generate/index.js';
 import { emptyUsage, shardFigures, type LlmUsage } from '../schemas/llmUsage.js';
+import { questionForm } from './questionForm.js';
 import { validatePair } from './validate.js';
 
 export type { ShardContent } from '../schemas/index.js';
 
 /** Bump when a change here would change the output for the same input. */
-export const PIPELINE_VERSION = 'p2';
+export const PIPELINE_VERSION = 'p3';
 
 export interface DocumentHooks {
   generator?: Generator;
@@ -67,8 +69,9 @@ export async function processDocument(
     return { shard: { status: 'error', stage: 'load', reason: extracted.reason, detail: extracted.detail, durationsMs }, usage };
   }
   const chunks = extracted.chunks;
+  const words = countWords(extracted.text);
   if (!settings.generateQa) {
-    return { shard: { status: 'ok', chunks: chunks.length, chunkRows: chunks, pairs: [], durationsMs }, usage };
+    return { shard: { status: 'ok', chunks: chunks.length, words, chunkRows: chunks, pairs: [], durationsMs }, usage };
   }
   const generator = hooks.generator;
   if (!generator) throw new Error('processDocument: --generate-qa needs a generator');
@@ -87,9 +90,8 @@ export async function processDocument(
     );
     lap('generate');
 
-    // 2. Validate in chunk order: a question asked twice in a document is a duplicate of the first.
-    const seenQuestions = new Set<string>();
-    const perChunk = chunks.map((chunk, i) => pairsOf(chunk, generated[i]!, generator.id, settings.chunkSize, seenQuestions));
+    // 2. Validate each pair against its chunk.
+    const perChunk = chunks.map((chunk, i) => pairsOf(chunk, generated[i]!, generator.id, settings.chunkSize));
     lap('validate');
 
     // 3. Judge: only pairs that passed the rule checks are worth a judge's tokens.
@@ -101,9 +103,13 @@ export async function processDocument(
       });
       lap('generate');
     }
+    // 4. Duplicates within the document, in chunk order, after the judge: only a pair that passed
+    //    everything is kept, so a pair the judge turned down never hides a good copy of itself.
     const pairs = perChunk.flat();
+    markDuplicates(pairs);
+    lap('validate');
     const llm = Object.keys(usage).length > 0 ? { llm: shardFigures(usage) } : {};
-    return { shard: { status: 'ok', chunks: chunks.length, chunkRows: [], pairs, durationsMs, ...llm }, usage };
+    return { shard: { status: 'ok', chunks: chunks.length, words, chunkRows: [], pairs, durationsMs, ...llm }, usage };
   } finally {
     halt.abort();
   }
@@ -137,22 +143,58 @@ async function eachChunk<T>(chunks: Chunk[], concurrent: boolean, halt: AbortCon
   return out;
 }
 
-function pairsOf(chunk: Chunk, g: ChunkGeneration, generatorId: string, chunkSize: number, seenQuestions: Set<string>): ShardPair[] {
+function pairsOf(chunk: Chunk, g: ChunkGeneration, generatorId: string, chunkSize: number): ShardPair[] {
   const place = { chunkId: chunk.chunkId, charStart: chunk.charStart, charEnd: chunk.charEnd, generator: generatorId };
+  const nothing = { question: '', answer: '', ...place, answerStart: -1, answerEnd: -1, questionForm: questionForm('') };
   if (g.contextTooLong !== undefined) {
     return [{
-      question: '', answer: '', ...place, reasons: ['context_too_long'],
+      ...nothing, reasons: ['context_too_long'],
       detail: `the server refused this chunk's request as too long for its context; lower --chunk-size (now ${chunkSize}) or give the server a larger context (server said: ${g.contextTooLong})`,
     }];
   }
   if (g.malformed) {
     // The chunk's pairs are lost; one rejected row says so and keeps what the model wrote.
-    return [{ question: '', answer: '', ...place, reasons: ['malformed_output'], detail: malformedDetail('answer', g.malformed) }];
+    return [{ ...nothing, reasons: ['malformed_output'], detail: malformedDetail('answer', g.malformed) }];
   }
   return g.pairs.map((candidate) => {
-    const verdict = validatePair(candidate, chunk, seenQuestions);
-    return { question: candidate.question, answer: candidate.answer, ...place, reasons: verdict.reasons, detail: verdict.detail };
+    // The validator pins the answer: the generator's span if it holds, else the quote or the
+    // answer located in the chunk; no evidence when neither is found.
+    const verdict = validatePair(candidate, chunk);
+    const { evidence } = verdict;
+    return {
+      question: candidate.question,
+      answer: candidate.answer,
+      ...place,
+      // Chunk-relative code points → the document's: char_start is a code-point offset too.
+      answerStart: evidence ? chunk.charStart + evidence.start : -1,
+      answerEnd: evidence ? chunk.charStart + evidence.end : -1,
+      questionForm: questionForm(candidate.question),
+      reasons: verdict.reasons,
+      detail: verdict.detail,
+    };
   });
+}
+
+/** Passed pairs that repeat an earlier passed pair's answer become `duplicate` (activities/dedup.ts). */
+function markDuplicates(pairs: ShardPair[]): void {
+  const kept = new DocumentDuplicates();
+  pairs.forEach((p, i) => {
+    if (p.reasons.length > 0) return;
+    const dup = kept.check(p);
+    if (!dup) return kept.keep(p, i);
+    p.reasons = ['duplicate'];
+    p.detail = `${DUPLICATE_WORDS[dup.kind]} an earlier pair of this document (question: ${JSON.stringify(pairs[dup.index]!.question)})`;
+  });
+}
+
+const DUPLICATE_WORDS = { exact: 'same answer as', near: 'nearly the same answer as', span: 'nearly the same evidence as' } as const;
+
+/** Words of the extracted text (runs of letters and digits): the base of pairs per 1,000 words. */
+function countWords(text: string): number {
+  let n = 0;
+  const re = /[\p{L}\p{N}]+(?:['’.-][\p{L}\p{N}]+)*/gu;
+  while (re.exec(text)) n++;
+  return n;
 }
 
 function applyJudgement(passing: ShardPair[], judged: JudgeResult, minScore: number): void {

@@ -317,6 +317,56 @@ export const Progress = z.object({
 });
 export type Progress = z.infer<typeof Progress>;
 
+/** A share in [0, 1], rounded to 4 decimals so stats.json and the card never print float noise. */
+const Share = z.number().min(0).max(1);
+
+/**
+ * What the passed pairs are worth beyond their count (stats.json `quality`, the card's
+ * "Quality" section). "Passed" means written to a data file, after the corpus-wide dedup.
+ */
+export const DatasetQuality = z.object({
+  /** Passed pairs by question form (activities/questionForm.ts); every form present, in enum order. */
+  questionForms: z.record(QuestionForm, z.number().int()),
+  /** The most frequent form and its share of the passed pairs; null when no pair passed. */
+  largestForm: z.object({ form: QuestionForm, share: Share }).nullable(),
+  coverage: z.object({
+    chunks: z.number().int(),
+    chunksWithPairs: z.number().int(),
+    chunkShare: Share,
+    /** Documents loaded (errors excluded). */
+    documents: z.number().int(),
+    documentsWithPairs: z.number().int(),
+    documentShare: Share,
+    /** Words of the loaded documents' extracted text. */
+    words: z.number().int(),
+    pairsPer1000Words: z.number().min(0),
+  }),
+  /** Passed pairs whose answer is pinned to its evidence (answer_start ≥ 0). */
+  evidence: z.object({ pinned: z.number().int(), pinnedShare: Share }),
+  duplicates: z.object({
+    withinDocuments: z.number().int(),
+    acrossDocuments: z.number().int(),
+    /** Duplicates among all generated pairs (passed + rejected). */
+    shareOfGenerated: Share,
+    /** The rule, in words (activities/dedup.ts), also printed in the card. */
+    rule: z.string(),
+  }),
+  /**
+   * Cross-split leakage: passed pairs whose normalized question, or the content words of whose
+   * answer, a passed pair of another split already had (counted once per pair, in manifest order).
+   */
+  leakage: z.object({
+    pairs: z.number().int(),
+    byQuestion: z.number().int(),
+    byAnswer: z.number().int(),
+    /** The first few, in manifest order: a pair and one pair of another split it collides with. */
+    examples: z.array(
+      z.object({ id: z.string(), split: z.string(), collidesWith: z.string(), otherSplit: z.string(), by: z.enum(['question', 'answer']) }),
+    ),
+  }),
+});
+export type DatasetQuality = z.infer<typeof DatasetQuality>;
+
 export const ExportSummary = z.object({
   files: z.record(z.string(), z.object({ rows: z.number().int(), sha256: z.string() })),
   pairsPassed: z.number().int(),
@@ -326,8 +376,36 @@ export const ExportSummary = z.object({
   rejectedByReason: z.record(z.string(), z.number().int()).default({}),
   chunks: z.number().int(),
   errors: z.number().int(),
+  /** With --generate-qa: the quality figures stats.json holds. */
+  quality: DatasetQuality.optional(),
 });
 export type ExportSummary = z.infer<typeof ExportSummary>;
+
+/**
+ * The parts of stats.json that are read back (by verify, tests, scripts); the rest (settings,
+ * versions, timings) is for people and passes through unchecked.
+ */
+export const StatsJson = z.looseObject({
+  documents: z.looseObject({
+    discovered: z.number().int(),
+    loaded: z.number().int(),
+    failed: z.number().int(),
+    failedByReason: z.record(z.string(), z.number().int()),
+  }),
+  chunks: z.number().int(),
+  pairs: z.object({
+    generated: z.number().int(),
+    passed: z.number().int(),
+    rejected: z.number().int(),
+    rejectedByReason: z.record(z.string(), z.number().int()),
+    duplicatesAcrossDocuments: z.number().int(),
+    splits: z.record(z.string(), z.number().int()),
+  }),
+  /** With --generate-qa only. */
+  quality: DatasetQuality.optional(),
+  files: z.record(z.string(), z.object({ rows: z.number().int().optional(), sha256: z.string() })),
+});
+export type StatsJson = z.infer<typeof StatsJson>;
 
 export const RunResult = z.object({
   workflowId: z.string(),

@@ -11,6 +11,8 @@ import { readJsonl, tempDir, treeHashes } from './helpers/files.js';
 import { hfCheck } from './helpers/hf.js';
 import { runExport } from './helpers/temporal.js';
 
+const QA_COLUMNS = ['id', 'question', 'answer', 'source', 'chunk_id', 'char_start', 'char_end', 'answer_start', 'answer_end', 'question_type', 'generator'];
+
 describe('corpus export with --generate-qa', () => {
   let corpus: FixtureCorpus;
   let out: string;
@@ -48,7 +50,7 @@ describe('corpus export with --generate-qa', () => {
   it('keeps one schema for every row and grounded answers', () => {
     const train = readJsonl(join(out, 'data/train.jsonl'));
     for (const row of train) {
-      expect(Object.keys(row)).toEqual(['id', 'question', 'answer', 'source', 'chunk_id', 'char_start', 'char_end', 'generator']);
+      expect(Object.keys(row)).toEqual(QA_COLUMNS);
       const r = QaRow.parse(row);
       expect(r.question.endsWith('?')).toBe(true);
       expect(r.char_end).toBeGreaterThan(r.char_start);
@@ -63,12 +65,17 @@ describe('corpus export with --generate-qa', () => {
     const train = readJsonl(join(out, 'data/train.jsonl')).map((r) => QaRow.parse(r));
     const rejected = readJsonl(join(out, 'rejected/rejected.jsonl')).map((r) => RejectedRow.parse(r));
     expect(train.filter((r) => r.source === corpus.duplicateSource)).toEqual([]);
-    const dups = rejected.filter((r) => r.source === corpus.duplicateSource);
-    expect(dups.length).toBe(train.filter((r) => r.source === 'notes/tides.txt').length);
-    for (const d of dups) {
-      expect(d.reason).toBe('duplicate');
-      const original = train.find((t) => t.question === d.question && t.answer === d.answer);
-      expect(d.detail).toContain(original!.id);
+    // The copy repeats, pair for pair, what the original gave: each of the original's pairs that
+    // passed, or was a duplicate, has its copy rejected as a duplicate of the same kept row.
+    const original = [...train, ...rejected.filter((r) => r.reason === 'duplicate')].filter((r) => r.source === 'notes/tides.txt');
+    const copies = rejected.filter((r) => r.source === corpus.duplicateSource && r.reason === 'duplicate');
+    expect(original.length).toBeGreaterThan(0);
+    expect(copies.length).toBe(original.length);
+    for (const o of original) {
+      const keptId = 'duplicate_of' in o && o.duplicate_of ? o.duplicate_of : o.id;
+      const copy = copies.find((c) => c.question === o.question && c.answer === o.answer);
+      expect(copy?.duplicate_of, o.question).toBe(keptId);
+      expect(train.some((t) => t.id === keptId)).toBe(true);
     }
   });
 
@@ -109,7 +116,7 @@ describe('corpus export with --generate-qa', () => {
     }
     expect(report.configs.default?.splits?.train?.rows).toBe(lines('data/train.jsonl'));
     expect(report.configs.default?.splits?.train?.columns).toEqual(
-      ['id', 'question', 'answer', 'source', 'chunk_id', 'char_start', 'char_end', 'generator'],
+      QA_COLUMNS,
     );
     expect(report.configs.rejected?.splits?.train?.rows).toBe(lines('rejected/rejected.jsonl'));
   });

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { splitOf } from '../activities/splits.js';
 import { TRAINING_FEATURES } from '../activities/datasetCard.js';
 import { verifyOutput } from '../client/verify.js';
-import { ErrorRow, RejectedRow, TRAINING_ROW_SCHEMAS, type TrainingFormat } from '../schemas/index.js';
+import { contentWords } from '../activities/dedup.js';
+import { ErrorRow, QaRow, RejectedRow, TRAINING_ROW_SCHEMAS, type TrainingFormat } from '../schemas/index.js';
 import { writeAdversarialDocs, writeAllRejectedDoc } from './helpers/adversarial.js';
 import { writeGoodDocs } from './helpers/corpus.js';
 import { readJsonl, tempDir } from './helpers/files.js';
@@ -95,6 +96,8 @@ describe.each(['qa', 'messages', 'alpaca', 'prompt-completion'] as TrainingForma
       expect(def?.splits?.[split]?.text_digest).toBe(textDigest(rows));
       expect(def?.streaming?.[split]?.text_digest).toBe(textDigest(rows));
       expect(def?.splits?.[split]?.features?.char_start).toMatch(/int64/);
+      expect(def?.splits?.[split]?.features?.answer_start).toMatch(/int64/);
+      expect(def?.splits?.[split]?.features?.question_type).toMatch(/string/);
     }
     if (format === 'messages') {
       // The shape TRL's SFTTrainer takes: a list of {role, content} structs.
@@ -134,20 +137,30 @@ describe('runs that pass nothing', () => {
 });
 
 describe('corpus-wide deduplication', () => {
-  it('keeps the first pair in manifest order and points duplicates at it', async () => {
+  it('keeps the first pair in manifest order and points duplicates of its answer at it', async () => {
     const root = tempDir('hf-dup');
     writeGoodDocs(root);
-    // Near-duplicate: the same question with another article, in a later document.
+    // A later document repeats a fact of notes/tides.txt with other punctuation and a title of
+    // its own: whatever question a generator asks about it, the answer is the same fact.
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(join(root, 'zz-tides.txt'), 'Tides\n\nA spring tide is the tide with the largest range of the month.\n');
+    writeFileSync(join(root, 'zz-tides.txt'), 'Tide tables\n\nA spring tide is a tide with the largest range which occurs when the Sun the Moon and the Earth are in line.\n');
     const out = tempDir('hf-dup-out');
     await runExport({ inputDir: root, outDir: out, generateQa: true });
-    const train = readJsonl(join(out, 'data/train.jsonl'));
+    const train = readJsonl(join(out, 'data/train.jsonl')).map((r) => QaRow.parse(r));
     const rejected = readJsonl(join(out, 'rejected/rejected.jsonl')).map((r) => RejectedRow.parse(r));
-    const dup = rejected.find((r) => r.source === 'zz-tides.txt' && /spring tide/.test(r.question));
-    expect(dup?.reason).toBe('duplicate');
-    const kept = train.find((r) => r.id === dup?.duplicate_of);
-    expect(kept?.source).toBe('notes/tides.txt');
+    const dups = rejected.filter((r) => r.source === 'zz-tides.txt' && r.reason === 'duplicate');
+    expect(dups.length).toBeGreaterThan(0);
+    const crossDocument = dups.filter((d) => /of an earlier document/.test(d.detail));
+    expect(crossDocument.length).toBeGreaterThan(0);
+    for (const dup of dups) {
+      const kept = train.find((r) => r.id === dup.duplicate_of);
+      expect(kept?.source).toBe('notes/tides.txt');
+      // Across documents the answers are the same fact; within zz-tides.txt a duplicate repeats
+      // one of its own pairs, and names the row that one repeats in its turn.
+      const sameFactAs = crossDocument.includes(dup) ? dup : crossDocument.find((d) => d.duplicate_of === dup.duplicate_of);
+      expect(sameFactAs, dup.detail).toBeDefined();
+      expect(contentWords(kept!.answer)).toEqual(contentWords(sameFactAs!.answer));
+    }
     for (const r of rejected) expect(r.duplicate_of === '' || r.reasons.includes('duplicate')).toBe(true);
   });
 });
