@@ -33,7 +33,7 @@ const passed = ['train', 'validation', 'test'].flatMap((s) => {
 });
 const rejected = jsonl(join(out, 'rejected', 'rejected.jsonl'));
 const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as {
-  documents?: { loaded?: number; total?: number }; chunks?: number; [k: string]: unknown;
+  chunks?: number; quality?: { coverage?: unknown; questionForms?: unknown }; [k: string]: unknown;
 };
 
 // The templates the old generator made from headings; the issue counts them.
@@ -47,7 +47,8 @@ for (const r of passed) {
   forms[f] = (forms[f] ?? 0) + 1;
 }
 const generated = passed.length + rejected.filter((r) => r.question !== '').length;
-const chunksWithPair = new Set(passed.map((r) => r.chunk_id)).size;
+// Identical documents share chunk ids: count a chunk once per source.
+const chunksWithPair = new Set(passed.map((r) => `${r.source}\u0000${r.chunk_id}`)).size;
 const docsWithPair = new Set(passed.map((r) => r.source)).size;
 const pinned = passed.filter((r) => typeof r.answer_start === 'number' && (r.answer_start as number) >= 0).length;
 
@@ -86,6 +87,7 @@ console.log(JSON.stringify({
   chunksWithPairShare: typeof stats.chunks === 'number' ? share(chunksWithPair, stats.chunks) : undefined,
   documentsWithPair: docsWithPair,
   pinnedShare: share(pinned, passed.length),
-  stats: { coverage: stats.coverage, questionForms: stats.questionForms },
+  // What the export itself reported (absent in exports of older versions).
+  statsQuality: stats.quality,
   sample,
 }, null, 2));
