@@ -50,6 +50,8 @@ const RULES: Rule[] = [
   },
   { pattern: /(?<!\bthe )\b(?:this|these|those)\b/, why: points },
   { pattern: new RegExp(`\\bthat (?:${SOURCE_NOUN}|${PLACE_NOUN})\\b`), why: points },
+  // "How do you avoid that?", "Why would you do so?": the thing done is in the passage, not here.
+  { pattern: /\b((?:\p{L}+) (?:that|so))$/u, why: (m) => `“${m[1]}” refers to something the question does not say` },
   // Heading templates: "What does the section “Note” say?", "What is listed under “Usage”?".
   {
     pattern: new RegExp(`\\bthe (?:sub)?(?:section|chapter|heading|part|page|paragraph|entry) (?:${MASK}|titled|named|called|headed|entitled|on|about)\\b`),
