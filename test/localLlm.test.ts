@@ -168,7 +168,7 @@ describe.skipIf(!found.ok)('a real local LLM (llama-server + SmolLM2-135M-Instru
       const train = readRows(run.out, 'data/train.jsonl').map((r) => QaRow.parse(r));
       const rejected = readRows<{ chunk_id: string; source: string; reason: string; question: string; answer: string; detail: string }>(run.out, 'rejected/rejected.jsonl');
       expect(readRows(run.out, 'errors.jsonl'), run.output).toEqual([]);
-      for (const r of train) expect(r.generator).toBe('openai:smollm2:qa-v1:English:t0:max256');
+      for (const r of train) expect(r.generator).toBe('openai:smollm2:qa-v2:English:t0:max256');
 
       // Every chunk is accounted for: its pairs (passed or rejected by the rule checks), or one
       // malformed_output row holding what the model wrote.

@@ -3,7 +3,7 @@
  * (OpenAI-compatible or Anthropic) configured by OutputSettings.llm.
  *
  * A generator's id names it in every row and keys the shards: for an LLM it carries backend,
- * model, prompt template version, language and the judge (`openai:llama3.1:qa-v1:English`).
+ * model, prompt template version, language and the judge (`openai:llama3.1:qa-v2:English`).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { OutputSettings } from '../../schemas/index.js';
