@@ -58,6 +58,30 @@ describe('question kinds', () => {
     ]);
   });
 
+  it('which: an API entry asked the other way round is answered by its signature', () => {
+    const text = 'os.path.getatime(path)\n\nReturn the time of last access of path as a number of seconds.';
+    expect(qa(text, 'os.path — Common pathname manipulations')).toEqual([
+      ['Which function in the `os.path` module returns the time of last access of path as a number of seconds?', 'os.path.getatime(path)'],
+    ]);
+    // Too unspecific to point at one entry ("Which function always returns None?"): asked the usual way.
+    expect(qa('timezone.dst(dt)\n\nAlways returns None.', 'datetime — Basic date and time types')).toEqual([
+      ['In the `datetime` module, what does `timezone.dst()` do?', 'Always returns None.'],
+    ]);
+  });
+
+  it('what: glossary entries run into their paragraph, named as the section says', () => {
+    const text = 'COMPREPLY An array variable from which Bash reads the possible completions. Each element holds one completion.';
+    expect(qa(text, 'Bash Reference Manual', ['Bash Reference Manual', '5.2 Bash Variables'])).toEqual([
+      ['In Bash, what is the `COMPREPLY` variable?', 'An array variable from which Bash reads the possible completions.'],
+    ]);
+  });
+
+  it('what: a tagline under the product name', () => {
+    expect(qa('vitest\n\nNext generation testing framework powered by Vite.\n\nGitHub | Documentation', 'vitest', ['vitest'])).toEqual([
+      ['What is vitest?', 'Next generation testing framework powered by Vite.'],
+    ]);
+  });
+
   it('who: authors and organisations', () => {
     const text = 'Python was created by Guido van Rossum at CWI in the Netherlands.';
     expect(qa(text)).toEqual([['Who created Python?', text]]);
@@ -206,5 +230,25 @@ describe('issue 12 regressions', () => {
   it('is deterministic', () => {
     const text = 'Python was created by Guido van Rossum. Tuples are usually faster than lists when the data never changes.';
     expect(gen(text, 'General Python FAQ')).toEqual(gen(text, 'General Python FAQ'));
+  });
+});
+
+describe('speed', () => {
+  it('stays linear on long adversarial text (no catastrophic backtracking)', () => {
+    const shapes = [
+      'a '.repeat(20_000),
+      'The Thing is '.repeat(5_000),
+      `${'x'.repeat(50_000)}(`,
+      'To do, '.repeat(10_000),
+      `"${'A'.repeat(30_000)}`,
+      'f(a(b(c(d(e(', // unbalanced parentheses on a signature-like line
+      Array.from({ length: 3_000 }, (_, i) => `Widget${i} is a small component that is faster than Gadget${i} because it caches.`).join(' '),
+      Array.from({ length: 2_000 }, (_, i) => `- item ${i} does not support feature ${i}, so it fails\n`).join(''),
+    ];
+    for (const text of shapes) {
+      const t0 = performance.now();
+      generatePairs({ text, title: 'Bash Reference Manual', section: ['Bash Reference Manual'] }, 8);
+      expect(performance.now() - t0, text.slice(0, 30)).toBeLessThan(2000);
+    }
   });
 });

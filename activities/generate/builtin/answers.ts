@@ -2,14 +2,13 @@
  * Answers are spans: the text of a UTF-16 range of the chunk, as spanText() renders it. A span
  * that would make a bad answer (cut mid-list, broken words, dangling ":") gives no answer.
  */
-import { spanText, toCodePointIndex } from '../../evidence.js';
+import { spanText } from '../../evidence.js';
 import type { Block } from './blocks.js';
 import type { Sentence } from './sentences.js';
 
 export interface Answer {
   answer: string;
-  evidence: { start: number; end: number }; // code points, as CandidatePair wants
-  start: number; // UTF-16, for overlap checks between candidates
+  start: number; // UTF-16 range of the chunk text; converted to code points only for the pairs kept
   end: number;
 }
 
@@ -23,10 +22,14 @@ const MISSED_SENTENCE_END = /\p{Ll}{2,}\. \p{Ll}/u;
 const ABBREVIATION_DOTS = /\b(?:e\.g|i\.e|etc|vs|cf|approx)\./g;
 const LONE_QUOTES = /^[^“”"]*[“"][^”"]*$/;
 
-export function spanAnswer(text: string, start: number, end: number): Answer | undefined {
+/**
+ * `statement: false` for a name answer (a signature line answering "Which function …?"),
+ * which need not end like a sentence.
+ */
+export function spanAnswer(text: string, start: number, end: number, opts: { statement?: boolean } = {}): Answer | undefined {
   const answer = spanText(text.slice(start, end));
   if (!answer || answer.length > MAX_ANSWER || BROKEN_WORD.test(answer) || DANGLING.test(answer)) return undefined;
-  if (!/[.!?]["'”’)]*$/.test(answer.split('\n').at(-1)!) && !/[.;]$/.test(answer)) {
+  if (opts.statement !== false && !/[.!?]["'”’)]*$/.test(answer.split('\n').at(-1)!) && !/[.;]$/.test(answer)) {
     // The last line of an answer that ends on a list item may lack a period; prose may not.
     if (!/\n/.test(answer)) return undefined;
   }
@@ -34,7 +37,7 @@ export function spanAnswer(text: string, start: number, end: number): Answer | u
   // "… last command executed. and and or lists are …": a sentence end the splitter could not
   // see (a lowercase start), so the span holds more than one fact and a fragment.
   if (MISSED_SENTENCE_END.test(answer.replace(ABBREVIATION_DOTS, ''))) return undefined;
-  return { answer, evidence: { start: toCodePointIndex(text, start), end: toCodePointIndex(text, end) }, start, end };
+  return { answer, start, end };
 }
 
 /**

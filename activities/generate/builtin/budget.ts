@@ -23,23 +23,32 @@ export function pick(candidates: Candidate[], budget: number): Candidate[] {
   // Stable: by priority, then text order.
   const ranked = candidates.map((c, i) => ({ c, i })).sort((a, b) => b.c.priority - a.c.priority || a.c.answer.start - b.c.answer.start || a.i - b.i);
   const byKind = new Map<string, Candidate[]>();
-  for (const { c } of ranked) byKind.set(c.kind, [...(byKind.get(c.kind) ?? []), c]);
+  for (const { c } of ranked) {
+    const list = byKind.get(c.kind);
+    if (list) list.push(c);
+    else byKind.set(c.kind, [c]);
+  }
+  const next = new Map<string, number>(); // read position in each kind's list
   const chosen: Candidate[] = [];
   const questions = new Set<string>();
+  const groups = new Set<number>();
   // "What …?" questions are the easy kind on reference pages: at most half of a chunk's picks,
   // so the other kinds get their turn where the text supports them.
-  const maxWhat = Math.max(1, Math.ceil(budget / 2));
+  const maxWhat = Math.max(1, Math.floor(budget / 2));
   let whats = 0;
   const overlaps = (c: Candidate): boolean => chosen.some((d) => c.answer.start < d.answer.end && d.answer.start < c.answer.end);
   for (let round = 0; chosen.length < budget; round++) {
     let progressed = false;
-    for (const list of byKind.values()) {
+    for (const [kind, list] of byKind) {
       if (chosen.length >= budget) break;
-      while (list.length > 0) {
-        const c = list.shift()!;
+      for (let k = next.get(kind) ?? 0; k < list.length; k = next.get(kind)!) {
+        const c = list[k]!;
+        next.set(kind, k + 1);
         const nq = normalizeQuestion(c.question);
         const isWhat = questionForm(c.question) === 'what';
         if (questions.has(nq) || overlaps(c) || (isWhat && whats >= maxWhat)) continue;
+        if (c.group !== undefined && groups.has(c.group)) continue;
+        if (c.group !== undefined) groups.add(c.group);
         if (isWhat) whats++;
         chosen.push(c);
         questions.add(nq);

@@ -8,6 +8,7 @@
  * alone. It prefers emitting nothing to emitting an awkward question.
  */
 import type { Chunk } from '../../../schemas/index.js';
+import { toCodePointIndex } from '../../evidence.js';
 import type { CandidatePair } from '../../types.js';
 import type { ChunkGeneration, Generator } from '../contract.js';
 import { sentenceAnswer } from './answers.js';
@@ -18,6 +19,7 @@ import { apiEntries } from './kinds/api.js';
 import { comparison } from './kinds/comparison.js';
 import { copular } from './kinds/copular.js';
 import { definition } from './kinds/definition.js';
+import { glossaryEntries } from './kinds/glossary.js';
 import { headingQuestions } from './kinds/headings.js';
 import { how } from './kinds/how.js';
 import { howMany } from './kinds/howMany.js';
@@ -48,7 +50,11 @@ export function generatePairs(chunk: ChunkInput, maxPairs: number): CandidatePai
   const { text } = chunk;
   const blocks = toBlocks(text, [...(chunk.section ?? []), ...(chunk.heading ? [chunk.heading] : [])]);
   const frame = documentFrame(chunk.title);
-  const candidates: Candidate[] = [...apiEntries(text, blocks, frame, chunk.section), ...headingQuestions(text, blocks, frame)];
+  const candidates: Candidate[] = [
+    ...apiEntries(text, blocks, frame, chunk.section),
+    ...glossaryEntries(text, blocks, frame, chunk.section),
+    ...headingQuestions(text, blocks, frame, chunk.title),
+  ];
   blocks.forEach((b, i) => {
     if (b.kind !== 'prose' && b.kind !== 'item') return;
     const sents = sentencesIn(text, b.start, b.end);
@@ -65,5 +71,10 @@ export function generatePairs(chunk: ChunkInput, maxPairs: number): CandidatePai
       }
     });
   });
-  return pick(candidates, pairBudget(blocks, maxPairs)).map((c) => ({ question: c.question, answer: c.answer.answer, evidence: c.answer.evidence }));
+  // Code-point offsets cost a scan of the text: computed for the few pairs kept, not every candidate.
+  return pick(candidates, pairBudget(blocks, maxPairs)).map((c) => ({
+    question: c.question,
+    answer: c.answer.answer,
+    evidence: { start: toCodePointIndex(text, c.answer.start), end: toCodePointIndex(text, c.answer.end) },
+  }));
 }

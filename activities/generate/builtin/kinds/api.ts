@@ -5,9 +5,10 @@
  * "New in version 3.2." → "… when was `Logger.debug()` added?".
  */
 import { sentenceAnswer, spanAnswer } from '../answers.js';
-import type { Block } from '../blocks.js';
+import { words, type Block } from '../blocks.js';
 import { framed, type Frame } from '../frame.js';
 import { sentencesIn } from '../sentences.js';
+import { pointsOutside } from '../subjects.js';
 import type { Candidate } from './types.js';
 
 const MAX_DESCRIPTION = 320;
@@ -29,6 +30,37 @@ function apiName(signature: string, section: string[] | undefined): { name: stri
   const owner = /^(\w+) Objects$/.exec(section?.at(-1) ?? '')?.[1];
   if (!isClass && owner && !name.includes('.')) name = `${owner}.${name}`;
   return { name: `\`${name}${m[2] && !isClass ? '()' : ''}\``, isClass };
+}
+
+const MAX_REVERSE_WORDS = 18;
+// Openers that are not the entry's verb ("By default, …", "Like …").
+const NOT_VERBS = new Set('By In If When For On At As With To Given Unlike Like Note Since After Before Once While Although Unless Only Also Both Each Every Some Any All Most Many This That These Those It Its There Here Special Subclass Deprecated Changed New Added Exactly Similar Equivalent Same'.split(' '));
+
+/** "Return the base name …" → "returns the base name …"; "Logs a message …" → "logs a message …". */
+function thirdPerson(sentence: string): string | undefined {
+  const m = /^([A-Z][a-z]+)( (?:a|an|the|[a-z][\w-]*)\b.*)\.$/.exec(sentence);
+  if (!m || NOT_VERBS.has(m[1]!)) return undefined;
+  const v = m[1]!.toLowerCase();
+  const verb = /[^s]s$/.test(v) ? v : /(?:s|sh|ch|x|z)$/.test(v) ? `${v}es` : /[^aeiou]y$/.test(v) ? `${v.slice(0, -1)}ies` : `${v}s`;
+  // "Analyze the sample and return a subclass" → "analyzes … and returns …".
+  const rest = m[2]!.replace(/\b(and|or) (return|set|raise|make|create|add|remove|call|yield|close|open|write|read|apply|reset|update|append|insert|wait|send|store)\b/g, (_, c: string, w: string) => `${c} ${w === 'apply' ? 'applies' : /(?:s|sh|ch|x|z)$/.test(w) ? `${w}es` : `${w}s`}`);
+  return `${verb}${rest}`;
+}
+
+/**
+ * The entry asked the other way round: "Which function in the `os.path` module returns the base
+ * name of pathname path?" → the signature line. Only for a short first sentence that starts with
+ * the verb and points nowhere else ("on this logger").
+ */
+function reverse(text: string, sig: Block, description: string, api: { name: string; isClass: boolean }, frame: Frame | undefined): Candidate | undefined {
+  const does = thirdPerson(description);
+  // "Which function always returns None?" fits many entries: the description must be specific.
+  if (!frame || api.isClass || !api.name.endsWith('()`') || !does || words(description).length > MAX_REVERSE_WORDS || words(description).length < 6) return undefined;
+  if (pointsOutside(does) || /\b(?:self|above|below|see)\b/.test(does) || /[;:]/.test(does)) return undefined;
+  const answer = spanAnswer(text, sig.start, sig.end, { statement: false });
+  if (!answer) return undefined;
+  const what = /^`\p{Lu}\w*\./u.test(api.name) ? 'method' : 'function';
+  return { kind: 'which', question: `Which ${what} in ${frame.phrase} ${does}?`, answer, priority: 96 };
 }
 
 export function apiEntries(text: string, blocks: Block[], frame: Frame | undefined, section: string[] | undefined): Candidate[] {
@@ -56,8 +88,11 @@ export function apiEntries(text: string, blocks: Block[], frame: Frame | undefin
       if (j !== i + 1) continue; // only the first paragraph describes the entry
       const sents = sentencesIn(text, b.start, b.end);
       const [first, second] = sents;
-      if (!first || !/^[\p{Lu}]/u.test(first.text) || /^(?:If|When|See|Note|For|In|This is|It)\b/.test(first.text)) continue;
-      const end = second && second.end - first.start <= MAX_DESCRIPTION && !second.text.endsWith(':') ? second.end : first.end;
+      // A paragraph that opens on "With this pattern, …" or "If …" is a note, not the description.
+      if (!first || !/^[\p{Lu}]/u.test(first.text) || /^(?:If|When|See|Note|For|In|This is|It|With|As|Unlike)\b/.test(first.text)) continue;
+      if (pointsOutside(words(first.text).slice(0, 5).join(' ').replace(/^This (?:method|function|class)\b/, ''))) continue;
+      const secondOk = second && second.end - first.start <= MAX_DESCRIPTION && !second.text.endsWith(':') && !/\bfollowing\b/.test(second.text);
+      const end = secondOk ? second.end : first.end;
       const answer = end === first.end ? sentenceAnswer(text, first, blocks, j, sents.length === 1) : spanAnswer(text, first.start, end);
       if (!answer) continue;
       // "A read-only description …" defines a thing; "Logs a message …" says what a call does.
@@ -68,7 +103,9 @@ export function apiEntries(text: string, blocks: Block[], frame: Frame | undefin
       const isThing = api.isClass || defines;
       const core = isThing ? `What is ${api.name}` : `What does ${api.name} do`;
       const question = framed(core, api.name, frame);
-      if (question) out.push({ kind: 'api', question, answer, priority: 95 });
+      if (question) out.push({ kind: 'api', question, answer, priority: 95, group: blocks[i]!.start });
+      const back = !isThing ? reverse(text, blocks[i]!, first.text, api, frame) : undefined;
+      if (back) out.push({ ...back, group: blocks[i]!.start });
     }
   }
   return out;

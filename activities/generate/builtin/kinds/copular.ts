@@ -11,7 +11,13 @@ const COPULAR = new RegExp(`^${LEAD}(?<x>${NP})\\s+(?<be>is|are)\\s+(?:(?:usuall
 const EMPTY =
   /^(?:a|an|the)\s+(?:(?:same|case|default|one|only|best|first|last|other|following|result|reason|problem|answer|exception|key|rule|norm|goal|way|thing|part|lot|bit|number|set|list|kind|sort|type)\b|(?:great|good|nice|simple|easy|better|common|bad|handy|quick)\s+(?:way|idea|choice|option|thing|practice|place|start)\b)/;
 
+// "The keyword ‘elif’ is short for ‘else if’" and "X is used to …" say what X is for.
+const SHORT_FOR = new RegExp(`^${LEAD}(?<x>${NP})\\s+(?<be>is|are)\\s+(?:(?<short>short for|an abbreviation (?:of|for))|(?:mainly |mostly |typically |often |commonly |usually )?used (?:to|for))\\s+\\S`, 'u');
+
 export const copular: SentenceKind = (ctx) => {
+  const u = SHORT_FOR.exec(ctx.sentence)?.groups;
+  const ux = u && nounSubject(u.x!, 6, ctx.frame?.key);
+  if (u && ux && /\.$/.test(ctx.sentence)) return ask('copular', `What ${u.be} ${ux} ${u.short ? 'short for' : 'used for'}`, ux, ctx, 76);
   const g = COPULAR.exec(ctx.sentence)?.groups;
   if (!g || !/\.$/.test(ctx.sentence)) return undefined;
   const x = nounSubject(g.x!, 6, ctx.frame?.key);

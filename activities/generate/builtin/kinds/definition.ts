@@ -28,6 +28,7 @@ export const definition: SentenceKind = (ctx) => {
   }
   const p = PLAIN.exec(ctx.sentence)?.groups;
   const x = p && nounSubject(p.x!.replace(/^The term\s+/, ''), 6, ctx.frame?.key);
-  if (!p || !x || /^(?:that|you|we|it|to)\b/.test(p.def!)) return undefined;
+  // "Classes provide a means of …": "means" is a noun after an article or a verb.
+  if (!p || !x || /^(?:that|you|we|it|to)\b/.test(p.def!) || /\b(?:a|an|the|by|of|provide|provides|offer|offers|give|gives)$/i.test(p.x!)) return undefined;
   return ask('definition', core(p.verb!, x, false), x, ctx, 95);
 };

@@ -21,7 +21,9 @@ const TASKS: Record<string, string> = {
   Upgrading: 'upgrade', Migrating: 'migrate', Testing: 'test', Debugging: 'debug', Deploying: 'deploy', Importing: 'import',
 };
 // Sentences that talk about the document instead of the subject.
-const META = /^(?:This (?:section|chapter|page|document)|The following|Here|See|Below|Above|In this|Let's|Let us|Now)\b/;
+const META = /^(?:This (?:section|chapter|page|document)|The following|Here|See|Below|Above|In this|Let's|Let us|Now|It is (?:also )?possible)\b/;
+// A sentence that points at an example or list the answer does not hold.
+const POINTS_AWAY = /\b(?:the following|following example|look at|below|above)\b/i;
 
 function cleanHeading(h: string): string {
   return h.replace(/^(?:\d+(?:\.\d+)*\.?|[A-Z]\.\d+(?:\.\d+)*)\s+/, '').replace(/\s*¶$/, '').trim();
@@ -55,17 +57,36 @@ function answerUnder(text: string, blocks: Block[], i: number): Answer | undefin
   if (next?.kind !== 'prose') return undefined;
   const sents = sentencesIn(text, next.start, next.end);
   const [first, second] = sents;
-  if (!first || META.test(first.text) || words(first.text).length < 4) return undefined;
-  if (second && second.end - first.start <= MAX_ANSWER && !second.text.endsWith(':') && !first.text.endsWith(':')) {
+  if (!first || META.test(first.text) || POINTS_AWAY.test(first.text) || words(first.text).length < 4) return undefined;
+  if (second && second.end - first.start <= MAX_ANSWER && !second.text.endsWith(':') && !first.text.endsWith(':') && !POINTS_AWAY.test(second.text)) {
     return spanAnswer(text, first.start, second.end);
   }
   return first.end - first.start <= MAX_ANSWER * 1.5 ? sentenceAnswer(text, first, blocks, i + 1, sents.length === 1) : undefined;
 }
 
-export function headingQuestions(text: string, blocks: Block[], frame: Frame | undefined): Candidate[] {
+// A tagline under a product's name: "Next generation testing framework powered by Vite."
+const TAGLINE = /^(?:An?\s|The\s)?[\p{Lu}\p{Ll}][^.!?:;]{10,160}\.$/u;
+const FINITE_VERB = /\b(?:is|are|was|were|has|have|can|will|does|do|you|we|it|this)\b/i;
+
+/** "What is vitest?" from the title heading and the noun-phrase line under it. */
+function tagline(text: string, blocks: Block[], i: number, frame: Frame | undefined): Candidate | undefined {
+  const next = blocks[i + 1];
+  if (!frame || next?.kind !== 'prose' || /[`—]/.test(frame.phrase) || /^the\s/i.test(frame.phrase)) return undefined;
+  const first = sentencesIn(text, next.start, next.end)[0];
+  if (!first || !TAGLINE.test(first.text) || FINITE_VERB.test(first.text)) return undefined;
+  const answer = spanAnswer(text, first.start, first.end);
+  return answer ? { kind: 'tagline', question: `What is ${frame.phrase}?`, answer, priority: 96 } : undefined;
+}
+
+export function headingQuestions(text: string, blocks: Block[], frame: Frame | undefined, title: string | undefined): Candidate[] {
   const out: Candidate[] = [];
   blocks.forEach((b, i) => {
     if (b.kind !== 'heading') return;
+    if (title && b.text.trim() === title.trim() && frame?.phrase === title.trim()) {
+      const t = tagline(text, blocks, i, frame);
+      if (t) out.push(t);
+      return;
+    }
     const h = cleanHeading(b.text);
     let q: string | undefined;
     if (h.endsWith('?') && QUESTION_WORD.test(h) && !/^What about\b/i.test(h) && !pointsOutside(h) && !/\b(?:I|me|my)\b/.test(h.replace(/^How do I\b/, ''))) {

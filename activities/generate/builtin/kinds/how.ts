@@ -28,6 +28,8 @@ function howTo(goal: string, ctx: SentenceCtx, priority: number): ReturnType<Sen
 
 export const how: SentenceKind = (ctx) => {
   const s = ctx.sentence;
+  // "X can also be done by …" is one way among others the text gave before: not the answer.
+  if (/\balso\b/.test(s)) return undefined;
   const t = TO_DO.exec(s)?.groups;
   if (t) return NOT_A_GOAL.has(t.v!) ? undefined : howTo(`${t.v}${t.o ?? ''}`.trim(), ctx, 87);
   const u = USE_TO.exec(s)?.groups;

@@ -4,13 +4,15 @@ import { framed, type Frame } from '../frame.js';
 import { isSpecific } from '../subjects.js';
 
 export type Kind =
-  | 'definition' | 'copular' | 'api' | 'heading' | 'who' | 'when' | 'where' | 'how_many' | 'how' | 'why' | 'yes_no' | 'comparison';
+  | 'definition' | 'copular' | 'api' | 'which' | 'glossary' | 'tagline' | 'heading' | 'who' | 'when' | 'where' | 'how_many' | 'how' | 'why' | 'yes_no' | 'comparison';
 
 export interface Candidate {
   kind: Kind;
   question: string;
   answer: Answer;
   priority: number; // higher first; ties keep text order
+  /** Candidates about one fact (an API entry asked both ways) share a group: one is kept. */
+  group?: number;
 }
 
 /** One sentence (with its answer span already cut) and what frames its questions. */

@@ -9,7 +9,7 @@ import { baseVerb, nounSubject, pointsOutside } from '../subjects.js';
 import { ask, LEAD, NP, type SentenceKind } from './types.js';
 
 // The rest of the predicate stops before a clause, a parenthesis or the end of the sentence.
-const REST = "(?<rest>[^,;:.()?]{2,80}?)(?=\\s*(?:[,;:.(]|$|\\s(?:because|unless|when|if|so|but|and then|which)\\b))";
+const REST = "(?<rest>[^,;:.()?]{2,80}?)(?=\\s*(?:[,;:.(]|$|\\s(?:because|unless|when|if|and then|which)\\b))";
 const NEG_DO = new RegExp(`^(?<x>${NP})\\s+(?<aux>does not|doesn't|do not|don't)\\s+(?<v>[a-z]+)\\s+${REST}`, 'u');
 const CAN = new RegExp(`^(?<x>${NP})\\s+(?<aux>cannot|can't|can not|can|can also|can only)\\s+(?<v>be\\s+[a-z]+ed|[a-z]+)\\s+${REST}`, 'u');
 const BE_NOT = new RegExp(`^(?<x>${NP})\\s+(?<aux>is not|isn't|are not|aren't|is never|are never)\\s+${REST}`, 'u');
@@ -35,6 +35,8 @@ function overlap(q: string, a: string): number {
 
 export const yesNo: SentenceKind = (ctx) => {
   const s = ctx.sentence;
+  // "False is also returned if …" continues a sentence the reader has not seen.
+  if (/\b(?:also|too|either|as well)\b/.test(s)) return undefined;
   let core: string | undefined;
   let x: string | undefined;
   const plural = (raw: string): boolean => /[^s]s$/.test(words(raw).at(-1) ?? '') && !/^`/.test(words(raw).at(-1)!);
