@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   let generated = 0, passed = 0, chunks = 0, chunksWithPair = 0, docs = 0, docsWithPair = 0, words = 0;
   let templates = 0, broken = 0, unpinned = 0, genMs = 0;
   const passedRows: Array<{ question: string; answer: string; source: string }> = [];
+  const perDoc: Record<string, string> = {}; // "chunks with a pair / chunks" per file
 
   for (const file of files(dir)) {
     const kind = kindFromPath(file);
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     words += wordCount(res.text);
     const seen = new Set<string>();
     let docPassed = 0;
+    let docChunksWithPair = 0;
     for (const chunk of res.chunks) {
       chunks++;
       const t0 = performance.now();
@@ -78,9 +80,11 @@ async function main(): Promise<void> {
         passedRows.push({ question: pair.question, answer: pair.answer, source: `${relative(dir, file)}#${chunk.index}` });
       }
       if (chunkPassed > 0) chunksWithPair++;
+      if (chunkPassed > 0) docChunksWithPair++;
       docPassed += chunkPassed;
     }
     if (docPassed > 0) docsWithPair++;
+    perDoc[relative(dir, file)] = `${docChunksWithPair}/${res.chunks.length}`;
   }
 
   const share = (n: number, d: number): number => (d === 0 ? 0 : Math.round((n / d) * 1000) / 1000);
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
         brokenWordAnswers: broken,
         unpinnedAnswers: unpinned,
         generateMs: Math.round(genMs),
+        perDoc,
         sample,
       },
       null,

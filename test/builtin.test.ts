@@ -76,6 +76,25 @@ describe('question kinds', () => {
     ]);
   });
 
+  it('what/which: a manual command entry (name, synopsis, description) is asked both ways, one of them kept', () => {
+    const text = 'logout logout [n] Exit a login shell, returning a status of n to the shell’s parent.';
+    const pairs = qa(text, 'Bash Reference Manual', ['Bash Reference Manual', '4.2 Bash Builtin Commands']);
+    expect(pairs).toHaveLength(1);
+    expect([
+      ['In Bash, what does the `logout` builtin do?', 'Exit a login shell, returning a status of n to the shell’s parent.'],
+      ['Which builtin in Bash exits a login shell, returning a status of n to the shell’s parent?', 'logout'],
+    ]).toContainEqual(pairs[0]);
+  });
+
+  it('yes/no: obligations and permissions', () => {
+    const may = 'You may charge a fee for the physical act of transferring a copy, and you may offer warranty protection.';
+    expect(qa(may, 'GNU LESSER GENERAL PUBLIC LICENSE')).toEqual([
+      ['Are you allowed to charge a fee for the physical act of transferring a copy in the GNU Lesser General Public License?', may],
+    ]);
+    // "You may not copy, modify, …": the question would be "Are you allowed to not copy?".
+    expect(gen('You may not copy, modify, sublicense, or distribute the Library except as provided.', 'GNU LESSER GENERAL PUBLIC LICENSE')).toEqual([]);
+  });
+
   it('what: a tagline under the product name', () => {
     expect(qa('vitest\n\nNext generation testing framework powered by Vite.\n\nGitHub | Documentation', 'vitest', ['vitest'])).toEqual([
       ['What is vitest?', 'Next generation testing framework powered by Vite.'],

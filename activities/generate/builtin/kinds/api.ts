@@ -37,7 +37,7 @@ const MAX_REVERSE_WORDS = 18;
 const NOT_VERBS = new Set('By In If When For On At As With To Given Unlike Like Note Since After Before Once While Although Unless Only Also Both Each Every Some Any All Most Many This That These Those It Its There Here Special Subclass Deprecated Changed New Added Exactly Similar Equivalent Same'.split(' '));
 
 /** "Return the base name …" → "returns the base name …"; "Logs a message …" → "logs a message …". */
-function thirdPerson(sentence: string): string | undefined {
+export function thirdPerson(sentence: string): string | undefined {
   const m = /^([A-Z][a-z]+)( (?:a|an|the|[a-z][\w-]*)\b.*)\.$/.exec(sentence);
   if (!m || NOT_VERBS.has(m[1]!)) return undefined;
   const v = m[1]!.toLowerCase();

@@ -6,7 +6,7 @@ import { ask, type SentenceKind } from './types.js';
 const VERB = 'shall mean|means|shall refer to|refers to|shall be defined as|is defined as';
 // A parenthesis after the term (`"You" (or "Your")`) is matched but left out of the question.
 const QUOTED = new RegExp(
-  `^(?<pre>(?:[A-Z][^"“”]{0,60},\\s+)?(?:(?:[Tt]he|[Aa]n?|[Tt]o)\\s+)?)["“](?<term>[^"“”]{1,60})["”](?:\\s*\\([^()]{0,60}\\))?(?<post>(?:\\s+[a-z][\\w-]*){0,4}?)\\s+(?:also\\s+)?(?<verb>${VERB})\\s+(?<def>\\S.*)$`,
+  `^(?<pre>(?:[A-Z][^"“”]{0,60},\\s+)?(?:(?:[Tt]he|[Aa]n?|[Tt]o)\\s+)?)["“](?<term>[^"“”]{1,60})["”](?:\\s*\\([^()]{0,60}\\))?(?<post>(?:\\s+[a-z][\\w-]*)?)\\s+(?:also\\s+)?(?<verb>${VERB})\\s+(?<def>\\S.*)$`,
 );
 const PLAIN = new RegExp(`^(?<x>[\\p{Lu}][^,;:"“”]{0,60}?)\\s+(?<verb>${VERB})\\s+(?<def>\\S.*)$`, 'u');
 

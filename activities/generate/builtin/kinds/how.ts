@@ -9,7 +9,12 @@ import { DANGLING_END } from './yesNo.js';
 import { ask, NP, type SentenceCtx, type SentenceKind } from './types.js';
 
 const TO_DO = /^To (?<v>[a-z]+)(?<o>(?:\s+[^,;:]{1,80})?),\s+(?<rest>\S.*)$/u;
-const CAN_BE_DONE = new RegExp(`^(?<x>${NP})\\s+(?<m>can|may) (?:also )?be (?<v>[a-z]+ed)(?<o>(?:\\s+[^,;:()]{1,40}?)??),?\\s+(?:by|using|with|via|through)\\s+\\S`, 'u');
+// "by typing …" says how; "by Handlers" only says who, so "by" needs a gerund.
+const CAN_BE_DONE = new RegExp(`^(?<x>${NP})\\s+(?<m>can|may) (?:also )?be (?<v>[a-z]+ed)(?<o>(?:\\s+[^,;:()]{1,40}?)??),?\\s+(?:by\\s+[a-z]+ing|using|with|via|through)\\s+\\S`, 'u');
+// The rest of "To do X, …" must tell the reader what to do ("run …", "you can …", "X can be
+// set …"), not state a purpose ("the operating system maintains …", "we want …").
+const NOT_AN_INSTRUCTION = /^(?:the|a|an|this|these|that|it|its|we|i|there|each|all|most|some|one|their|our|in|on|at|for|of|by|with|when|if|as)\b/i;
+const MEANS = /\b(?:can be|should be|must be|is necessary|are necessary|need to|needs to|is required)\b/;
 // "Bash uses a hash table to remember the full pathnames …" → "How does Bash remember the full pathnames …?"
 const USES_TO = new RegExp(`^(?<x>${NP})\\s+(?<v>uses|use|relies on|rely on)\\s+[^,;:]{2,60}?\\s+to\\s+(?<goal>[a-z][^,;:()]{4,80}?)(?=\\s*[.,;(]|\\s+(?:and|but|so|because)\\b|$)`, 'u');
 const YOU_CAN = /^You can (?:also )?(?<goal>[a-z][^,;:()]{4,80}?),? by (?:\w+ing)\b/u;
@@ -31,7 +36,12 @@ export const how: SentenceKind = (ctx) => {
   // "X can also be done by …" is one way among others the text gave before: not the answer.
   if (/\balso\b/.test(s)) return undefined;
   const t = TO_DO.exec(s)?.groups;
-  if (t) return NOT_A_GOAL.has(t.v!) ? undefined : howTo(`${t.v}${t.o ?? ''}`.trim(), ctx, 87);
+  if (t) {
+    const rest = t.rest!;
+    const instructs = /^you\b/i.test(rest) || !NOT_AN_INSTRUCTION.test(rest) || MEANS.test(words(rest).slice(0, 7).join(' '));
+    if (NOT_A_GOAL.has(t.v!) || !instructs || /^(?:we|i)\b/i.test(rest)) return undefined;
+    return howTo(`${t.v}${t.o ?? ''}`.trim(), ctx, 87);
+  }
   const u = USE_TO.exec(s)?.groups;
   if (u) return howTo(u.goal!, ctx, 86);
   const y = YOU_CAN.exec(s)?.groups;
