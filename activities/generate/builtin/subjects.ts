@@ -55,7 +55,8 @@ export function nounSubject(raw: string, maxWords = 7, name?: string): string | 
   const w = words(x);
   if (w.length === 0 || w.length > maxWords || /[,;:?!]/.test(x) || MARKUP.test(x.replace(/\b_|_\b|\w_\w/g, ''))) return undefined;
   const first = w[0]!.toLowerCase();
-  if (BAD_START.has(first) || POINTING.test(x) || GENERIC.test(x)) return undefined;
+  // "You’ll", "It's": a pronoun with a contraction is still a pronoun.
+  if (BAD_START.has(first.replace(/['’]\p{L}+$/u, '')) || POINTING.test(x) || GENERIC.test(x)) return undefined;
   if (w.slice(1).some((t) => CLAUSE_WORDS.has(t.toLowerCase()))) return undefined;
   if (!/^[\p{Lu}"“`‘\p{Ll}_]/u.test(x)) return undefined;
   // A lowercase start that is not code ("most of them") is usually a sentence fragment.

@@ -21,7 +21,8 @@ export const copular: SentenceKind = (ctx) => {
   const g = COPULAR.exec(ctx.sentence)?.groups;
   if (!g || !/\.$/.test(ctx.sentence)) return undefined;
   const x = nounSubject(g.x!, 6, ctx.frame?.key);
-  if (!x || words(g.y!).length < 4 || EMPTY.test(g.y!)) return undefined;
+  // "GNU Parallel is a tool to do just that.": the predicate points back at the text before.
+  if (!x || words(g.y!).length < 4 || EMPTY.test(g.y!) || /\b(?:that|this|these|those|it|them|so)\.$/.test(g.y!)) return undefined;
   // "A product is a consumer product …" classifies rather than defines.
   const head = words(x).at(-1)!.toLowerCase();
   if (/^an?\s/.test(x) && words(x).length <= 2 && words(g.y!).slice(0, 4).some((t) => t.toLowerCase() === head)) return undefined;

@@ -39,7 +39,8 @@ export const how: SentenceKind = (ctx) => {
   if (t) {
     const rest = t.rest!;
     const instructs = /^you\b/i.test(rest) || !NOT_AN_INSTRUCTION.test(rest) || MEANS.test(words(rest).slice(0, 7).join(' '));
-    if (NOT_A_GOAL.has(t.v!) || !instructs || /^(?:we|i)\b/i.test(rest)) return undefined;
+    // "To match a paragraph, run or table …": the comma was inside a list, not after the goal.
+    if (NOT_A_GOAL.has(t.v!) || !instructs || /^(?:we|i)\b/i.test(rest) || /^[a-z]+(?: [a-z]+)? (?:or|and) /.test(rest)) return undefined;
     return howTo(`${t.v}${t.o ?? ''}`.trim(), ctx, 87);
   }
   const u = USE_TO.exec(s)?.groups;
@@ -48,7 +49,8 @@ export const how: SentenceKind = (ctx) => {
   if (y) return goodGoal(y.goal!) ? ask('how', `How can you ${y.goal}`, y.goal!, ctx, 86) : undefined;
   const w = USES_TO.exec(s)?.groups;
   const wx = w && nounSubject(w.x!, 6, ctx.frame?.key);
-  if (w && wx && goodGoal(w.goal!) && !/^(?:be|do|make)\b/.test(w.goal!)) {
+  // "Readline uses this value to …": what is used must be named in the sentence.
+  if (w && wx && goodGoal(w.goal!) && !/^(?:be|do|make)\b/.test(w.goal!) && !pointsOutside(s.slice(0, s.indexOf(' to ')))) {
     return ask('how', `How ${/s$/.test(w.v!.split(' ')[0]!) ? 'does' : 'do'} ${wx} ${w.goal}`, wx, ctx, 85);
   }
   const c = CAN_BE_DONE.exec(s)?.groups;
