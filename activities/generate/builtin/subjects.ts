@@ -10,7 +10,8 @@ const BAD_START = new Set(
     'and or but so because if when while although though since then also however thus unless until ' +
     'in on at for to from by with under after before during as of about upon within without once ' +
     'below above next following another everything nothing something anything none each every same ' +
-    'former latter above-mentioned aforementioned note see example').split(' '),
+    'former latter above-mentioned aforementioned note see example several usually often normally always sometimes ' +
+    'else otherwise instead likewise similarly hence still again only just even').split(' '),
 );
 const DETERMINERS = new Set(['the', 'a', 'an']);
 // Words that show the "subject" is really a clause ("If you use X, Y is …").
@@ -26,7 +27,7 @@ const POINTING = /^(?:the|a|an)\s+(?:following|latter|former|above|below|same|pr
 const GENERIC =
   /^(?:the\s+)?(?:(?:only|main|default|returned|original)\s+)*(?:result|results|output|input|parameter|argument|arg|args|value|values|default|return value|callback|function|method|object|option|options|answer|example|examples|idea|goal|purpose|reason|solution|problem|issue|difference|file|name|key|field|type|module|package|library|project|code|thing|way|step|one|case|version|call|string|list|number|section|chapter|document|text|work|program|user|software|data|effect|rule|term|expansion|command|line|word|character|item|entry|operation|process|change|error|exception)$/i;
 const GENERIC_HEAD =
-  /^(?:result|results|output|input|parameter|parameters|argument|arguments|value|values|status|body|default|callback|function|object|option|options|example|file|name|key|field|type|code|thing|way|step|case|version|call|string|list|number|section|chapter|text|word|character|item|entry|operation|process|change|error|exception|expansion|command|line|variable|return|format|factory|dialect|context|setting|settings|behaviour|behavior|mode|level|effect|reason|idea|default|form|part|rest|end|start|beginning|first|last|former|latter|one|ones)$/i;
+  /^(?:result|results|output|input|parameter|parameters|argument|arguments|value|values|status|body|default|callback|function|object|option|options|example|file|name|key|field|type|code|thing|way|step|case|version|call|string|list|number|section|chapter|text|word|character|item|entry|operation|process|change|error|exception|expansion|command|line|variable|return|format|factory|dialect|msg|message|context|setting|settings|behaviour|behavior|mode|level|effect|reason|idea|default|form|part|rest|end|start|beginning|first|last|former|latter|one|ones)$/i;
 const MARKUP = /[*_#<>[\]{}|=\\]/;
 
 /** Code-like words get backticks: `getLogger()`, `os.path`, `exc_info`. */
