@@ -7,7 +7,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { OutputSettings } from '../../schemas/index.js';
-import { builtinGenerator } from './builtin.js';
+import { builtinGenerator } from './builtin/index.js';
 import type { Generator } from './contract.js';
 import { LlmGenerator, llmGeneratorId, type GeneratorEnv } from './llm.js';
 import { availableTemplates, templateExists } from './prompts.js';
