@@ -53,7 +53,6 @@ async function main(): Promise<void> {
     if (!res.ok) continue;
     docs++;
     words += wordCount(res.text);
-    const seen = new Set<string>();
     let docPassed = 0;
     let docChunksWithPair = 0;
     for (const chunk of res.chunks) {
@@ -66,7 +65,7 @@ async function main(): Promise<void> {
         generated++;
         const ev = pair.evidence;
         if (!ev || spanText(sliceCodePoints(chunk.text, ev.start, ev.end)) !== pair.answer) unpinned++;
-        const verdict = validatePair(pair, chunk, seen);
+        const verdict = validatePair(pair, chunk);
         if (verdict.reasons.length > 0) {
           for (const r of verdict.reasons) rejects[r] = (rejects[r] ?? 0) + 1;
           continue;

@@ -253,7 +253,9 @@ describe('issue 12 regressions', () => {
 });
 
 describe('speed', () => {
-  it('stays linear on long adversarial text (no catastrophic backtracking)', () => {
+  // No timing assertion (the machine's load decides timings): a catastrophic regex shows as this
+  // test running into vitest's timeout; bench/builtinQuality.ts measures the speed.
+  it('gets through long adversarial text (no catastrophic backtracking)', () => {
     const shapes = [
       'a '.repeat(20_000),
       'The Thing is '.repeat(5_000),
@@ -265,9 +267,8 @@ describe('speed', () => {
       Array.from({ length: 2_000 }, (_, i) => `- item ${i} does not support feature ${i}, so it fails\n`).join(''),
     ];
     for (const text of shapes) {
-      const t0 = performance.now();
-      generatePairs({ text, title: 'Bash Reference Manual', section: ['Bash Reference Manual'] }, 8);
-      expect(performance.now() - t0, text.slice(0, 30)).toBeLessThan(2000);
+      const pairs = generatePairs({ text, title: 'Bash Reference Manual', section: ['Bash Reference Manual'] }, 8);
+      expect(pairs.length, text.slice(0, 30)).toBeLessThanOrEqual(8);
     }
   });
 });
