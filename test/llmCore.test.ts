@@ -156,7 +156,7 @@ describe('faults and outages', () => {
 
 describe("real servers' refusals", () => {
   it('records a chunk too long for the context as context_too_long, and goes on with the others', async () => {
-    const s = await server({ contextTokens: 600 });
+    const s = await server({ contextTokens: 1100 }); // room for the qa-v2 prompt and a short chunk, not a 3000-char one
     // One document with short paragraphs, one with a single long paragraph (one big chunk).
     const input = corpus(1, 3);
     writeFileSync(join(input, 'long.txt'), `${'A very long sentence about the measured values of the survey. '.repeat(40)}`);

@@ -141,8 +141,8 @@ export function defaultPairs(passage: string, max: number, o: DefaultPairsOption
     .map((s) => {
       const topic = s.text.split(' ').slice(0, 3).join(' ').replace(/[^\p{L}\p{N} ]/gu, '');
       if (!o.quotes) return { question: `What does the text state about ${topic}?`, answer: s.text };
-      const subject = o.title ? `“${o.title}”` : 'this documentation';
-      return { question: `What does ${subject} say about ${topic}?`, answer: s.text, quote: s.raw };
+      const question = o.title ? `What does “${o.title}” say about ${topic}?` : `What is known about ${topic}?`;
+      return { question, answer: s.text, quote: s.raw };
     });
 }
 
