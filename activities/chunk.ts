@@ -111,11 +111,15 @@ export function documentTitle(text: string, headings: Heading[]): string | undef
   return h && looksLikeTitle(h) ? h : undefined;
 }
 
+// Texinfo and Sphinx pages open on their navigation: "Next: Complex Type Example, Previous: …".
+const NAVIGATION_LINE = /^(?:next|previous|prev|up|home|contents)\s*:|\b(?:previous|prev|up)\s*:/i;
+
 function looksLikeTitle(line: string): boolean {
   const letters = line.replace(/[^\p{L}]/gu, '').length;
   return (
     line.length >= 2 && line.length <= 80 && line.split(/\s+/).length <= 10 && letters * 2 >= line.replace(/\s/g, '').length &&
-    /^[\p{L}\p{N}]/u.test(line) && !/[.,;:]$/.test(line) && !/copyright|©|\(c\)|https?:|@|\.{4}/i.test(line)
+    /^[\p{L}\p{N}]/u.test(line) && !/[.,;:]$/.test(line) && !/copyright|©|\(c\)|https?:|@|\.{4}/i.test(line) &&
+    !NAVIGATION_LINE.test(line)
   );
 }
 

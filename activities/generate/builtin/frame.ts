@@ -33,6 +33,12 @@ export function documentFrame(title: string | undefined): Frame | undefined {
   }
   // A numbered chapter ("9. Classes") names a topic, not a thing questions can be "in".
   if (/^\d+(?:\.\d+)*\.?\s/.test(t) || NOT_A_SUBJECT.test(t)) return undefined;
+  // Release notes name a release: "GCC 12 Release Series Changes, New Features, and Fixes" → "GCC 12",
+  // "What's New In Python 3.11" → "Python 3.11".
+  const release = /^(?:What[’']?s New in\s+)?(.+?\d[\w.]*)(?:\s+(?:Release Series|Release Notes|Changes|News|Changelog)\b.*)?$/i.exec(t);
+  if (release && !/^version\b/i.test(release[1]!) && (release[0] !== release[1] || /^What[’']?s New/i.test(t)) && words(release[1]!).length <= 4) {
+    return { phrase: release[1]!, key: release[1]!.toLowerCase() };
+  }
   // "Bash Reference Manual" → "Bash"; "General Python FAQ" → "Python"; "Sorting HOW TO" stays a document.
   const product = t.replace(/^General\s+/i, '').replace(/\s+(?:Reference Manual|Manual|User(?:'s)? Guide|Reference|Documentation|FAQ)$/i, '');
   if (product !== t && product) return { phrase: product, key: product.toLowerCase() };
