@@ -116,11 +116,12 @@ async function throughTemporal(outDir: string, batchSize?: number) {
     workflowRuns: history.runs,
     maxEventsPerRun: history.maxPerRun,
     historyEventsPerDocument: +(history.events / documents).toFixed(3),
+    batchSizes: history.batchSizes,
   };
   return { seconds, workflowSeconds: stats.durationsMs.total / 1000, result, serverPeak, report, files: stats.files };
 }
 
-async function historyEvents(outDir: string, run: ReturnType<typeof resolveRunInput>): Promise<{ events: number; runs: number; maxPerRun: number }> {
+async function historyEvents(outDir: string, run: ReturnType<typeof resolveRunInput>): Promise<{ events: number; runs: number; maxPerRun: number; batchSizes: Record<string, number> }> {
   // The run's server has stopped; start it again on the same database to read the histories.
   const { startEmbeddedServer } = await import('../client/devServer.js');
   const server = await startEmbeddedServer(outDir);
@@ -130,13 +131,21 @@ async function historyEvents(outDir: string, run: ReturnType<typeof resolveRunIn
     let events = 0;
     let runs = 0;
     let maxPerRun = 0;
+    /** Processing batches by size ("250": 38): what the sizing chose. */
+    const batchSizes: Record<string, number> = {};
     for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowIdFor(run)}'` })) {
       events += wf.historyLength;
       maxPerRun = Math.max(maxPerRun, wf.historyLength);
       runs++;
+      for (const e of (await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()).events ?? []) {
+        const a = e.activityTaskScheduledEventAttributes;
+        if (a?.activityType?.name !== 'processBatch') continue;
+        const { start, end } = JSON.parse(Buffer.from(a.input?.payloads?.[0]?.data ?? []).toString('utf8')) as { start: number; end: number };
+        batchSizes[end - start] = (batchSizes[end - start] ?? 0) + 1;
+      }
     }
     await connection.close();
-    return { events, runs, maxPerRun };
+    return { events, runs, maxPerRun, batchSizes };
   } finally {
     await server.stop();
   }
