@@ -1,9 +1,11 @@
 /**
- * npm run bench -- [--docs N]
+ * npm run bench -- [--docs N] [--fixed B]
  *
- * Generates a corpus of N documents and exports it twice: once calling the same activities
- * in-process (the baseline: what the work costs with no orchestration), once through Temporal
- * on a real dev server with an in-process worker. Prints one JSON report.
+ * Generates a corpus of N documents and exports it: once calling the same activities in-process
+ * (the baseline: what the work costs with no orchestration), once through Temporal on a real
+ * dev server with an in-process worker (batches sized by work), and, unless --fixed 0, once more
+ * through Temporal with --batch-size B (default 20: the old fixed batching), back to back so
+ * the two batchings see the same machine. Prints one JSON report.
  */
 import { Client, Connection } from '@temporalio/client';
 import { readFileSync, rmSync } from 'node:fs';
@@ -28,9 +30,12 @@ if (process.argv.includes('--llm')) {
   process.exit(process.exitCode ?? 0);
 }
 const { values } = parseArgs({
-  options: { docs: { type: 'string', default: '1000' }, keep: { type: 'boolean', default: false } },
+  options: { docs: { type: 'string', default: '1000' }, fixed: { type: 'string', default: '20' }, keep: { type: 'boolean', default: false } },
 });
 const documents = Number(values.docs);
+const fixedBatchSize = Number(values.fixed);
+/** The baseline's batching: in-process it costs nothing, so it stays what it always was. */
+const BASELINE = { batchSize: 20, concurrency: 4 };
 const work = mkdtempSync(join(tmpdir(), 'corpus-qa-bench-'));
 const corpusDir = join(work, 'corpus');
 
@@ -49,7 +54,7 @@ function peakRssOfPidMb(pid: number): number | undefined {
 }
 
 async function baseline(outDir: string): Promise<number> {
-  const run = resolveRunInput({ inputDir: corpusDir, outDir, generateQa: true });
+  const run = resolveRunInput({ inputDir: corpusDir, outDir, generateQa: true, ...BASELINE });
   const t0 = performance.now();
   const noop = () => undefined;
   const discovery = await discoverCorpus({ inputDir: run.inputDir, outDir, globs: [], maxFileBytes: run.settings.maxFileBytes }, noop);
@@ -84,13 +89,13 @@ async function baseline(outDir: string): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-async function throughTemporal(outDir: string) {
+async function throughTemporal(outDir: string, batchSize?: number) {
   let serverPid: number | undefined;
   let serverPeak: number | undefined;
   let address = '';
   const t0 = performance.now();
   const { result } = await runCorpusExport(
-    { inputDir: corpusDir, outDir, generateQa: true },
+    { inputDir: corpusDir, outDir, generateQa: true, batchSize },
     {
       onStarted: ({ server }) => {
         serverPid = server?.pid;
@@ -104,11 +109,23 @@ async function throughTemporal(outDir: string) {
     },
   );
   const seconds = (performance.now() - t0) / 1000;
-  const stats = JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')) as { durationsMs: { total: number } };
-  return { seconds, workflowSeconds: stats.durationsMs.total / 1000, result, serverPeak, address };
+  const stats = JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')) as { durationsMs: { total: number }; files: Record<string, { sha256: string }> };
+  const history = await historyEvents(outDir, resolveRunInput({ inputDir: corpusDir, outDir, generateQa: true, batchSize }));
+  const report = {
+    seconds: +seconds.toFixed(2),
+    docsPerSecond: +(documents / seconds).toFixed(1),
+    workflowSeconds: +(stats.durationsMs.total / 1000).toFixed(2),
+    workflowDocsPerSecond: +(documents / (stats.durationsMs.total / 1000)).toFixed(1),
+    historyEvents: history.events,
+    workflowRuns: history.runs,
+    maxEventsPerRun: history.maxPerRun,
+    historyEventsPerDocument: +(history.events / documents).toFixed(3),
+    batchSizes: history.batchSizes,
+  };
+  return { seconds, workflowSeconds: stats.durationsMs.total / 1000, result, serverPeak, report, files: stats.files };
 }
 
-async function historyEvents(outDir: string, run: ReturnType<typeof resolveRunInput>): Promise<{ events: number; runs: number }> {
+async function historyEvents(outDir: string, run: ReturnType<typeof resolveRunInput>): Promise<{ events: number; runs: number; maxPerRun: number; batchSizes: Record<string, number> }> {
   // The run's server has stopped; start it again on the same database to read the histories.
   const { startEmbeddedServer } = await import('../client/devServer.js');
   const server = await startEmbeddedServer(outDir);
@@ -117,12 +134,22 @@ async function historyEvents(outDir: string, run: ReturnType<typeof resolveRunIn
     const client = new Client({ connection });
     let events = 0;
     let runs = 0;
+    let maxPerRun = 0;
+    /** Processing batches by size ("250": 38): what the sizing chose. */
+    const batchSizes: Record<string, number> = {};
     for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowIdFor(run)}'` })) {
       events += wf.historyLength;
+      maxPerRun = Math.max(maxPerRun, wf.historyLength);
       runs++;
+      for (const e of (await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()).events ?? []) {
+        const a = e.activityTaskScheduledEventAttributes;
+        if (a?.activityType?.name !== 'processBatch') continue;
+        const { start, end } = JSON.parse(Buffer.from(a.input?.payloads?.[0]?.data ?? []).toString('utf8')) as { start: number; end: number };
+        batchSizes[end - start] = (batchSizes[end - start] ?? 0) + 1;
+      }
     }
     await connection.close();
-    return { events, runs };
+    return { events, runs, maxPerRun, batchSizes };
   } finally {
     await server.stop();
   }
@@ -131,26 +158,32 @@ async function historyEvents(outDir: string, run: ReturnType<typeof resolveRunIn
 writeBenchCorpus(corpusDir, documents);
 const baselineSeconds = await baseline(join(work, 'out-baseline'));
 const rssAfterBaseline = peakRssMb();
-const temporalOut = join(work, 'out-temporal');
-const t = await throughTemporal(temporalOut);
-const history = await historyEvents(temporalOut, resolveRunInput({ inputDir: corpusDir, outDir: temporalOut, generateQa: true }));
+const t = await throughTemporal(join(work, 'out-temporal'));
+const fixed = fixedBatchSize > 0 ? await throughTemporal(join(work, 'out-fixed'), fixedBatchSize) : undefined;
+/** The data files the two batchings wrote (stats.json holds their sha256): the same, or which differ. */
+const differingFiles = fixed
+  ? [...new Set([...Object.keys(t.files), ...Object.keys(fixed.files)])].filter((f) => t.files[f]?.sha256 !== fixed.files[f]?.sha256)
+  : undefined;
 const report = {
   documents,
   pairsPassed: t.result.export.pairsPassed,
   baseline: { seconds: +baselineSeconds.toFixed(2), docsPerSecond: +(documents / baselineSeconds).toFixed(1) },
-  temporal: {
-    seconds: +t.seconds.toFixed(2),
-    docsPerSecond: +(documents / t.seconds).toFixed(1),
-    workflowSeconds: +t.workflowSeconds.toFixed(2),
-    workflowDocsPerSecond: +(documents / t.workflowSeconds).toFixed(1),
-    historyEvents: history.events,
-    workflowRuns: history.runs,
-    historyEventsPerDocument: +(history.events / documents).toFixed(3),
-  },
+  temporal: t.report,
   temporalOverBaselineThroughput: +(baselineSeconds / t.seconds).toFixed(3),
   workflowOverBaselineThroughput: +(baselineSeconds / t.workflowSeconds).toFixed(3),
+  ...(fixed
+    ? {
+        fixedBatches: {
+          batchSize: fixedBatchSize,
+          ...fixed.report,
+          temporalOverBaselineThroughput: +(baselineSeconds / fixed.seconds).toFixed(3),
+          workflowOverBaselineThroughput: +(baselineSeconds / fixed.workflowSeconds).toFixed(3),
+        },
+        outputFilesDifferingFromFixed: differingFiles,
+      }
+    : {}),
   peakRssMb: { benchProcessAfterBaseline: rssAfterBaseline, benchProcess: peakRssMb(), devServer: t.serverPeak ?? null },
-  note: 'temporal.seconds is the whole command (dev server start, workflow bundling, run); workflowSeconds is start to export as the workflow measured it',
+  note: 'temporal.seconds is the whole command (dev server start, workflow bundling, run); workflowSeconds is start to export as the workflow measured it; temporal uses the default batching (sized by work), fixedBatches --batch-size',
 };
 console.log(JSON.stringify(report, null, 2));
 if (!values.keep) rmSync(work, { recursive: true, force: true });

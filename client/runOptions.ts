@@ -66,7 +66,7 @@ export const CorpusExportOptions = z.object({
   chunkOverlap: z.number().int().optional(),
   maxPairsPerChunk: z.number().int().optional(),
   maxFileMb: z.number().positive().optional(),
-  /** Processing activities in flight at once. */
+  /** Activity slots of the CLI's worker (client/runner.ts); also the window unless batches are sized by work. */
   concurrency: z.number().int().min(1).max(500).optional(),
   batchSize: z.number().int().min(1).optional(),
   continueAsNewAfter: z.number().int().min(1).optional(),
@@ -273,13 +273,29 @@ function resolveRunInputUnchecked(options: CorpusExportOptions): ResolvedRunInpu
     globs: [...new Set(o.globs ?? [])].sort(),
     settings,
     failFast: o.failFast ?? false,
-    window: o.concurrency,
-    batchSize: o.batchSize,
+    ...batching(o, settings.generator),
     continueAsNewAfter: o.continueAsNewAfter,
     noCache: o.noCache ?? false,
     keepIntermediate: o.keepIntermediate ?? false,
     ...(llm ? { llmRuntime: resolveLlmRuntime(o, llm) } : {}),
   });
+}
+
+/** Worker activity slots without --concurrency; client/runner.ts uses the same 4. */
+const DEFAULT_SLOTS = 4;
+
+/**
+ * Batch size and window. Without --batch-size the workflow sizes batches by work, and for the
+ * built-in generator the window is twice the worker's slots: when a slot frees, the next batch is
+ * already queued at the server instead of waiting for a workflow task to schedule it. LLM
+ * batches take minutes, so they keep one batch per slot (a queued batch would also carry an
+ * older --max-cost spend). An explicit --batch-size behaves exactly as before.
+ */
+function batching(o: CorpusExportOptions, generator: OutputSettings['generator']): Pick<RunInput, 'batchSize' | 'window' | 'adaptiveBatches'> {
+  if (o.batchSize !== undefined) return { batchSize: o.batchSize, window: o.concurrency };
+  const slots = o.concurrency ?? DEFAULT_SLOTS;
+  const maxWindow = boundsOf(RunInput.shape.window).max ?? slots;
+  return { adaptiveBatches: true, window: generator === 'builtin' ? Math.min(maxWindow, 2 * slots) : slots };
 }
 
 /** What makes a run this run: the inputs and every setting that changes the output. */

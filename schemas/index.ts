@@ -145,9 +145,19 @@ export const RunInput = z.object({
   globs: z.array(z.string()).default([]),
   settings: OutputSettings,
   failFast: z.boolean().default(false),
-  /** Documents per processing activity: fewer history events per document. */
+  /**
+   * Documents per processing activity: fewer history events per document. With
+   * `adaptiveBatches` it is the size of an LLM run's batches only (and of any worker that
+   * predates adaptive sizing).
+   */
   batchSize: z.number().int().min(1).max(1000).default(20),
-  /** Processing activities in flight at once. */
+  /**
+   * Set when no --batch-size was given: the workflow sizes batches by work (see
+   * workflows/batchSizing.ts). Absent in inputs written before it existed, so executions
+   * started by older clients keep fixed batches of `batchSize`, command for command.
+   */
+  adaptiveBatches: z.boolean().optional(),
+  /** Processing activities scheduled at once (queued at the server beyond the worker's slots). */
   window: z.number().int().min(1).max(500).default(4),
   /** Documents processed by one workflow run before it continues as new. */
   continueAsNewAfter: z.number().int().min(1).default(5000),

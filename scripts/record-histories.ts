@@ -6,17 +6,22 @@
  *   continue-as-new.run-N.json  18 documents, batches of 2, continue-as-new every 4 (every run of the chain)
  *   document-failures.json      the fixture corpus with bad files, --generate-qa: failures are data
  *   fail-fast.json              the same corpus with --fail-fast: the workflow fails
+ *   adaptive-batches.run-N.json no --batch-size: batches sized by work, whose size changes as the
+ *                               run learns, continue-as-new every 200 (every run of the chain)
  *
  * plus index.json (workflow id and scenario of each file).
  *
- *   npx tsx scripts/record-histories.ts [outDir]     (default test/fixtures/histories)
+ *   npx tsx scripts/record-histories.ts [outDir] [--only scenario,...]   (default test/fixtures/histories)
+ *
+ * --only records the named scenarios and keeps the others' files as they are: a new scenario
+ * gets its fixture without making the current code the reference for the old ones.
  *
  * Re-record only when no execution of the old workflow code is running anywhere (see README,
  * "Changing the workflow safely"): the fixtures stand for the executions that may be in flight.
  * Corpora are written to fixed paths under the temp dir, so workflow ids and inputs stay the same
  * from one recording to the next; run ids, timestamps and durations change.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,7 +111,11 @@ function lastEventType(json: RecordedRun['json']): string {
 }
 
 async function main(): Promise<void> {
-  const outDir = process.argv[2] ? resolve(process.argv[2]) : DEFAULT_OUT;
+  const args = process.argv.slice(2);
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? new Set((args.splice(onlyAt, 2)[1] ?? '').split(',').filter(Boolean)) : undefined;
+  const wanted = (scenario: string) => !only || only.has(scenario);
+  const outDir = args[0] ? resolve(args[0]) : DEFAULT_OUT;
   installQuietRuntime();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
@@ -125,6 +134,7 @@ async function main(): Promise<void> {
     options: CorpusExportOptions,
     expectFailure: boolean,
   ) => {
+    if (!wanted(scenario)) return;
     process.stdout.write(`recording ${scenario} ... `);
     let workflowId: string | undefined;
     try {
@@ -183,17 +193,34 @@ async function main(): Promise<void> {
         inputDir, outDir: out, generateQa: true, failFast: true, batchSize: 2, concurrency: 1,
       }, true);
     }
+    // (d) No --batch-size: sizes chosen by the workflow. Blank 200 KB files make the first guess
+    // small and are fast to process, so the size grows once the first batches report.
+    {
+      const { inputDir, outDir: out } = scenarioDirs('adaptive-batches');
+      writeGoodDocs(inputDir);
+      mkdirSync(join(inputDir, 'a-blank'));
+      for (let i = 0; i < 300; i++) writeFileSync(join(inputDir, 'a-blank', `${String(i).padStart(3, '0')}.txt`), ' '.repeat(200 * 1024));
+      await record('adaptive-batches', (run) => `adaptive-batches.run-${run}.json`, {
+        inputDir, outDir: out, generateQa: true, concurrency: 1, continueAsNewAfter: 200,
+      }, false);
+    }
   } finally {
     await env.teardown();
   }
 
-  // The directory belongs to this script: drop old fixtures so a shorter chain leaves no orphans.
+  // The directory belongs to this script: drop old fixtures so a shorter chain leaves no orphans
+  // (with --only, those of the scenarios recorded again).
   mkdirSync(outDir, { recursive: true });
-  for (const name of readdirSync(outDir)) if (name.endsWith('.json')) rmSync(join(outDir, name));
+  const indexPath = join(outDir, 'index.json');
+  const previous = only && existsSync(indexPath) ? (JSON.parse(readFileSync(indexPath, 'utf8')) as HistoryIndex).histories : [];
+  const kept = previous.filter((h) => !wanted(h.scenario));
+  for (const name of readdirSync(outDir)) {
+    if (name.endsWith('.json') && !kept.some((h) => h.file === name)) rmSync(join(outDir, name));
+  }
   const index: HistoryIndex = {
     note: 'Written by `npx tsx scripts/record-histories.ts`; replayed by test/replay.test.ts. Do not edit by hand.',
     recordedWith: { corpusQa: toolVersion(), temporalSdk: sdkVersion() },
-    histories: [],
+    histories: kept,
   };
   for (const { scenario, file, workflowId, runs } of recorded) {
     runs.forEach((r, i) => {

@@ -21,6 +21,8 @@ import { addCounters, emptyCounters } from '../schemas/counters.js';
 import { datasetCostMicroUsd } from '../schemas/llmUsage.js';
 import { runProviderBatches, type BatchPhaseState } from './providerBatches.js';
 import { progressMarkdown } from './progressMarkdown.js';
+import { nextBatchSize } from './batchSizing.js';
+import { batchLabeler } from './batchLabels.js';
 import type {
   BatchSummary,
   Counters,
@@ -82,8 +84,15 @@ const { removeIntermediate } = proxyActivities<CorpusActivities>({
 const { exportDataset } = proxyActivities<CorpusActivities>(EXPORT_OPTIONS);
 
 const RECENT_FAILURES_KEPT = 10;
-/** Batch labels fetched per call: a few KB of history, asked for only as batches are scheduled. */
-const LABELS_PER_CALL = 200;
+/**
+ * An adaptive run also continues as new before its history could reach the server's
+ * 10,240-event warning, even if the server has not suggested it: draining the window adds at
+ * most 6 events per batch (3 for the activity, 3 for the workflow task that sees it), and the
+ * hand-over or the export a few more.
+ */
+const HISTORY_WARNING_EVENTS = 10_240;
+const EVENTS_PER_BATCH = 6;
+const EVENTS_AFTER_DRAIN = 100;
 
 export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: CarriedState): Promise<RunResult> {
   const info = workflowInfo();
@@ -141,21 +150,20 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
     phase = 'processing';
   }
 
-  const labels = new Map<number, string>();
-  const labelFor = async (start: number): Promise<string> => {
-    if (!labels.has(start)) {
-      const starts: number[] = [];
-      for (let s = start; s < total && starts.length < LABELS_PER_CALL; s += run.batchSize) starts.push(s);
-      const got = await batchLabels({ outDir: run.outDir, manifestKey, starts, batchSize: run.batchSize, total });
-      starts.forEach((s, i) => labels.set(s, got[i] ?? `documents ${s + 1}–${Math.min(total, s + run.batchSize)}`));
-    }
-    return labels.get(start)!;
-  };
-
   // Process batches with at most `window` in flight. Results may arrive out of order; counters
   // are sums, so order does not matter to them, and the export reads shards in manifest order.
   const processStart = Date.now();
   const runStartCursor = carried?.cursor ?? 0;
+  // Inputs written before adaptive sizing lack the field: fixed batches, the same commands as before.
+  const adaptive = run.adaptiveBatches === true;
+  let batchSize = adaptive ? nextBatchSize(run, discovery, counters) : run.batchSize;
+
+  // Adaptive runs ask only for labels of batches this run can schedule before it continues as new.
+  const labelFor = batchLabeler(
+    (starts, size) => batchLabels({ outDir: run.outDir, manifestKey, starts, batchSize: size, total }),
+    total,
+    adaptive ? Math.min(total, runStartCursor + run.continueAsNewAfter) : total,
+  );
   let next = runStartCursor;
   let stopScheduling = false;
   let failFastHit: DocumentFailure | undefined;
@@ -166,7 +174,9 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
   // Only after this run did some work, so a run can never hand over without progress.
   const shouldContinueAsNew = () =>
     next > runStartCursor &&
-    (next - runStartCursor >= run.continueAsNewAfter || workflowInfo().continueAsNewSuggested);
+    (next - runStartCursor >= run.continueAsNewAfter ||
+      workflowInfo().continueAsNewSuggested ||
+      (adaptive && workflowInfo().historyLength + EVENTS_PER_BATCH * run.window + EVENTS_AFTER_DRAIN >= HISTORY_WARNING_EVENTS));
 
   while (next < total || pending.size > 0) {
     while (!stopScheduling && next < total && pending.size < run.window) {
@@ -175,8 +185,9 @@ export async function corpusExportWorkflow(run: ResolvedRunInput, carried?: Carr
         break;
       }
       const start = next;
-      const end = Math.min(total, start + run.batchSize);
-      const summary = `${await labelFor(start)} [${start + 1}–${end} of ${total}]`;
+      if (adaptive) batchSize = nextBatchSize(run, discovery, counters, batchSize);
+      const end = Math.min(total, start + batchSize);
+      const summary = `${await labelFor(start, batchSize)} [${start + 1}–${end} of ${total}]`;
       pending.set(
         start,
         processBatch
