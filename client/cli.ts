@@ -384,7 +384,7 @@ export function buildProgram(): Command {
     .option('--generate-qa', 'generate question/answer pairs (built-in offline generator); without it, export chunks')
     .option('--fail-fast', 'stop the run at the first document that cannot be used, and exit 1')
     .option('--dry-run', 'print the plan (documents per type, bytes, estimated chunks and calls); write nothing')
-    .option('-c, --concurrency <n>', 'processing activities in flight at once (1-500)', rangedInt('concurrency'), 4)
+    .option('-c, --concurrency <n>', 'processing activities run at once by the local worker (1-500); the workflow keeps twice as many batches queued for it with the built-in generator', rangedInt('concurrency'), 4)
     .option('--chunk-size <chars>', 'maximum characters per chunk (200-100000)', rangedInt('chunkSize'), 1500)
     .option('--chunk-overlap <chars>', 'characters of the previous chunk repeated at the start of the next (0-10000)', rangedInt('chunkOverlap'), 150)
     .option('--max-pairs-per-chunk <n>', 'upper bound on generated pairs per chunk (1-50)', rangedInt('maxPairsPerChunk'), 8)
@@ -418,7 +418,7 @@ export function buildProgram(): Command {
     .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
     .option('--no-worker', 'do not run a worker in this process (workers run elsewhere: `corpus-qa worker`)')
     .option('--no-progress', 'no progress bar or progress lines')
-    .addOption(new Option('--batch-size <n>', 'documents per processing activity (1-1000)').argParser(rangedInt('batchSize')))
+    .addOption(new Option('--batch-size <n>', 'documents per processing activity (1-1000); default: sized by the work (about 1.5 s per batch, learnt as the run goes) for the built-in generator, 20 for LLM backends').argParser(rangedInt('batchSize')))
     .addOption(new Option('--continue-as-new-after <n>', 'documents per workflow run before continue-as-new').argParser(rangedInt('continueAsNewAfter')))
     .addOption(new Option('--ui-port <port>', 'port for the embedded Temporal UI (1-65535)').argParser(port('--ui-port')))
     .addHelpText('after', `
