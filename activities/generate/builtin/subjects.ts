@@ -66,7 +66,9 @@ export function nounSubject(raw: string, maxWords = 7, name?: string): string | 
   if (DETERMINERS.has(first) && w.length === 1) return undefined;
   if (/\(/.test(x) && !/\(\)/.test(x)) return undefined;
   // "E The expansion": a list letter or page debris in front of the phrase.
-  if (w.slice(1).some((t) => /^(?:The|A|An)$/.test(t)) || /^\p{Lu}$/u.test(w[0]!)) return undefined;
+  // The article "A" before a lowercase noun ("A tide is …") is no debris.
+  const article = w[0] === 'A' && /^\p{Ll}/u.test(w[1] ?? '');
+  if (w.slice(1).some((t) => /^(?:The|A|An)$/.test(t)) || (/^\p{Lu}$/u.test(w[0]!) && !article)) return undefined;
   // "the return status", "the body of the function": a generic head without a name or code.
   if (DETERMINERS.has(first) && !/[`“_.]|\s\p{Lu}/u.test(x) && GENERIC_HEAD.test(w.at(-1)!)) return undefined;
   return lowerFirstWordIfCommon(w.map(codeQuote).join(' '));
