@@ -272,3 +272,18 @@ describe('speed', () => {
     }
   });
 });
+
+describe('regressions from the v2 hand score', () => {
+  it('asks no yes/no question whose predicate ends on a preposition', () => {
+    const text = 'The shell allows control over which commands are saved on the history list.';
+    const qs = generatePairs({ text, title: 'Bash Reference Manual' }, 8).map((p) => p.question);
+    expect(qs.filter((q) => /\bover in Bash\?$/.test(q))).toEqual([]);
+  });
+
+  it('asks no reverse question from a description that runs on past a period', () => {
+    const text = 'shift shift [n] Shift the positional parameters to the left by n. The positional parameters from n+1 are renamed to $1.';
+    const qs = generatePairs({ text, title: 'Bash Reference Manual', section: ['Bash Reference Manual', '4.1 Bourne Shell Builtins'] }, 8).map((p) => p.question);
+    expect(qs.length).toBeGreaterThan(0); // the entry itself is still asked about
+    expect(qs.filter((q) => /^Which builtin/.test(q) && /\.\s/.test(q))).toEqual([]);
+  });
+});

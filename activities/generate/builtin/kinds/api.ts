@@ -56,7 +56,7 @@ function reverse(text: string, sig: Block, description: string, api: { name: str
   const does = thirdPerson(description);
   // "Which function always returns None?" fits many entries: the description must be specific.
   if (!frame || api.isClass || !api.name.endsWith('()`') || !does || words(description).length > MAX_REVERSE_WORDS || words(description).length < 6) return undefined;
-  if (pointsOutside(does) || /\b(?:self|above|below|see)\b/.test(does) || /[;:]/.test(does)) return undefined;
+  if (pointsOutside(does) || /\b(?:self|above|below|see)\b/.test(does) || /[;:]|\.\s/.test(does)) return undefined;
   const answer = spanAnswer(text, sig.start, sig.end, { statement: false });
   if (!answer) return undefined;
   const what = /^`\p{Lu}\w*\./u.test(api.name) ? 'method' : 'function';

@@ -34,7 +34,9 @@ export function glossaryEntries(text: string, blocks: Block[], frame: Frame | un
       // And the other way round, answered by the name: "Which builtin in Bash exits from a … loop?"
       const does = first && words(first.text).length >= 6 && !/[;:]/.test(first.text) ? thirdPerson(first.text) : undefined;
       const nameAnswer = spanAnswer(text, b.start, b.start + c.groups!.name!.length, { statement: false });
-      if (frame && does && nameAnswer && !pointsOutside(does)) {
+      // A "sentence" that runs on past a period ("… to the left by n. The positional …") was not
+      // split at an initial-looking letter: no question can hold it.
+      if (frame && does && nameAnswer && !pointsOutside(does) && !/\.\s/.test(does)) {
         out.push({ kind: 'which', question: `Which ${command} in ${frame.phrase} ${does}?`, answer: nameAnswer, priority: 80, group: b.start });
       }
       continue;

@@ -21,7 +21,7 @@ const PASSIVE = new RegExp(`^${LEAD}(?<x>${NP})\\s+(?<aux>is|are)\\s+(?<neg>not\
 const POSITIVE = new RegExp(`^(?<x>${NP})\\s+(?<v>supports|requires|accepts|allows|provides|includes|preserves|guarantees|implements|handles|ignores)\\s+${REST}`, 'u');
 
 // A predicate cut at a comma in the middle of a phrase: "allowed to read from or".
-export const DANGLING_END = /\b(?:or|and|from|to|of|with|by|the|a|an|in|on|for|as|than|at|into|well|either|both|not|in addition)$/;
+export const DANGLING_END = /\b(?:or|and|from|to|of|with|by|the|a|an|in|on|for|as|than|at|into|onto|over|about|between|under|upon|through|across|without|within|well|either|both|not|in addition)$/;
 
 function tokens(s: string): Set<string> {
   return new Set(normalizeQuestion(s).split(' ').filter(Boolean));
