@@ -98,7 +98,7 @@ describe('corpus-wide index', () => {
     expect(c.check(pair('When was it released?', '2004'), 'ffffffff00000002')).toEqual({ of: 'ffffffff00000001', kind: 'exact' });
   });
 
-  it('retains under 100 bytes a key for 100,000 pairs, and finds them all again', () => {
+  it('retains a few hundred bytes at most a key for 100,000 pairs (not a Map of strings), and finds them all again', () => {
     // Retained memory, measured after a full collection: heap and array buffers together, so a
     // Map of strings would be counted as much as typed arrays.
     setFlagsFromString('--expose-gc');
@@ -115,7 +115,10 @@ describe('corpus-wide index', () => {
     for (let i = 0; i < n; i++) if (c.check(pair(`Question ${i}?`, `answer ${i}`), id(i))) throw new Error(`pair ${i} is not a duplicate`);
     const bytes = used() - before;
     expect(c.size).toBe(n);
-    expect(bytes / n).toBeLessThan(100);
+    // About 64 B a key on a quiet machine; what else the process allocates meanwhile moves it by
+    // tens of bytes. The bound only has to tell typed arrays from the ~800 B a key that a Map of
+    // question strings retained (issue 15).
+    expect(bytes / n).toBeLessThan(300);
     for (let i = 0; i < n; i += 997) expect(c.check(pair(`question ${i}`, `Answer ${i}.`), 'ffffffffffffffff')?.of).toBe(id(i));
   });
 });
