@@ -10,6 +10,8 @@ import { OutputSettings, RunInput, SplitSpec, TrainingFormat, type ResolvedRunIn
 import { LlmRuntime, LlmSettings, QuestionKind } from '../schemas/index.js';
 import { availableTemplates, templateExists } from '../activities/generate/prompts.js';
 import { languageName } from '../activities/language.js';
+import { PIPELINE_VERSION } from '../activities/pipeline.js';
+import { generatorId } from '../activities/generate/index.js';
 import { UsageError } from './errors.js';
 
 /** The bounds of a zod number schema (through .default()/.optional()). */
@@ -298,7 +300,12 @@ function batching(o: CorpusExportOptions, generator: OutputSettings['generator']
   return { adaptiveBatches: true, window: generator === 'builtin' ? Math.min(maxWindow, 2 * slots) : slots };
 }
 
-/** What makes a run this run: the inputs and every setting that changes the output. */
+/**
+ * What makes a run this run: the inputs, every setting that changes the output, and the versions
+ * of the code that makes it (the pipeline and the generator), so that after an upgrade the same
+ * command starts a new run instead of answering "Already complete" with the old output. The LLM
+ * journal is keyed by request, so replies already paid for are still reused.
+ */
 export function runIdentity(run: ResolvedRunInput): Record<string, unknown> {
   return {
     inputDir: run.inputDir,
@@ -306,6 +313,8 @@ export function runIdentity(run: ResolvedRunInput): Record<string, unknown> {
     globs: run.globs,
     failFast: run.failFast,
     ...run.settings,
+    pipeline: PIPELINE_VERSION,
+    generatorVersion: run.settings.generateQa ? generatorId(run.settings) : null,
   };
 }
 

@@ -19,7 +19,9 @@ import { processBatch, shardKeyFor, shardSettingsKey, type BatchProgress } from 
 import { readManifestRange } from '../activities/manifest.js';
 import { shardPath } from '../activities/storage.js';
 import { planRun } from '../client/plan.js';
-import { parseQuestionTypes, resolveRunInput, workflowIdFor } from '../client/runOptions.js';
+import { identityChanges, parseQuestionTypes, resolveRunInput, runIdentity, workflowIdFor } from '../client/runOptions.js';
+import { PIPELINE_VERSION } from '../activities/pipeline.js';
+import { builtinGenerator } from '../activities/generate/builtin/index.js';
 import { LlmSettings, OutputSettings, type Chunk } from '../schemas/index.js';
 import { z } from 'zod';
 import { startFakeLlmServer, type FakeLlmServer } from './helpers/fakeLlmServer.js';
@@ -162,6 +164,18 @@ describe('run options for LLM backends', () => {
     expect(builtin.settings.llm).toBeUndefined();
     expect(JSON.stringify(builtin)).not.toContain('llm');
     expect(workflowIdFor(builtin)).toBe(workflowIdFor(resolveRunInput({ inputDir: '/a', outDir: '/b', generateQa: true, generator: 'builtin' })));
+  });
+
+  it('puts the pipeline and generator versions in the run identity, so an upgrade is a new run', () => {
+    const builtin = runIdentity(resolveRunInput({ inputDir: '/a', outDir: '/b', generateQa: true }));
+    expect(builtin.pipeline).toBe(PIPELINE_VERSION);
+    expect(builtin.generatorVersion).toBe(builtinGenerator.id);
+    const chunksOnly = runIdentity(resolveRunInput({ inputDir: '/a', outDir: '/b' }));
+    expect(chunksOnly.generatorVersion).toBeNull();
+    const llm = runIdentity(resolveRunInput({ inputDir: '/a', outDir: '/b', generator: 'openai', model: 'm' }));
+    expect(String(llm.generatorVersion)).toContain('m');
+    // What the CLI prints when an older version's run is found in the same directory.
+    expect(identityChanges({ ...builtin, pipeline: 'p2' }, builtin)).toEqual([`pipeline "p2" → "${PIPELINE_VERSION}"`]);
   });
 
   it('estimates requests and tokens in the dry-run plan', async () => {
