@@ -17,6 +17,8 @@ export interface ChunkOptions {
   chunkSize: number;
   chunkOverlap: number;
   idPrefix: string;
+  /** Detect the document's language for its chunks: only `--language auto` asks for it. */
+  detectLanguage?: boolean;
 }
 
 interface Unit {
@@ -52,7 +54,7 @@ export function chunkText(text: string, headings: Heading[], opts: ChunkOptions)
   const chunks: Chunk[] = [];
   const title = documentTitle(text, sorted);
   // Once per document, over all of it: a chunk of code or a table alone could not tell.
-  const language = detectLanguage(text);
+  const language = opts.detectLanguage ? detectLanguage(text) : undefined;
   const toCpStart = codePointCursor(text);
   const toCpEnd = codePointCursor(text);
   let headingIdx = -1; // last heading with start <= current chunk start (starts only increase)

@@ -57,6 +57,8 @@ export async function processDocument(
     chunkSize: settings.chunkSize,
     chunkOverlap: settings.chunkOverlap,
     idPrefix: sha256.slice(0, 12),
+    // Only an LLM asked for each document's own language reads it; the built-in generator does not.
+    detectLanguage: settings.generateQa && settings.llm?.language === 'auto',
   }, {
     signal: hooks.signal,
     onTimings: (tm) => {

@@ -65,7 +65,7 @@ describe('detectLanguage', () => {
 });
 
 describe('chunks carry their document\'s language', () => {
-  const opts = { chunkSize: 200, chunkOverlap: 0, idPrefix: 'doc' };
+  const opts = { chunkSize: 200, chunkOverlap: 0, idPrefix: 'doc', detectLanguage: true };
 
   it('detected once over the whole text: every chunk has the same, even one that alone would be unsure', () => {
     const text = `${PASSAGES.nl}\n\n${MORE.nl}\n\nHTTP_PROXY=http://127.0.0.1:3128`;
@@ -73,6 +73,11 @@ describe('chunks carry their document\'s language', () => {
     expect(chunks.length).toBeGreaterThan(1);
     expect(detectLanguage(chunks.at(-1)!.text)).toBeUndefined();
     expect(chunks.map((c) => c.language)).toEqual(chunks.map(() => 'nl'));
+  });
+
+  it('is not detected unless asked for (only --language auto reads it)', () => {
+    const chunks = chunkText(`${PASSAGES.nl}\n\n${MORE.nl}`, [], { ...opts, detectLanguage: false });
+    for (const c of chunks) expect('language' in c).toBe(false);
   });
 
   it('has no language key when the document is unsure', () => {
