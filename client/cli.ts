@@ -113,6 +113,11 @@ function formatBytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
+/** "1 row", "2 rows". */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function formatCounts(counts: Record<string, number>): string {
   return Object.entries(counts)
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -249,7 +254,7 @@ function printResult(result: RunResult): void {
   const c = result.counters;
   const e = result.export;
   const lines = [
-    `Done: ${result.documents} documents, ${c.loaded} loaded, ${e.errors} failed, ${e.chunks} chunks.`,
+    `Done: ${plural(result.documents, 'document')}, ${c.loaded} loaded, ${e.errors} failed, ${e.chunks} chunks.`,
   ];
   const qaFiles = !Object.keys(e.files).includes('data/chunks.jsonl');
   if (qaFiles) {
@@ -258,13 +263,13 @@ function printResult(result: RunResult): void {
       (Object.keys(reasons).length ? ` (${formatCounts(reasons)})` : '') + '.');
   }
   lines.push(`Wrote to ${result.outDir}:`);
-  for (const [file, info] of Object.entries(e.files)) lines.push(`  ${file.padEnd(24)} ${info.rows} rows`);
+  for (const [file, info] of Object.entries(e.files)) lines.push(`  ${file.padEnd(24)} ${plural(info.rows, 'row')}`);
   lines.push('  stats.json', qaFiles && e.pairsPassed === 0
     ? '  README.md (dataset card; no pair passed, so load_dataset(<out>) has no data to load)'
     : '  README.md (dataset card: load_dataset(<out>) works)');
   for (const w of result.warnings ?? []) lines.push(`Skipped: ${w}`);
   if (e.errors > 0) {
-    lines.push(`Warning: ${e.errors} documents could not be used (${formatCounts(c.failedByReason)}); see errors.jsonl.`);
+    lines.push(`Warning: ${plural(e.errors, 'document')} could not be used (${formatCounts(c.failedByReason)}); see errors.jsonl.`);
   }
   console.log(lines.join('\n'));
 }
