@@ -19,7 +19,7 @@ import { processBatch } from '../activities/processBatch.js';
 import { resolveRunInput, workflowIdFor } from '../client/runOptions.js';
 import { runCorpusExport } from '../client/runner.js';
 import { addCounters, emptyCounters, type BatchSummary } from '../schemas/index.js';
-import { writeBenchCorpus } from './corpus.js';
+import { writeBenchCorpus } from '../test/helpers/syntheticCorpus.js';
 
 if (process.argv.includes('--quality')) {
   await import('./quality.js'); // npm run bench -- --quality OUT_DIR: pair quality of an export (bench/quality.ts)

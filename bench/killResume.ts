@@ -24,7 +24,7 @@ import {
   waitForExit,
   type CliProcess,
 } from '../test/helpers/processes.js';
-import { writeBenchCorpus } from './corpus.js';
+import { writeBenchCorpus } from '../test/helpers/syntheticCorpus.js';
 
 const { values, positionals } = parseArgs({
   options: {

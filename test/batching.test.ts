@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import { writeBenchCorpus } from '../bench/corpus.js';
+import { writeBenchCorpus } from './helpers/syntheticCorpus.js';
 import { resolveRunInput, type CorpusExportOptions } from '../client/runOptions.js';
 import { emptyCounters, type Counters, type DiscoverySummary } from '../schemas/index.js';
 import { batchLabeler, LABELS_PER_CALL } from '../workflows/batchLabels.js';

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeBenchCorpus } from '../bench/corpus.js';
+import { writeBenchCorpus } from './helpers/syntheticCorpus.js';
 import { writeFixtureCorpus } from './helpers/corpus.js';
 import { readJsonl, tempDir } from './helpers/files.js';
 import { temporalAddress, uniqueTaskQueue } from './helpers/temporal.js';

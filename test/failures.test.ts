@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeBenchCorpus } from '../bench/corpus.js';
+import { writeBenchCorpus } from './helpers/syntheticCorpus.js';
 import { tempDir } from './helpers/files.js';
 import {
   BIN,

@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { writeBenchCorpus } from '../bench/corpus.js';
+import { writeBenchCorpus } from './helpers/syntheticCorpus.js';
 import { startWorker, stopProcesses } from './helpers/cluster.js';
 import { readJsonl, sha256File, tempDir } from './helpers/files.js';
 import { countShards, describeCli, startCorpusQa, readProcessLog, waitForExit, waitUntil, type CliProcess } from './helpers/processes.js';

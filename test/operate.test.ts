@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addressTarget } from '../client/connection.js';
 import { cancelRun, runStatus } from '../client/operate.js';
-import { writeBenchCorpus } from '../bench/corpus.js';
+import { writeBenchCorpus } from './helpers/syntheticCorpus.js';
 import { writeGoodDocs } from './helpers/corpus.js';
 import { tempDir, treeHashes } from './helpers/files.js';
 import { countShards, waitUntil } from './helpers/processes.js';

@@ -6,7 +6,7 @@
  */
 import { closeSync, ftruncateSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeBenchCorpus } from '../../bench/corpus.js';
+import { writeBenchCorpus } from './syntheticCorpus.js';
 
 export interface CrashCorpus {
   root: string;

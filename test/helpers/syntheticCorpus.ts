@@ -1,4 +1,4 @@
-/** A synthetic but prose-like corpus for benchmarks: deterministic for a given size and seed. */
+/** A synthetic but prose-like corpus for tests and benchmarks: deterministic for a given size and seed. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
