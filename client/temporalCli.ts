@@ -11,7 +11,7 @@ export function cacheDir(): string {
   return process.env.CORPUS_QA_CACHE ?? join(homedir(), '.cache', 'corpus-qa');
 }
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;

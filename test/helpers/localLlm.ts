@@ -9,11 +9,11 @@
  * are dropped so that only the arguments given here count.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, accessSync, constants } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../client/devServer.js';
-import { cacheDir } from '../../client/temporalCli.js';
+import { cacheDir, isExecutable } from '../../client/temporalCli.js';
 
 export const SETUP_HINT = 'run bash scripts/setup-local-llm.sh';
 
@@ -24,14 +24,6 @@ export interface LocalLlmPaths {
 
 export type LocalLlmLookup = ({ ok: true } & LocalLlmPaths) | { ok: false; reason: string };
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function isGguf(path: string): boolean {
   try {

@@ -3,8 +3,8 @@
  * decompression bomb, one enormous line. Sizes are parameters so tests stay small.
  */
 import { deflateSync } from 'node:zlib';
+import { pdfFile } from './pdf.js';
 
-const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** A Markdown list nested `depth` levels deep, one item per level ("  " more indent each). */
@@ -50,15 +50,5 @@ export function flateBombPdf(zeros: number, layers = 1): Uint8Array {
     `<< /Length ${text.length} >>\nstream\n${text}\nendstream`,
     `<< /Length ${data.length} /Filter ${filter} >>\nstream\n${data.toString('latin1')}\nendstream`,
   ];
-  let out = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';
-  const offsets: number[] = [];
-  objects.forEach((body, i) => {
-    offsets.push(out.length);
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-  });
-  const xrefAt = out.length;
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const offset of offsets) out += `${String(offset).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xrefAt}\n%%EOF\n`;
-  return latin1(out);
+  return pdfFile(objects);
 }

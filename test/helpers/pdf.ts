@@ -29,20 +29,7 @@ export function makePdf(pages: string[][], options: { trailerExtra?: string } = 
     objects.push(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`);
   }
 
-  // The second line's high bytes tell tools the file is binary (PDF convention).
-  let out = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';
-  const offsets: number[] = [];
-  objects.forEach((body, i) => {
-    offsets.push(out.length); // every character is one byte (Latin-1), so length = offset
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-  });
-  const xrefAt = out.length;
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  // Each entry is exactly 20 bytes: 10-digit offset, space, 5-digit generation, space, n, space, LF.
-  for (const offset of offsets) out += `${String(offset).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R${options.trailerExtra ?? ''} >>\n`;
-  out += `startxref\n${xrefAt}\n%%EOF\n`;
-  return latin1(out);
+  return pdfFile(objects, options.trailerExtra);
 }
 
 /** Starts like a PDF, then garbage and a cut-off object: no xref, no trailer, no pages. */
@@ -129,6 +116,15 @@ export function makeLayoutPdf(
     );
     objects.push(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`);
   }
+  return pdfFile(objects);
+}
+
+/**
+ * A PDF file of these objects (numbered from 1, the first being the catalog) with a correct
+ * cross-reference table. Every character is one byte (Latin-1), so string length = offset.
+ */
+export function pdfFile(objects: string[], trailerExtra = ''): Uint8Array {
+  // The second line's high bytes tell tools the file is binary (PDF convention).
   let out = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';
   const offsets: number[] = [];
   objects.forEach((body, i) => {
@@ -137,7 +133,9 @@ export function makeLayoutPdf(
   });
   const xrefAt = out.length;
   out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  // Each entry is exactly 20 bytes: 10-digit offset, space, 5-digit generation, space, n, space, LF.
   for (const offset of offsets) out += `${String(offset).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xrefAt}\n%%EOF\n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R${trailerExtra} >>\n`;
+  out += `startxref\n${xrefAt}\n%%EOF\n`;
   return latin1(out);
 }
