@@ -5,33 +5,19 @@
  * again nor pays for anything twice. The output equals a run that sent the requests one by one.
  */
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { GOOD_DOCS, writeGoodDocs } from './helpers/corpus.js';
-import { startFakeLlmServer, type FakeLlmServer, type FakeLlmOptions } from './helpers/fakeLlmServer.js';
+import type { FakeLlmServer } from './helpers/fakeLlmServer.js';
+import { fakeLlmServers, withEnv } from './helpers/llmTestKit.js';
 import { tempDir, treeHashes } from './helpers/files.js';
 import { describeCli, killHard, startCorpusQa, waitForExit, waitUntil } from './helpers/processes.js';
 import { runExport, temporalAddress, uniqueTaskQueue } from './helpers/temporal.js';
 import type { CorpusExportOptions } from '../client/runOptions.js';
 
 const KEYS = { OPENAI_API_KEY: 'sk-batch-test', ANTHROPIC_API_KEY: 'sk-ant-batch-test' };
-const saved = { OPENAI_API_KEY: process.env.OPENAI_API_KEY, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY };
-beforeAll(() => Object.assign(process.env, KEYS));
-afterAll(() => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
-const servers: FakeLlmServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function server(options: FakeLlmOptions = {}) {
-  const s = await startFakeLlmServer(options);
-  servers.push(s);
-  return s;
-}
+withEnv(KEYS);
+const server = fakeLlmServers();
 
 const corpus = (() => {
   const root = tempDir('batch-corpus');

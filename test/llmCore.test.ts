@@ -7,7 +7,7 @@
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { discoverCorpus } from '../activities/discover.js';
 import { readManifestRange } from '../activities/manifest.js';
 import { processBatch, shardKeyFor, shardSettingsKey, type BatchProgress } from '../activities/processBatch.js';
@@ -16,26 +16,12 @@ import { RequestLimiter } from '../activities/generate/limiter.js';
 import { readParsedIfExists, shardPath } from '../activities/storage.js';
 import { resolveRunInput, type CorpusExportOptions } from '../client/runOptions.js';
 import { ShardContent } from '../schemas/index.js';
-import { startFakeLlmServer, type FakeLlmOptions, type FakeLlmServer } from './helpers/fakeLlmServer.js';
+import type { FakeLlmServer } from './helpers/fakeLlmServer.js';
+import { fakeLlmServers, withEnv } from './helpers/llmTestKit.js';
 import { tempDir } from './helpers/files.js';
 
-const saved = process.env.OPENAI_API_KEY;
-beforeAll(() => {
-  process.env.OPENAI_API_KEY = 'sk-core-test';
-});
-afterAll(() => {
-  if (saved === undefined) delete process.env.OPENAI_API_KEY;
-  else process.env.OPENAI_API_KEY = saved;
-});
-const servers: FakeLlmServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function server(options: FakeLlmOptions = {}) {
-  const s = await startFakeLlmServer(options);
-  servers.push(s);
-  return s;
-}
+withEnv({ OPENAI_API_KEY: 'sk-core-test' });
+const server = fakeLlmServers();
 
 const sentence = (d: number, i: number) =>
   `Document ${d} paragraph ${i} explains that the measured value number ${d * 100 + i} was recorded by the survey team on site.`;

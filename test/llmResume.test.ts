@@ -5,31 +5,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeLlmServer, type FakeLlmOptions, type FakeLlmServer } from './helpers/fakeLlmServer.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeLlmServer } from './helpers/fakeLlmServer.js';
+import { fakeLlmServers, withEnv } from './helpers/llmTestKit.js';
 import { readJsonl, tempDir, treeHashes } from './helpers/files.js';
 import { describeCli, killHard, startCorpusQa, waitForExit, waitUntil } from './helpers/processes.js';
 import { runExport, temporalAddress, uniqueTaskQueue } from './helpers/temporal.js';
 import { writeFileSync } from 'node:fs';
 
 const KEY = 'sk-resume-test';
-const saved = process.env.OPENAI_API_KEY;
-beforeAll(() => {
-  process.env.OPENAI_API_KEY = KEY;
-});
-afterAll(() => {
-  if (saved === undefined) delete process.env.OPENAI_API_KEY;
-  else process.env.OPENAI_API_KEY = saved;
-});
-const servers: FakeLlmServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function server(options: FakeLlmOptions = {}) {
-  const s = await startFakeLlmServer(options);
-  servers.push(s);
-  return s;
-}
+withEnv({ OPENAI_API_KEY: KEY });
+const server = fakeLlmServers();
 
 /** Long documents: many chunks each, so a kill lands in the middle of one. */
 function longCorpus(docs: number, paragraphs: number): string {
