@@ -123,7 +123,7 @@ function formatCounts(counts: Record<string, number>): string {
     .join(', ');
 }
 
-interface RunFlags {
+export interface RunFlags {
   out?: string;
   /** A file to read settings from; false with --no-config. */
   config?: string | false;
@@ -170,7 +170,7 @@ interface RunFlags {
   batchPollSeconds?: number;
 }
 
-function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
+export function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
   if (f.out === undefined) throw new UsageError('--out is required (or outDir in a config file, see `corpus-qa init`)');
   return {
     inputDir: dir,
@@ -279,7 +279,7 @@ function printResult(result: RunResult): void {
  * The flags with the config file applied (--config FILE, else one in <dir> or the working
  * directory), and the file used. Says which file it read: a setting nobody typed should be traceable.
  */
-function withConfigFile(dir: string, flags: RunFlags, command: Command): { flags: RunFlags; configFile?: string } {
+export function withConfigFile(dir: string, flags: RunFlags, command: Command): { flags: RunFlags; configFile?: string } {
   if (flags.config === false) return { flags };
   const configFile = findConfigFile({ explicit: flags.config, inputDir: dir });
   if (!configFile) return { flags };

@@ -156,13 +156,14 @@ function valueMessage(key: string, issue: z.core.$ZodIssue, got: unknown): strin
  * the question kinds. Rules between settings (an LLM key without --generator) are checked once the
  * file and the flags are merged (resolveRunInput), since a flag may complete the file.
  */
-function valueProblems(values: Record<string, unknown>): string[] {
+function valueProblems(values: Record<string, unknown>, spelledAs: Record<string, string>): string[] {
+  const name = (key: string) => spelledAs[key] ?? key;
   const problems: string[] = [];
   for (const [key, range] of Object.entries(NUMERIC_FLAGS)) {
     const v = values[key];
     if (typeof v !== 'number') continue;
     if ((range.integer && !Number.isInteger(v)) || (range.min !== undefined && v < range.min) || (range.max !== undefined && v > range.max)) {
-      problems.push(rangeMessage(key, range, v));
+      problems.push(rangeMessage(name(key), range, v));
     }
   }
   // The flags' own parsers, so both spellings are held to one rule; their message names the flag.
@@ -170,7 +171,7 @@ function valueProblems(values: Record<string, unknown>): string[] {
     try {
       f();
     } catch (err) {
-      problems.push(`${key}: ${(err as Error).message.replace(/^--[a-z-]+: /, '')}`);
+      problems.push(`${name(key)}: ${(err as Error).message.replace(/^--[a-z-]+: /, '')}`);
     }
   };
   const { split, questionTypes } = values;
@@ -217,7 +218,7 @@ export function readConfigFile(file: string): RunConfig {
       }
     }
   }
-  problems.push(...valueProblems(normalized));
+  problems.push(...valueProblems(normalized, spelledAs));
   // A number out of range may fail both the schema and the range check: say it once.
   if (problems.length) throw new UsageError([...new Set(problems)].map((p) => `${file}: ${p}`).join('\n'));
   const config = parsed.data!;
