@@ -42,6 +42,16 @@ function describeIoError(err: unknown): string {
   return e.message ?? String(err);
 }
 
+/**
+ * The names of a run's config file (client/config.ts). One at the top of the input directory
+ * configures the run; it is not a document of the corpus, so it is never discovered.
+ */
+export const RUN_CONFIG_FILE_NAMES = ['corpus-qa.config.json', 'corpus-qa.config.yaml', 'corpus-qa.config.yml'] as const;
+
+function isRunConfigFile(source: string): boolean {
+  return (RUN_CONFIG_FILE_NAMES as readonly string[]).includes(source);
+}
+
 /** The files a run would consider, with sizes, sorted. Shared by discovery and --dry-run. */
 export async function planFiles(
   input: DiscoverInput,
@@ -55,6 +65,7 @@ export async function planFiles(
     excludeDirs: outInsideInput ? [input.outDir] : [],
     onProgress,
   });
+  walked.files = walked.files.filter((f) => !isRunConfigFile(f.source));
   // Byte order of the relative path, not locale order: the same on every machine.
   walked.files.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
   const warnings = [...walked.warnings];

@@ -11,7 +11,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { QuestionKind, type RunResult } from '../schemas/index.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, toolVersion } from '../worker/index.js';
 import { planRun } from './plan.js';
@@ -31,6 +31,9 @@ import { cancelRun, runStatus } from './operate.js';
 import { verifyOutput, VerifyError } from './verify.js';
 import { clusterTarget } from './connection.js';
 import { listRuns, serveUi } from './inspect.js';
+import { applyConfig, findConfigFile, readConfigFile, RUN_CONFIG_FILE_NAMES, STARTER_CONFIG_NAME } from './config.js';
+import { starterConfig } from './starterConfig.js';
+import { existsSync, writeFileSync } from 'node:fs';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -125,8 +128,10 @@ function formatCounts(counts: Record<string, number>): string {
     .join(', ');
 }
 
-interface RunFlags {
-  out: string;
+export interface RunFlags {
+  out?: string;
+  /** A file to read settings from; false with --no-config. */
+  config?: string | false;
   glob: string[];
   generateQa?: boolean;
   failFast?: boolean;
@@ -170,7 +175,8 @@ interface RunFlags {
   batchPollSeconds?: number;
 }
 
-function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
+export function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
+  if (f.out === undefined) throw new UsageError('--out is required (or outDir in a config file, see `corpus-qa init`)');
   return {
     inputDir: dir,
     outDir: f.out,
@@ -274,8 +280,30 @@ function printResult(result: RunResult): void {
   console.log(lines.join('\n'));
 }
 
-async function runCommand(dir: string, flags: RunFlags): Promise<number> {
+/**
+ * The flags with the config file applied (--config FILE, else one in <dir> or the working
+ * directory), and the file used. Says which file it read: a setting nobody typed should be traceable.
+ */
+export function withConfigFile(dir: string, flags: RunFlags, command: Command): { flags: RunFlags; configFile?: string } {
+  if (flags.config === false) return { flags };
+  const configFile = findConfigFile({ explicit: flags.config, inputDir: dir });
+  if (!configFile) return { flags };
+  const config = readConfigFile(configFile);
+  console.error(`Config: ${configFile}`);
+  return { flags: applyConfig(flags, config, (attribute) => command.getOptionValueSource(attribute)), configFile };
+}
+
+async function runCommand(dir: string, flags: RunFlags, configFile?: string): Promise<number> {
   const options = toOptions(dir, flags);
+  if (configFile) {
+    // A rule between settings (--min-score without --judge) may join the file and a flag: say both.
+    try {
+      resolveRunInput(options);
+    } catch (err) {
+      if (err instanceof UsageError) throw new UsageError(`${err.message} (settings from ${configFile} and the command line)`);
+      throw err;
+    }
+  }
   if (flags.dryRun) {
     await dryRun(options);
     return 0;
@@ -384,7 +412,9 @@ export function buildProgram(): Command {
     .command('run')
     .description('discover, load, chunk (and with --generate-qa: generate and validate) and export a corpus')
     .argument('<dir>', 'input directory, read recursively (hidden files and dirs are skipped)')
-    .requiredOption('-o, --out <dir>', 'output directory (data/, rejected/, errors.jsonl, stats.json, README.md)')
+    .option('-o, --out <dir>', 'output directory (data/, rejected/, errors.jsonl, stats.json, README.md); required, here or as outDir in the config file')
+    .option('--config <file>', `read the run's settings from this file (default: ${RUN_CONFIG_FILE_NAMES.join(', ')} in <dir>, else in the working directory); a flag typed here wins over it`)
+    .option('--no-config', 'read no config file, even if one is there')
     .option('-g, --glob <pattern>', 'only files whose path relative to <dir> matches (repeatable), e.g. "**/*.md"', collect, [])
     .option('--generate-qa', 'generate question/answer pairs (built-in offline generator); without it, export chunks')
     .option('--fail-fast', 'stop the run at the first document that cannot be used, and exit 1')
@@ -434,6 +464,10 @@ Environment:
   OPENAI_API_KEY       key for --generator openai, read by the worker (any value for a local server)
   ANTHROPIC_API_KEY    key for --generator anthropic, read by the worker; keys never enter the workflow
 
+Config file: every setting above can live in corpus-qa.config.yaml (or .yml, .json) in <dir> or
+the working directory, or in the file given with --config; \`corpus-qa init\` writes a commented one.
+Keys are the options in camelCase (chunkSize: 800); API keys never go there.
+
 Without TEMPORAL_ADDRESS, a local Temporal dev server is started with its database in
 <out>/.corpus-qa/temporal.db, and the Temporal UI address is printed.
 
@@ -441,11 +475,28 @@ Examples:
   corpus-qa run ./docs --out ./dataset --generate-qa
   corpus-qa run ./docs --out ./chunks --glob "**/*.md" --glob "**/*.pdf"
   corpus-qa run ./docs --out ./dataset --generate-qa --dry-run
+  corpus-qa run ./docs --config ./corpus-qa.config.yaml
   corpus-qa run ./docs --out ./dataset --generator openai --base-url http://localhost:11434/v1 --model llama3.1
   corpus-qa run ./docs --out ./dataset --generator anthropic --model claude-haiku-4-5 --language auto --question-types who,when,how_many
 ${EXIT_CODES}`)
-    .action(async (dir: string, flags: RunFlags) => {
-      process.exitCode = await runCommand(resolve(dir), flags);
+    .action(async (dir: string, typed: RunFlags, command: Command) => {
+      const { flags, configFile } = withConfigFile(resolve(dir), typed, command);
+      process.exitCode = await runCommand(resolve(dir), flags, configFile);
+    });
+
+  program
+    .command('init')
+    .description(`write a commented starter config file (${STARTER_CONFIG_NAME}) that \`corpus-qa run\` reads: every setting, its default and what it does`)
+    .argument('[dir]', 'where to write it: the input directory, or the directory you run corpus-qa from', '.')
+    .option('--force', `overwrite an existing ${STARTER_CONFIG_NAME}`)
+    .action((dir: string, flags: { force?: boolean }) => {
+      const file = join(resolve(dir), STARTER_CONFIG_NAME);
+      const others = RUN_CONFIG_FILE_NAMES.map((n) => join(resolve(dir), n)).filter((f) => f !== file && existsSync(f));
+      if (others.length) throw new UsageError(`${others.join(', ')} already configures runs here; remove it first (two config files in one directory are an error)`);
+      if (existsSync(file) && !flags.force) throw new UsageError(`${file} exists; add --force to overwrite it`);
+      const run = program.commands.find((c) => c.name() === 'run')!;
+      writeFileSync(file, starterConfig(run.options));
+      console.log(`Wrote ${file}: uncomment a line to set it, then \`corpus-qa run <dir>\`.`);
     });
 
   program
