@@ -71,22 +71,9 @@ CMAKE_FLAGS=(
 
 mkdir -p "$CACHE" "$LOGDIR"
 
-log() { printf '[setup-local-llm] %s\n' "$*"; }
-die() { printf '[setup-local-llm] ERROR: %s\n' "$*" >&2; exit 1; }
-
-# run_logged NAME CMD...: as in scripts/setup.sh.
-run_logged() {
-  local name="$1"; shift
-  local logf="$LOGDIR/$name.log"
-  if "$@" >"$logf" 2>&1; then
-    return 0
-  else
-    local rc=$?
-    printf '[setup-local-llm] `%s` failed (exit %d); last lines of %s:\n' "$*" "$rc" "$logf" >&2
-    tail -n 40 "$logf" | sed 's/^/    /' >&2
-    return "$rc"
-  fi
-}
+SETUP_NAME=setup-local-llm
+# shellcheck source=scripts/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 if command -v flock >/dev/null 2>&1; then
   exec 9>"$CACHE/.setup-local-llm.lock"

@@ -33,24 +33,10 @@ FORCE_GO="${CORPUS_QA_FORCE_GO_TEMPORAL:-0}"
 
 mkdir -p "$CACHE" "$LOGDIR"
 
-log() { printf '[setup] %s\n' "$*"; }
-die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+SETUP_NAME=setup
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 sha() { sha256sum "$1" | cut -d' ' -f1; }
-
-# run_logged NAME CMD...: run CMD with its output in $LOGDIR/NAME.log; on
-# failure show the log's tail and return CMD's status.
-run_logged() {
-  local name="$1"; shift
-  local logf="$LOGDIR/$name.log"
-  if "$@" >"$logf" 2>&1; then
-    return 0
-  else
-    local rc=$?
-    printf '[setup] `%s` failed (exit %d); last lines of %s:\n' "$*" "$rc" "$logf" >&2
-    tail -n 40 "$logf" | sed 's/^/    /' >&2
-    return "$rc"
-  fi
-}
 
 # One setup at a time per cache (CI runs .ci/run -> setup.sh and test.sh -> setup.sh;
 # parallel terminals would otherwise race on npm ci / pip).
