@@ -352,6 +352,8 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
     const generated = passed + (rejected?.rows ?? 0);
     const qualityFigures = qa ? quality.result({ generated, withinDocuments: duplicatesWithinDocuments, acrossDocuments: duplicatesAcrossDocuments }) : undefined;
     const summary: ExportSummary = {
+      loaded,
+      failedByReason,
       files,
       pairsPassed: passed,
       pairsRejected: rejected?.rows ?? 0,

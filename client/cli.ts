@@ -256,15 +256,15 @@ async function dryRun(options: CorpusExportOptions): Promise<void> {
   console.log(out.join('\n'));
 }
 
+/** The run's summary, from the export's tally (what the files hold). */
 function printResult(result: RunResult): void {
-  const c = result.counters;
   const e = result.export;
   const lines = [
-    `Done: ${plural(result.documents, 'document')}, ${c.loaded} loaded, ${e.errors} failed, ${e.chunks} chunks.`,
+    `Done: ${plural(result.documents, 'document')}, ${e.loaded} loaded, ${e.errors} failed, ${e.chunks} chunks.`,
   ];
   const qaFiles = !Object.keys(e.files).includes('data/chunks.jsonl');
   if (qaFiles) {
-    const reasons = e.rejectedByReason ?? {};
+    const reasons = e.rejectedByReason;
     lines.push(`Pairs: ${e.pairsPassed} passed, ${e.pairsRejected} rejected` +
       (Object.keys(reasons).length ? ` (${formatCounts(reasons)})` : '') + '.');
   }
@@ -275,7 +275,7 @@ function printResult(result: RunResult): void {
     : '  README.md (dataset card: load_dataset(<out>) works)');
   for (const w of result.warnings ?? []) lines.push(`Skipped: ${w}`);
   if (e.errors > 0) {
-    lines.push(`Warning: ${plural(e.errors, 'document')} could not be used (${formatCounts(c.failedByReason)}); see errors.jsonl.`);
+    lines.push(`Warning: ${plural(e.errors, 'document')} could not be used (${formatCounts(e.failedByReason)}); see errors.jsonl.`);
   }
   console.log(lines.join('\n'));
 }

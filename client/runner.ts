@@ -246,8 +246,16 @@ async function runOn(
     ro.onProgress?.({
       phase: 'done',
       documents: result.documents,
-      // Export has the final word on pairs: it also removes duplicates across documents.
-      counters: { ...result.counters, pairsPassed: result.export.pairsPassed, pairsRejected: result.export.pairsRejected },
+      // The export's tally is the final word (it also removes duplicates across documents);
+      // the workflow's counters were the live estimate.
+      counters: {
+        ...result.counters,
+        loaded: result.export.loaded,
+        failed: result.export.errors,
+        chunks: result.export.chunks,
+        pairsPassed: result.export.pairsPassed,
+        pairsRejected: result.export.pairsRejected,
+      },
       inFlight: 0,
       recentFailures: [],
       runsSoFar: 0,

@@ -377,7 +377,11 @@ export const DatasetQuality = z.object({
 });
 export type DatasetQuality = z.infer<typeof DatasetQuality>;
 
+/** The run's final tally, counted from what the export wrote (the workflow's counters are a live estimate). */
 export const ExportSummary = z.object({
+  /** Documents whose text was used, and the others by reason (errors.jsonl). */
+  loaded: z.number().int(),
+  failedByReason: z.record(z.string(), z.number().int()),
   files: z.record(z.string(), z.object({ rows: z.number().int(), sha256: z.string() })),
   pairsPassed: z.number().int(),
   pairsRejected: z.number().int(),

@@ -62,7 +62,7 @@ function stubActivities(s: Stubs, seen: Observed) {
     },
     async exportDataset(input: ExportInput): Promise<ExportSummary> {
       seen.exported = input;
-      return { files: {}, pairsPassed: 0, pairsRejected: 0, duplicatesAcrossDocuments: 0, rejectedByReason: {}, chunks: input.counters.chunks, errors: input.counters.failed };
+      return { loaded: input.counters.loaded, failedByReason: {}, files: {}, pairsPassed: 0, pairsRejected: 0, duplicatesAcrossDocuments: 0, rejectedByReason: {}, chunks: input.counters.chunks, errors: input.counters.failed };
     },
     async removeIntermediate(): Promise<void> {},
   };
