@@ -31,6 +31,7 @@ import { cancelRun, runStatus } from './operate.js';
 import { verifyOutput, VerifyError } from './verify.js';
 import { clusterTarget } from './connection.js';
 import { listRuns, serveUi } from './inspect.js';
+import { reviewCommand } from './review.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -460,6 +461,8 @@ ${EXIT_CODES}`)
         process.exitCode = 1;
       }
     });
+
+  program.addCommand(reviewCommand());
 
   program
     .command('status')
