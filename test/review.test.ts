@@ -58,6 +58,7 @@ describe('review CSV', () => {
   it('clips context around the answer, in code points', () => {
     const text = `${'a'.repeat(50)}ANSWER${'b'.repeat(50)}`;
     expect(clipContext(text, 200)).toBe(text);
+    expect(clipContext(text, 0)).toBe('');
     const clipped = clipContext(text, 20, { start: 50, end: 56 });
     expect(clipped).toContain('ANSWER');
     expect(clipped.startsWith('…') && clipped.endsWith('…')).toBe(true);

@@ -20,6 +20,7 @@ export interface ChunkSettings {
 
 /** At most `max` code points of `text`, around the answer's evidence when it lies in the chunk. */
 export function clipContext(text: string, max: number, focus?: { start: number; end: number }): string {
+  if (max <= 0) return '';
   const cps = Array.from(text);
   if (cps.length <= max) return text;
   const mid = focus && focus.start >= 0 && focus.end <= cps.length ? Math.floor((focus.start + focus.end) / 2) : 0;

@@ -5,16 +5,12 @@
  * written) use, so the two give the same rows in the same order.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ReviewDecision, type QaRow, type RejectedRow, type ReviewTally } from '../../schemas/index.js';
 import { wellFormed } from '../exportRows.js';
-import { writeFileAtomic } from '../storage.js';
+import { REVIEW_DECISIONS_FILE, reviewDecisionsPath, writeFileAtomic } from '../storage.js';
 
-export const DECISIONS_FILE = 'review/decisions.jsonl';
-
-export function decisionsPath(outDir: string): string {
-  return join(outDir, DECISIONS_FILE);
-}
+export const DECISIONS_FILE = REVIEW_DECISIONS_FILE;
+const decisionsPath = reviewDecisionsPath;
 
 export class ReviewFileError extends Error {}
 
