@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BOM, CsvError, parseCsv, writeCsv } from '../activities/review/csv.js';
 import { clipContext } from '../activities/review/context.js';
+import type { ReviewableOutput } from '../activities/review/output.js';
+import { decisionsFromCsv } from '../activities/review/reviewFile.js';
+import type { QaRow } from '../schemas/index.js';
 import { writeFixtureCorpus } from './helpers/corpus.js';
 import { readJsonl, tempDir, treeHashes } from './helpers/files.js';
 import { hfCheck, venvPython } from './helpers/hf.js';
@@ -63,6 +66,41 @@ describe('review CSV', () => {
     expect(clipped).toContain('ANSWER');
     expect(clipped.startsWith('…') && clipped.endsWith('…')).toBe(true);
     expect(Array.from(clipContext('🐙'.repeat(30), 10))).toHaveLength(11); // 10 and the ellipsis
+  });
+});
+
+describe('review file decisions', () => {
+  const pair = (id: string): QaRow => ({
+    id, question: `Q ${id}?`, answer: `A ${id}.`, source: 'a.txt', chunk_id: 'abc-0000', char_start: 0, char_end: 10,
+    answer_start: -1, answer_end: -1, question_type: 'what', generator: 'builtin-v2',
+  });
+  const rejected = (id: string, reason: 'duplicate' | 'reviewer_rejected') => ({ ...pair(id), reason, reasons: [reason], detail: '', duplicate_of: '' });
+  const output = {
+    outDir: '/out',
+    passed: [{ split: 'train', base: pair('p1'), edited: false }, { split: 'train', base: pair('p2'), edited: false }],
+    rejected: [rejected('r1', 'duplicate'), rejected('d1', 'reviewer_rejected')],
+    stored: new Map([['d1', { id: 'd1', decision: 'drop' as const, question: 'Q d1?', answer: 'A d1.', question_edit: '', answer_edit: '' }]]),
+  } as unknown as ReviewableOutput;
+  const read = (body: string) => decisionsFromCsv('r.csv', `answer_edit,ID,Decision,question_edit,extra\n${body}`, output);
+
+  it('finds columns by name, takes decisions in any case, an empty one as keep, and keeps stored decisions', () => {
+    const d = read(',p1,KEEP,,x\n"",p2,,"  Better question?\r\n ",y\n');
+    expect(d.get('p1')).toMatchObject({ decision: 'keep', question: 'Q p1?', question_edit: '' });
+    // An edit typed in without a decision is an edit; spreadsheet line ends and padding go.
+    expect(d.get('p2')).toMatchObject({ decision: 'edit', question_edit: 'Better question?', answer_edit: '' });
+    expect(d.get('d1')?.decision).toBe('drop');
+    // Rejected pairs left as they are, or dropped, change nothing.
+    expect(read(',r1,,,\n,d1,drop,,\n').size).toBe(1);
+  });
+
+  it('names the line of what cannot be applied', () => {
+    expect(() => read(',p1,edit,,\n')).toThrow(/r\.csv:2: decision edit for pair p1, but question_edit and answer_edit are both empty/);
+    expect(() => read(',p1,keep,New?,\n')).toThrow(/r\.csv:2: decision keep for pair p1, but question_edit or answer_edit is filled in/);
+    expect(() => read(',p1,keep,,\n,p2,,,\n,p1,drop,,\n')).toThrow(/r\.csv:4: pair p1 is also on line 2/);
+    expect(() => read(',r1,keep,,\n')).toThrow(/r\.csv:2: pair r1 was rejected by validation \(duplicate\)/);
+    expect(() => read(',d1,keep,,\n')).toThrow(/r\.csv:2: pair d1 was dropped by an earlier review .*--fresh/);
+    expect(() => read(',nope,keep,,\n')).toThrow(/r\.csv:2: pair nope is not in \/out/);
+    expect(() => decisionsFromCsv('r.csv', 'id,decision\n', output)).toThrow(/r\.csv:1: no "question_edit" column/);
   });
 });
 
