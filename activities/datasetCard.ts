@@ -4,11 +4,11 @@
  * errors, the hidden state dir) is picked up, and `dataset_info.features` declares the column
  * types so they never depend on inference.
  */
-import type { DatasetQuality, TrainingFormat } from '../schemas/index.js';
+import type { DatasetQuality, ReviewTally, TrainingFormat } from '../schemas/index.js';
 import { LEAK_MIN_WORDS } from './exportStats.js';
 
 /** A column type as the card declares it. */
-export type Feature = 'string' | 'int64' | { list: 'string' } | { list: Record<string, 'string'> };
+export type Feature = 'string' | 'int64' | 'bool' | { list: 'string' } | { list: Record<string, 'string'> };
 
 const META: Record<string, Feature> = {
   source: 'string',
@@ -27,6 +27,11 @@ export const TRAINING_FEATURES: Record<TrainingFormat, Record<string, Feature>> 
   alpaca: { id: 'string', instruction: 'string', input: 'string', output: 'string', ...META },
   'prompt-completion': { id: 'string', prompt: 'string', completion: 'string', ...META },
 };
+
+/** The passed-pair columns of a format; a reviewed output's rows end with `edited`. */
+export function trainingFeatures(format: TrainingFormat, reviewed: boolean): Record<string, Feature> {
+  return reviewed ? { ...TRAINING_FEATURES[format], edited: 'bool' } : TRAINING_FEATURES[format];
+}
 
 export const REJECTED_FEATURES: Record<string, Feature> = {
   ...TRAINING_FEATURES.qa,
@@ -100,7 +105,14 @@ export interface CardFacts {
   /** LLM runs: the replies the pairs were made from and their cost. */
   llmLine?: string;
   license: string;
+  /** Only for a reviewed output (<out>/review/decisions.jsonl exists). */
+  review?: ReviewTally;
   settingsTable: Array<[string, string]>;
+}
+
+/** The card's review line, e.g. "12 pairs reviewed (9 kept, 2 dropped, 1 edited)". */
+export function reviewLine(t: ReviewTally): string {
+  return `${t.reviewed} pairs reviewed (${t.kept} kept, ${t.dropped} dropped, ${t.edited} edited)`;
 }
 
 /**
@@ -113,12 +125,13 @@ export interface CardFacts {
  */
 export function cardConfigs(f: CardFacts): CardConfig[] {
   const configs: CardConfig[] = [];
+  const features = trainingFeatures(f.format, f.review !== undefined);
   if (f.generateQa) {
     const present = f.splits.filter((s) => s.rows > 0);
     if (present.length === 0) {
-      return [{ name: 'default', files: [{ split: f.splits[0]!.name, path: f.splits[0]!.path }], features: TRAINING_FEATURES[f.format] }];
+      return [{ name: 'default', files: [{ split: f.splits[0]!.name, path: f.splits[0]!.path }], features }];
     }
-    configs.push({ name: 'default', files: present.map((s) => ({ split: s.name, path: s.path })), features: TRAINING_FEATURES[f.format] });
+    configs.push({ name: 'default', files: present.map((s) => ({ split: s.name, path: s.path })), features });
     if (f.rejectedRows > 0) {
       configs.push({ name: 'rejected', files: [{ split: 'train', path: 'rejected/rejected.jsonl' }], features: REJECTED_FEATURES });
     }
@@ -193,6 +206,13 @@ export function renderCard(f: CardFacts): string {
       '',
       `Format: ${FORMAT_TEXT[f.format]}. Splits are assigned per document (a hash of its path), so no document's pairs appear in two splits.`,
     );
+    if (f.review) {
+      b.push(
+        '',
+        `Review: ${reviewLine(f.review)} by a person with \`corpus-qa review\`. Dropped pairs are in \`rejected/rejected.jsonl\` with reason ` +
+          '`reviewer_rejected`; every passed row has `edited` (`true` when the reviewer rewrote its question or answer).',
+      );
+    }
     if (passed === 0) {
       b.push(
         '',

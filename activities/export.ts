@@ -22,12 +22,13 @@ import type {
 import { ShardContent, type StatsJson } from '../schemas/index.js';
 import { renderCard } from './datasetCard.js';
 import { CorpusDuplicates, DocumentDuplicates } from './dedup.js';
-import { QualityStats } from './exportStats.js';
+import { QualityStats, type PassedPair } from './exportStats.js';
 import { rejectedRow, trainingRow, wellFormed } from './exportRows.js';
 import { splitOf } from './splits.js';
 import { generatorId as generatorIdOf } from './generate/index.js';
 import { llmCardLine, llmStats } from './generate/report.js';
 import { iterateManifest } from './manifest.js';
+import { readDecisions, ReviewApplier } from './review/decisions.js';
 import { shardKeyFor, shardSettingsKey } from './processBatch.js';
 import { localErrorPath, readJsonIfExists, readParsedIfExists, removeOrphanTempFiles, sha256Hex, shardPath } from './storage.js';
 
@@ -67,7 +68,7 @@ function tempPathFor(path: string): string {
 }
 
 /** A file written completely (and fsynced) to its temporary path, not yet in place. */
-interface StagedFile {
+export interface StagedFile {
   path: string;
   tmp: string;
   sha256: string;
@@ -77,7 +78,7 @@ interface StagedFile {
  * A file written line by line to a temporary path, hashed as it goes; `finish` makes it complete
  * on disk but leaves it under its temporary name: commitStaged renames it with the others.
  */
-class StagedLineWriter {
+export class StagedLineWriter {
   private handle: FileHandle | undefined;
   readonly tmp: string;
   private buffer: string[] = [];
@@ -128,7 +129,7 @@ class StagedLineWriter {
   }
 }
 
-async function stageFile(path: string, data: string): Promise<StagedFile> {
+export async function stageFile(path: string, data: string): Promise<StagedFile> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   const fh = await open(tmp, 'w');
@@ -204,6 +205,42 @@ function qaRow(id: string, source: string, p: ShardPair): QaRow {
   };
 }
 
+/** What the quality figures take of a passed row (as written: after a reviewer's edit). */
+export function passedPair(r: QaRow): PassedPair {
+  return { id: r.id, chunkId: r.chunk_id, question: r.question, answer: r.answer, questionForm: r.question_type, answerStart: r.answer_start };
+}
+
+/**
+ * The reviewer's drops go after the validator's rejections (ReviewApplier's order), and their
+ * reason is counted last, so stats.json's key order is the same from a run and from
+ * `review apply`.
+ */
+export async function writeReviewerRejections(
+  review: ReviewApplier,
+  rejected: { writeLine(line: string): Promise<void> } | undefined,
+  rejectedByReason: Record<string, number>,
+): Promise<void> {
+  const rows = review.droppedRows();
+  for (const r of rows) await rejected?.writeLine(JSON.stringify(rejectedRow(r)));
+  if (rows.length > 0) rejectedByReason.reviewer_rejected = rows.length;
+}
+
+/** The card's settings table; `review apply` rebuilds it from stats.json's settings. */
+export function settingsTable(
+  settings: Pick<ResolvedRunInput['settings'], 'generateQa' | 'format' | 'splits' | 'chunkSize' | 'chunkOverlap' | 'maxPairsPerChunk'>,
+  generatorId: string,
+  globs: string[],
+): Array<[string, string]> {
+  return [
+    ['generator', generatorId],
+    ['format', settings.generateQa ? settings.format : 'chunks'],
+    ['splits', settings.splits.map((s) => `${s.name}=${s.fraction}`).join(', ')],
+    ['chunk size / overlap', `${settings.chunkSize} / ${settings.chunkOverlap}`],
+    ['max pairs per chunk', String(settings.maxPairsPerChunk)],
+    ['globs', globs.length ? globs.map((g) => `\`${g}\``).join(', ') : '(all files)'],
+  ];
+}
+
 /** Where each split's passed pairs go: data/<split>.jsonl. */
 export function splitPath(split: string): string {
   return `data/${split}.jsonl`;
@@ -228,6 +265,9 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   const writers = [...splitWriters.values(), rejected, errors].filter((w): w is StagedLineWriter => w !== undefined);
   const staged: StagedFile[] = [];
 
+  // A reviewed output keeps its reviewer's decisions, keyed by pair id, on every later run.
+  const storedDecisions = qa ? await readDecisions(run.outDir) : undefined;
+  const review = storedDecisions ? new ReviewApplier(storedDecisions) : undefined;
   const duplicates = new CorpusDuplicates();
   const quality = new QualityStats(settings.splits.map((s) => s.name));
   const failedByReason: Record<string, number> = {};
@@ -313,8 +353,10 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         standsFor[ordinal] = duplicateOf || id;
         const primary = reasons[0];
         if (primary === undefined) {
-          quality.pass({ id, chunkId: p.chunkId, question: p.question, answer: p.answer, questionForm: p.questionForm, answerStart: p.answerStart }, split);
-          await writer.writeLine(JSON.stringify(trainingRow(settings.format, row)));
+          const reviewed = review ? review.passed(row) : { row, edited: undefined };
+          if (!reviewed) continue; // dropped by the reviewer: written after the loop
+          quality.pass(passedPair(reviewed.row), split);
+          await writer.writeLine(JSON.stringify(trainingRow(settings.format, reviewed.row, reviewed.edited)));
         } else {
           rejectedByReason[primary] = (rejectedByReason[primary] ?? 0) + 1;
           await rejected?.writeLine(
@@ -323,6 +365,8 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         }
       }
     }
+
+    if (review) await writeReviewerRejections(review, rejected, rejectedByReason);
 
     // `datasets` cannot load an empty JSON Lines file (it infers columns from the first row), so
     // a file with no rows is not written at all, and a stale one from an earlier run is removed
@@ -379,14 +423,8 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       generator: generatorId,
       ...(qa && settings.llm ? { llmLine: llmCardLine(input.counters.llm ?? {}, settings.llm, run.llmRuntime ?? {}) } : {}),
       license: settings.license,
-      settingsTable: [
-        ['generator', generatorId],
-        ['format', qa ? settings.format : 'chunks'],
-        ['splits', settings.splits.map((s) => `${s.name}=${s.fraction}`).join(', ')],
-        ['chunk size / overlap', `${settings.chunkSize} / ${settings.chunkOverlap}`],
-        ['max pairs per chunk', String(settings.maxPairsPerChunk)],
-        ['globs', run.globs.length ? run.globs.map((g) => `\`${g}\``).join(', ') : '(all files)'],
-      ],
+      ...(review ? { review: review.tally } : {}),
+      settingsTable: settingsTable(settings, generatorId, run.globs),
     });
     const cardFile = await stageFile(out(OUTPUT_FILES.card), card);
     staged.push(cardFile);
@@ -415,6 +453,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
         splits: splitRows,
       },
       ...(qualityFigures ? { quality: qualityFigures } : {}),
+      ...(review ? { review: review.tally } : {}),
       cacheHits: input.counters.cacheHits,
       ...(qa && settings.llm ? { llm: llmStats(input.counters.llm ?? {}, settings.llm, run.llmRuntime ?? {}) } : {}),
       durationsMs: {

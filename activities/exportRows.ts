@@ -10,7 +10,16 @@ export function wellFormed(s: string): string {
   return s.isWellFormed() ? s : s.toWellFormed();
 }
 
-export function trainingRow(format: TrainingFormat, r: QaRow): Record<string, unknown> {
+/**
+ * `edited` is given for every row of a reviewed output (<out>/review/decisions.jsonl exists) and
+ * for none otherwise: the column is there for all rows or for no row.
+ */
+export function trainingRow(format: TrainingFormat, r: QaRow, edited?: boolean): Record<string, unknown> {
+  const row = formatRow(format, r);
+  return edited === undefined ? row : { ...row, edited };
+}
+
+function formatRow(format: TrainingFormat, r: QaRow): Record<string, unknown> {
   const meta = {
     source: r.source,
     chunk_id: r.chunk_id,

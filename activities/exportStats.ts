@@ -80,6 +80,22 @@ export class QualityStats {
     this.words += words;
   }
 
+  /**
+   * For a re-export from the written rows (`review apply`), where the shards may be gone: the
+   * corpus totals an earlier export counted, then `nextDocument` before each document's rows.
+   */
+  static fromTotals(splits: string[], totals: { documents: number; chunks: number; words: number }): QualityStats {
+    const q = new QualityStats(splits);
+    q.documents = totals.documents;
+    q.chunks = totals.chunks;
+    q.words = totals.words;
+    return q;
+  }
+
+  nextDocument(): void {
+    this.endDocument();
+  }
+
   pass(p: PassedPair, split: string): void {
     this.passed++;
     this.forms[p.questionForm]++;

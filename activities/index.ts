@@ -7,6 +7,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { BatchSummary, DiscoverySummary, ExportSummary, ResolvedRunInput } from '../schemas/index.js';
 import { discoverCorpus } from './discover.js';
 import { exportDataset, type ExportInput } from './export.js';
+import { ReviewFileError } from './review/decisions.js';
 import { removeIntermediate } from './storage.js';
 import { batchLabels, type BatchLabelsInput } from './labels.js';
 import { processBatch, type BatchProgress, type ProcessBatchInput } from './processBatch.js';
@@ -96,7 +97,13 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async exportDataset(input: ExportInput): Promise<ExportSummary> {
-      return withKeepAlive(() => exportDataset(input, { ...deps, heartbeat }));
+      try {
+        return await withKeepAlive(() => exportDataset(input, { ...deps, heartbeat }));
+      } catch (err) {
+        // A hand-edited review/decisions.jsonl that does not parse stays broken on a retry.
+        if (err instanceof ReviewFileError) throw ApplicationFailure.nonRetryable(err.message, 'ReviewDecisionsInvalid');
+        throw err;
+      }
     },
 
     async batchLabels(input: BatchLabelsInput): Promise<string[]> {

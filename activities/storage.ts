@@ -56,6 +56,13 @@ export function localErrorPath(outDir: string, shardKey: string): string {
   return join(stateDir(outDir), 'local-errors', `${shardKey}.json`);
 }
 
+/** A reviewer's decisions (corpus-qa review apply), kept across runs: not run state, never removed by a run. */
+export const REVIEW_DECISIONS_FILE = 'review/decisions.jsonl';
+
+export function reviewDecisionsPath(outDir: string): string {
+  return join(outDir, REVIEW_DECISIONS_FILE);
+}
+
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }

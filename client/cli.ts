@@ -34,6 +34,7 @@ import { listRuns, serveUi } from './inspect.js';
 import { applyConfig, findConfigFile, readConfigFile, RUN_CONFIG_FILE_NAMES, STARTER_CONFIG_NAME } from './config.js';
 import { starterConfig } from './starterConfig.js';
 import { existsSync, writeFileSync } from 'node:fs';
+import { reviewCommand } from './review.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -516,6 +517,8 @@ ${EXIT_CODES}`)
         process.exitCode = 1;
       }
     });
+
+  program.addCommand(reviewCommand());
 
   program
     .command('status')

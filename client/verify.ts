@@ -12,8 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ChunkRow, ErrorRow, RejectedRow, TRAINING_ROW_SCHEMAS, type TrainingFormat } from '../schemas/index.js';
-import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, TRAINING_FEATURES } from '../activities/datasetCard.js';
+import { ChunkRow, ErrorRow, RejectedRow, trainingRowSchema, type TrainingFormat } from '../schemas/index.js';
+import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, trainingFeatures } from '../activities/datasetCard.js';
 import { cacheDir } from './temporalCli.js';
 
 export class VerifyError extends Error {}
@@ -141,6 +141,7 @@ export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = 
     pairs: { passed: number; rejected: number; splits?: Record<string, number> };
     documents: { failed: number };
     chunks: number;
+    review?: unknown;
   };
   try {
     stats = JSON.parse(readFileSync(statsPath, 'utf8'));
@@ -169,6 +170,7 @@ function verifyFiles(
     pairs: { passed: number; rejected: number; splits?: Record<string, number> };
     documents: { failed: number };
     chunks: number;
+    review?: unknown;
   },
 ): VerifyReport {
   const card = readCard(outDir);
@@ -187,7 +189,9 @@ function verifyFiles(
   let passed = 0;
   if (stats.settings.generateQa) {
     for (const [split, n] of Object.entries(stats.pairs.splits ?? { train: stats.pairs.passed })) {
-      const rows = check(`data/${split}.jsonl`, TRAINING_ROW_SCHEMAS[format], Object.keys(TRAINING_FEATURES[format]));
+      // A reviewed output's rows end with `edited` (stats.json has `review` then).
+      const reviewed = stats.review !== undefined;
+      const rows = check(`data/${split}.jsonl`, trainingRowSchema(format, reviewed), Object.keys(trainingFeatures(format, reviewed)));
       if (rows !== n) throw new VerifyError(`stats.json: pairs.splits.${split} is ${n}, data/${split}.jsonl has ${rows} rows`);
       passed += rows;
     }

@@ -42,6 +42,7 @@ export const RejectReason = z.enum([
   'malformed_output', // the LLM's answer was not the JSON asked for, even after one repair attempt
   'low_score', // the LLM judge scored the pair below --min-score
   'context_too_long', // the LLM server refused the chunk's request as too long for its context
+  'reviewer_rejected', // a person dropped the pair in a review round (corpus-qa review apply)
 ]);
 export type RejectReason = z.infer<typeof RejectReason>;
 
@@ -417,6 +418,8 @@ export const StatsJson = z.looseObject({
   }),
   /** With --generate-qa only. */
   quality: DatasetQuality.optional(),
+  /** Only when <out>/review/decisions.jsonl exists: what the review decided. */
+  review: z.lazy(() => ReviewTally).optional(),
   files: z.record(z.string(), z.object({ rows: z.number().int().optional(), sha256: z.string() })),
 });
 export type StatsJson = z.infer<typeof StatsJson>;
@@ -488,6 +491,12 @@ export const TRAINING_ROW_SCHEMAS = {
   'prompt-completion': PromptCompletionRow,
 } as const;
 export type RejectedRow = z.infer<typeof RejectedRow>;
+
+/** A passed-pair row as read back; a reviewed output's rows also carry `edited`. */
+export function trainingRowSchema(format: TrainingFormat, reviewed: boolean): z.ZodType<Record<string, unknown>> {
+  const base = TRAINING_ROW_SCHEMAS[format] as z.ZodObject;
+  return reviewed ? base.extend({ edited: z.boolean() }) : base;
+}
 
 export const ErrorRow = z.object({
   source: z.string(),
@@ -567,3 +576,28 @@ export const ShardContent = z.discriminatedUnion('status', [
   }),
 ]);
 export type ShardContent = z.infer<typeof ShardContent>;
+
+/**
+ * A reviewer's decision on one passed pair, as stored in <out>/review/decisions.jsonl (one row a
+ * pair id, sorted by id). `question` and `answer` are the pair as generated: an edited row's
+ * original text is needed again when a later review changes its decision.
+ * An edit's empty `question_edit` / `answer_edit` leaves that side as generated.
+ */
+export const ReviewDecision = z.object({
+  id: z.string().min(1),
+  decision: z.enum(['keep', 'drop', 'edit']),
+  question: z.string(),
+  answer: z.string(),
+  question_edit: z.string(),
+  answer_edit: z.string(),
+});
+export type ReviewDecision = z.infer<typeof ReviewDecision>;
+
+/** How many passed pairs of this output a decision applied to (stats.json `review`, the card). */
+export const ReviewTally = z.object({
+  reviewed: z.number().int(),
+  kept: z.number().int(),
+  dropped: z.number().int(),
+  edited: z.number().int(),
+});
+export type ReviewTally = z.infer<typeof ReviewTally>;

@@ -1,0 +1,103 @@
+/**
+ * Reviewer decisions: stored in <out>/review/decisions.jsonl, keyed by pair id, and applied to
+ * passed pairs by one class, `ReviewApplier`, that both the export stage (a run over the same
+ * corpus keeps the decisions) and `corpus-qa review apply` (re-export of the rows already
+ * written) use, so the two give the same rows in the same order.
+ */
+import { readFile } from 'node:fs/promises';
+import { ReviewDecision, type QaRow, type RejectedRow, type ReviewTally } from '../../schemas/index.js';
+import { wellFormed } from '../exportRows.js';
+import { REVIEW_DECISIONS_FILE, reviewDecisionsPath, writeFileAtomic } from '../storage.js';
+
+export const DECISIONS_FILE = REVIEW_DECISIONS_FILE;
+const decisionsPath = reviewDecisionsPath;
+
+export class ReviewFileError extends Error {}
+
+/** The stored decisions, or undefined when this output was never reviewed. */
+export async function readDecisions(outDir: string): Promise<Map<string, ReviewDecision> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(decisionsPath(outDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const decisions = new Map<string, ReviewDecision>();
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const where = `${DECISIONS_FILE}:${i + 1}`;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch (err) {
+      throw new ReviewFileError(`${where}: not JSON (${(err as Error).message})`);
+    }
+    const parsed = ReviewDecision.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ReviewFileError(`${where}: ${issue.path.join('.') || 'row'}: ${issue.message}`);
+    }
+    decisions.set(parsed.data.id, parsed.data);
+  });
+  return decisions;
+}
+
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Sorted by pair id with fixed keys, so the same decisions always give the same bytes. */
+export function decisionsText(decisions: Map<string, ReviewDecision>): string {
+  return [...decisions.values()]
+    .sort((a, b) => byCodeUnits(a.id, b.id))
+    .map((d) => `${JSON.stringify(ReviewDecision.parse(d))}\n`)
+    .join('');
+}
+
+export async function writeDecisions(outDir: string, decisions: Map<string, ReviewDecision>): Promise<void> {
+  await writeFileAtomic(decisionsPath(outDir), decisionsText(decisions), true);
+}
+
+/** A pair a decision let through: its row (edited or not) and whether it was edited. */
+export interface ReviewedPair {
+  row: QaRow;
+  edited: boolean;
+}
+
+export const REVIEWER_REJECTED_DETAIL = `dropped by a reviewer (${DECISIONS_FILE})`;
+
+/**
+ * Applies the decisions to passed pairs in output order. Dropped pairs are held back and written
+ * after the validator's rejections, sorted by source then id: an order that both the export
+ * stage and a re-export from the written files can produce.
+ */
+export class ReviewApplier {
+  readonly tally: ReviewTally = { reviewed: 0, kept: 0, dropped: 0, edited: 0 };
+  private readonly dropped: RejectedRow[] = [];
+
+  constructor(private readonly decisions: Map<string, ReviewDecision>) {}
+
+  /** The pair to write to its data file, or undefined when the reviewer dropped it. */
+  passed(row: QaRow): ReviewedPair | undefined {
+    const d = this.decisions.get(row.id);
+    if (!d) return { row, edited: false };
+    this.tally.reviewed++;
+    if (d.decision === 'keep') {
+      this.tally.kept++;
+      return { row, edited: false };
+    }
+    if (d.decision === 'drop') {
+      this.tally.dropped++;
+      this.dropped.push({ ...row, reason: 'reviewer_rejected', reasons: ['reviewer_rejected'], detail: REVIEWER_REJECTED_DETAIL, duplicate_of: '' });
+      return undefined;
+    }
+    this.tally.edited++;
+    return {
+      row: { ...row, question: wellFormed(d.question_edit || row.question), answer: wellFormed(d.answer_edit || row.answer) },
+      edited: true,
+    };
+  }
+
+  droppedRows(): RejectedRow[] {
+    return [...this.dropped].sort((a, b) => byCodeUnits(a.source, b.source) || byCodeUnits(a.id, b.id));
+  }
+}
