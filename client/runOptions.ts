@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { OutputSettings, RunInput, SplitSpec, TrainingFormat, type ResolvedRunInput } from '../schemas/index.js';
+import { FileFormat, OutputSettings, RunInput, SplitSpec, TrainingFormat, type ResolvedRunInput } from '../schemas/index.js';
 import { LlmRuntime, LlmSettings, QuestionKind } from '../schemas/index.js';
 import { availableTemplates, templateExists } from '../activities/generate/prompts.js';
 import { languageName } from '../activities/language.js';
@@ -76,6 +76,10 @@ export const CorpusExportOptions = z.object({
   /** "train=0.9,validation=0.05,test=0.05", or the parsed list. */
   split: z.union([z.string(), z.array(SplitSpec)]).optional(),
   license: z.string().optional(),
+  /** Data files as JSON Lines (default) or Parquet shards. */
+  fileFormat: FileFormat.optional(),
+  /** Parquet only: rows per shard at most (the shards are cut at ~500 MB anyway). */
+  shardRows: z.number().int().min(1).optional(),
   /** 'builtin' (offline, default), 'openai' (any OpenAI-compatible server) or 'anthropic'; an LLM implies generateQa. */
   generator: z.enum(['builtin', 'openai', 'anthropic']).optional(),
   /** LLM options (openai/anthropic only). API keys are never options: the worker reads them from its environment. */
@@ -260,7 +264,10 @@ function resolveRunInputUnchecked(options: CorpusExportOptions): ResolvedRunInpu
     format: o.format,
     splits: o.split === undefined ? undefined : typeof o.split === 'string' ? parseSplitSpec(o.split) : o.split,
     license: o.license,
+    // JSON Lines is the absence of a file format: its runs keep the identity they always had.
+    ...(o.fileFormat === 'parquet' ? { fileFormat: 'parquet', ...(o.shardRows !== undefined ? { parquetShardRows: o.shardRows } : {}) } : {}),
   });
+  if (o.shardRows !== undefined && o.fileFormat !== 'parquet') throw new Error('--shard-rows: only with --file-format parquet');
   if (settings.chunkOverlap >= settings.chunkSize) {
     throw new Error(`--chunk-overlap (${settings.chunkOverlap}) must be smaller than --chunk-size (${settings.chunkSize})`);
   }
@@ -298,7 +305,10 @@ function batching(o: CorpusExportOptions, generator: OutputSettings['generator']
   return { adaptiveBatches: true, window: generator === 'builtin' ? Math.min(maxWindow, 2 * slots) : slots };
 }
 
-/** What makes a run this run: the inputs and every setting that changes the output. */
+/**
+ * What makes a run this run: the inputs and every setting that changes the output (the file
+ * format and shard size too: they are in `settings`, absent for JSON Lines).
+ */
 export function runIdentity(run: ResolvedRunInput): Record<string, unknown> {
   return {
     inputDir: run.inputDir,
