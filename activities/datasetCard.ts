@@ -223,7 +223,7 @@ export function renderCard(f: CardFacts): string {
         'No pair passed validation, so no data file was written (the `datasets` library cannot load an empty split) and `load_dataset` on this ' +
           'directory fails on purpose. The rejected pairs, with the reasons, load with ' +
           (f.fileFormat === 'parquet'
-            ? `\`load_dataset("parquet", data_files=${JSON.stringify(firstOf(f.rejectedPath ?? ''))})\`.`
+            ? `\`load_dataset("parquet", data_files=${JSON.stringify(f.rejectedPath ?? '')})\`.`
             : '`load_dataset("json", data_files="rejected/rejected.jsonl")`.'),
       );
     }

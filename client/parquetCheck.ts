@@ -8,7 +8,7 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } fro
 import { join } from 'node:path';
 import { parquetMetadata, type FileMetaData } from 'hyparquet';
 import type { Feature } from '../activities/datasetCard.js';
-import { PARQUET_SHARD_NAME, parquetSchemaFor } from '../activities/parquet.js';
+import { PARQUET_SHARD_NAME, parquetSchemaFor, parquetShardPath } from '../activities/parquet.js';
 
 export class ParquetCheckError extends Error {}
 
@@ -84,11 +84,16 @@ export function checkParquetShards(outDir: string, prefix: string, features: Rec
   const shards = parquetShardsOf(outDir, prefix);
   const rows: Record<string, number> = {};
   const expected = parquetSchemaFor(features).slice(1).map(describe);
-  shards.forEach((rel, i) => {
-    const m = PARQUET_SHARD_NAME.exec(rel.slice(rel.lastIndexOf('/') + 1))!;
-    if (Number(m[2]) !== i || Number(m[3]) !== shards.length) {
-      throw new ParquetCheckError(`${rel}: shard ${Number(m[2])} of ${Number(m[3])}, but ${shards.length} shards of ${prefix} are present (a shard is missing or left over)`);
-    }
+  // The set is -00000-of-N to -(N-1)-of-N, N as the shards say; name the first one that is not.
+  const counts = new Set(shards.map((rel) => Number(PARQUET_SHARD_NAME.exec(rel.slice(rel.lastIndexOf('/') + 1))![3])));
+  if (counts.size > 1) throw new ParquetCheckError(`${prefix}-*.parquet: shards of ${[...counts].join(' and ')} files side by side (left over from another export)`);
+  const count = [...counts][0] ?? 0;
+  for (let i = 0; i < count; i++) {
+    const rel = parquetShardPath(prefix, i, count);
+    if (!shards.includes(rel)) throw new ParquetCheckError(`${rel}: missing (${shards.length} of the ${count} shards of ${prefix} are present)`);
+  }
+  if (shards.length !== count) throw new ParquetCheckError(`${prefix}-*.parquet: ${shards.length} shards present, their names say ${count}`);
+  shards.forEach((rel) => {
     const meta = readParquetFooter(join(outDir, rel), rel);
     const actual = meta.schema.slice(1).map(describe);
     if (actual.join(',') !== expected.join(',')) {
