@@ -146,6 +146,7 @@ export function cardConfigs(f: CardFacts): CardConfig[] {
 }
 
 const firstOf = (path: SplitFiles): string => (typeof path === 'string' ? path : path[0] ?? '');
+const oneOrAll = (path: SplitFiles): SplitFiles => (typeof path !== 'string' && path.length === 1 ? path[0]! : path);
 
 /** A split's file, or its first and last shard and how many there are. */
 function filesCell(path: SplitFiles): string {
@@ -223,7 +224,7 @@ export function renderCard(f: CardFacts): string {
         'No pair passed validation, so no data file was written (the `datasets` library cannot load an empty split) and `load_dataset` on this ' +
           'directory fails on purpose. The rejected pairs, with the reasons, load with ' +
           (f.fileFormat === 'parquet'
-            ? `\`load_dataset("parquet", data_files=${JSON.stringify(f.rejectedPath ?? '')})\`.`
+            ? `\`load_dataset("parquet", data_files=${JSON.stringify(oneOrAll(f.rejectedPath ?? ''))})\`.`
             : '`load_dataset("json", data_files="rejected/rejected.jsonl")`.'),
       );
     }

@@ -5,15 +5,15 @@
  * the Hub's names; the same bytes on a re-run; a switch back to JSON Lines in the same --out.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { TRAINING_FEATURES } from '../activities/datasetCard.js';
+import { ERROR_FEATURES, TRAINING_FEATURES } from '../activities/datasetCard.js';
 import { trainingRow } from '../activities/exportRows.js';
-import { PARQUET_CREATED_BY } from '../activities/parquet.js';
+import { PARQUET_CREATED_BY, StagedParquetShards } from '../activities/parquet.js';
 import { readParquetFooter } from '../client/parquetCheck.js';
 import { identityChanges, resolveRunInput, runIdentity, workflowIdFor } from '../client/runOptions.js';
 import { verifyOutput } from '../client/verify.js';
@@ -243,6 +243,46 @@ describe('--file-format parquet without --generate-qa', () => {
     expect(def?.splits?.train?.columns).toEqual(['id', 'text', 'source', 'chunk_id', 'char_start', 'char_end']);
     expect(def?.splits?.train?.text_digest).toBe(textDigest(rows));
     expect(report.configs.errors?.ok, report.configs.errors?.error).toBe(true);
+    expect(() => verifyOutput(out)).not.toThrow();
+  });
+});
+
+describe('Parquet shards are written as the rows come', () => {
+  it('sends each row group to disk before the next is collected, and cuts shards at --shard-rows', async () => {
+    const out = tempDir('pq-stream');
+    const shards = new StagedParquetShards(out, 'data/train', ERROR_FEATURES, 25_000);
+    const row = (i: number) => ({ source: `doc-${i}.txt`, stage: 'load', reason: 'empty', detail: `row ${i}` });
+    const tempFiles = () => readdirSync(join(out, 'data')).filter((n) => n.includes('.tmp-'));
+    for (let i = 0; i < 10_000; i++) await shards.write(row(i));
+    // 10,000 rows make a row group: it is in the temporary file already, not in memory.
+    expect(tempFiles().length).toBe(1);
+    const written = statSync(join(out, 'data', tempFiles()[0]!)).size;
+    expect(written).toBeGreaterThan(10_000 * 'doc-.txt'.length);
+    for (let i = 10_000; i < 30_000; i++) await shards.write(row(i));
+    const staged = await shards.finish();
+    expect(staged.map((f) => [relative(out, f.path), f.rows])).toEqual([
+      ['data/train-00000-of-00002.parquet', 25_000],
+      ['data/train-00001-of-00002.parquet', 5_000],
+    ]);
+    const meta = readParquetFooter(staged[0]!.tmp, 'shard 0');
+    expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual([10_000, 10_000, 5_000]);
+    expect((await readParquet(staged[1]!.tmp)).at(-1)).toEqual(row(29_999));
+  });
+});
+
+describe('a Parquet run that passes nothing', () => {
+  it('names the data file it did not write, as a JSON Lines run does, and the rejected pairs still load', async () => {
+    const root = tempDir('pq-rejected');
+    writeAllRejectedDoc(root);
+    const out = tempDir('pq-rejected-out');
+    const { result } = await runExport({ inputDir: root, outDir: out, generateQa: true, fileFormat: 'parquet' });
+    expect(result.export.pairsPassed).toBe(0);
+    expect(filesUnder(out)).toEqual(['README.md', 'rejected/train-00000-of-00001.parquet', 'stats.json']);
+    expect(cardConfigs(out)).toEqual([{ config_name: 'default', data_files: [{ split: 'train', path: 'data/train-00000-of-00001.parquet' }] }]);
+    const report = hfCheck(out);
+    expect(report.files['rejected/train-00000-of-00001.parquet']?.rows).toBe(result.export.pairsRejected);
+    expect(report.configs.default?.ok).toBe(false);
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('load_dataset("parquet", data_files="rejected/train-00000-of-00001.parquet")');
     expect(() => verifyOutput(out)).not.toThrow();
   });
 });
