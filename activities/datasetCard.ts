@@ -52,9 +52,12 @@ export const CHUNK_FEATURES: Record<string, Feature> = {
 
 export const ERROR_FEATURES: Record<string, Feature> = { source: 'string', stage: 'string', reason: 'string', detail: 'string' };
 
+/** One split's data: a file, or the shards of a Parquet split (data/train-00000-of-00002.parquet ...). */
+export type SplitFiles = string | string[];
+
 export interface CardConfig {
   name: string;
-  files: Array<{ split: string; path: string }>;
+  files: Array<{ split: string; path: SplitFiles }>;
   features: Record<string, Feature>;
 }
 
@@ -80,7 +83,13 @@ export function cardYaml(configs: CardConfig[], license: string): string {
   lines.push('configs:');
   for (const c of configs) {
     lines.push(`- config_name: ${c.name}`, '  data_files:');
-    for (const f of c.files) lines.push(`  - split: ${f.split}`, `    path: ${f.path}`);
+    for (const f of c.files) {
+      lines.push(`  - split: ${f.split}`);
+      // The shards are listed one by one: a glob such as data/train-* would also take the
+      // shards of a split named train-extra.
+      if (typeof f.path === 'string' || f.path.length === 1) lines.push(`    path: ${typeof f.path === 'string' ? f.path : f.path[0]}`);
+      else lines.push('    path:', ...f.path.map((p) => `    - ${p}`));
+    }
   }
   lines.push('dataset_info:');
   for (const c of configs) lines.push(`- config_name: ${c.name}`, '  features:', ...featureYaml(c.features));
@@ -91,8 +100,15 @@ export function cardYaml(configs: CardConfig[], license: string): string {
 export interface CardFacts {
   generateQa: boolean;
   format: TrainingFormat;
-  splits: Array<{ name: string; path: string; rows: number }>;
+  splits: Array<{ name: string; path: SplitFiles; rows: number }>;
   chunksRows: number;
+  /** Where the chunks are (no --generate-qa); default data/chunks.jsonl. */
+  chunksPath?: SplitFiles;
+  /** Set for --file-format parquet: every file is Parquet, the paths below say where. */
+  fileFormat?: 'parquet';
+  /** Default rejected/rejected.jsonl and errors.jsonl. */
+  rejectedPath?: SplitFiles;
+  errorsPath?: SplitFiles;
   rejectedRows: number;
   errorRows: number;
   documents: number;
@@ -133,13 +149,22 @@ export function cardConfigs(f: CardFacts): CardConfig[] {
     }
     configs.push({ name: 'default', files: present.map((s) => ({ split: s.name, path: s.path })), features });
     if (f.rejectedRows > 0) {
-      configs.push({ name: 'rejected', files: [{ split: 'train', path: 'rejected/rejected.jsonl' }], features: REJECTED_FEATURES });
+      configs.push({ name: 'rejected', files: [{ split: 'train', path: f.rejectedPath ?? 'rejected/rejected.jsonl' }], features: REJECTED_FEATURES });
     }
   } else {
-    configs.push({ name: 'default', files: [{ split: 'train', path: 'data/chunks.jsonl' }], features: CHUNK_FEATURES });
+    configs.push({ name: 'default', files: [{ split: 'train', path: f.chunksPath ?? 'data/chunks.jsonl' }], features: CHUNK_FEATURES });
   }
-  if (f.errorRows > 0) configs.push({ name: 'errors', files: [{ split: 'train', path: 'errors.jsonl' }], features: ERROR_FEATURES });
+  if (f.errorRows > 0) configs.push({ name: 'errors', files: [{ split: 'train', path: f.errorsPath ?? 'errors.jsonl' }], features: ERROR_FEATURES });
   return configs;
+}
+
+const firstOf = (path: SplitFiles): string => (typeof path === 'string' ? path : path[0] ?? '');
+const oneOrAll = (path: SplitFiles): SplitFiles => (typeof path !== 'string' && path.length === 1 ? path[0]! : path);
+
+/** A split's file, or its first and last shard and how many there are. */
+function filesCell(path: SplitFiles): string {
+  if (typeof path === 'string' || path.length === 1) return `\`${typeof path === 'string' ? path : path[0]}\``;
+  return `\`${path[0]}\` … \`${path.at(-1)}\` (${path.length} files)`;
 }
 
 function countsTable(title: string, counts: Record<string, number>): string[] {
@@ -218,7 +243,9 @@ export function renderCard(f: CardFacts): string {
         '',
         'No pair passed validation, so no data file was written (the `datasets` library cannot load an empty split) and `load_dataset` on this ' +
           'directory fails on purpose. The rejected pairs, with the reasons, load with ' +
-          '`load_dataset("json", data_files="rejected/rejected.jsonl")`.',
+          (f.fileFormat === 'parquet'
+            ? `\`load_dataset("parquet", data_files=${JSON.stringify(oneOrAll(f.rejectedPath ?? ''))})\`.`
+            : '`load_dataset("json", data_files="rejected/rejected.jsonl")`.'),
       );
     }
   } else {
@@ -230,13 +257,16 @@ export function renderCard(f: CardFacts): string {
       const rows =
         c.name === 'default' ? (f.generateQa ? f.splits.find((s) => s.name === file.split)?.rows ?? 0 : f.chunksRows)
           : c.name === 'rejected' ? f.rejectedRows : f.errorRows;
-      b.push(`| \`${c.name}\` | ${file.split} | \`${file.path}\` | ${rows} |`);
+      b.push(`| \`${c.name}\` | ${file.split} | ${filesCell(file.path)} | ${rows} |`);
     }
+  }
+  if (f.fileFormat === 'parquet') {
+    b.push('', 'The files are Parquet, in shards named as the Hugging Face Hub names them (`<split>-00000-of-00001.parquet`).');
   }
   if (f.llmLine) b.push('', f.llmLine);
   b.push('', 'Counts, timings, settings and tool versions are in `stats.json`.');
-  b.push(...countsTable('document errors (`errors.jsonl`)', f.failedByReason));
-  b.push(...countsTable('rejection reason (`rejected/rejected.jsonl`)', f.rejectedByReason));
+  b.push(...countsTable(`document errors (\`${firstOf(f.errorsPath ?? 'errors.jsonl')}\`)`, f.failedByReason));
+  b.push(...countsTable(`rejection reason (\`${firstOf(f.rejectedPath ?? 'rejected/rejected.jsonl')}\`)`, f.rejectedByReason));
   if (f.generateQa) b.push(...columnsSection());
   if (f.quality) b.push(...qualitySection(f.quality));
   b.push('', '## Loading', '', '```python', 'from datasets import load_dataset', '', 'ds = load_dataset("path/to/this/directory")');

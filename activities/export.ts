@@ -7,7 +7,7 @@
  * two renames is detectable (`corpus-qa verify`) and the next export repairs it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type {
   ChunkRow,
@@ -20,7 +20,8 @@ import type {
   ShardPair,
 } from '../schemas/index.js';
 import { ShardContent, type StatsJson } from '../schemas/index.js';
-import { renderCard } from './datasetCard.js';
+import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, renderCard, TRAINING_FEATURES, type Feature, type SplitFiles } from './datasetCard.js';
+import { PARQUET_SHARD_NAME, parquetShardPath, StagedParquetShards } from './parquet.js';
 import { CorpusDuplicates, DocumentDuplicates } from './dedup.js';
 import { QualityStats, type PassedPair } from './exportStats.js';
 import { rejectedRow, trainingRow, wellFormed } from './exportRows.js';
@@ -30,7 +31,7 @@ import { llmCardLine, llmStats } from './generate/report.js';
 import { iterateManifest } from './manifest.js';
 import { readDecisions, ReviewApplier } from './review/decisions.js';
 import { shardKeyFor, shardSettingsKey } from './processBatch.js';
-import { localErrorPath, readJsonIfExists, readParsedIfExists, removeOrphanTempFiles, sha256Hex, shardPath } from './storage.js';
+import { exists, localErrorPath, readJsonIfExists, readParsedIfExists, removeOrphanTempFiles, sha256Hex, shardPath } from './storage.js';
 
 export const OUTPUT_FILES = {
   train: 'data/train.jsonl',
@@ -129,6 +130,57 @@ export class StagedLineWriter {
   }
 }
 
+/**
+ * Where one file's rows go: a JSON Lines file, or with --file-format parquet its Parquet shards.
+ * `finish` leaves them complete under temporary names (none for a sink without rows).
+ */
+interface RowSink {
+  readonly rows: number;
+  write(row: object): Promise<void>;
+  finish(): Promise<Array<StagedFile & { rows: number }>>;
+  abort(): Promise<void>;
+}
+
+class JsonlSink implements RowSink {
+  constructor(private readonly writer: StagedLineWriter) {}
+
+  get rows(): number {
+    return this.writer.rows;
+  }
+
+  get path(): string {
+    return this.writer.path;
+  }
+
+  write(row: object): Promise<void> {
+    return this.writer.writeLine(JSON.stringify(row));
+  }
+
+  async finish(): Promise<Array<StagedFile & { rows: number }>> {
+    if (this.writer.rows === 0) {
+      await this.writer.abort();
+      return [];
+    }
+    return [{ ...(await this.writer.finish()), rows: this.writer.rows }];
+  }
+
+  abort(): Promise<void> {
+    return this.writer.abort();
+  }
+}
+
+/**
+ * Where the Parquet shards of each file go, named as the Hub names a config's splits:
+ * data/<split>-…, rejected/train-…, errors/train-…. Every file is Parquet, not only the data:
+ * `datasets` picks one builder for all the configs of a directory, so a JSON Lines config
+ * beside Parquet ones would be read as Parquet and fail.
+ */
+const PARQUET_PREFIX = {
+  split: (name: string) => `data/${name}`,
+  rejected: 'rejected/train',
+  errors: 'errors/train',
+} as const;
+
 export async function stageFile(path: string, data: string): Promise<StagedFile> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
@@ -217,17 +269,17 @@ export function passedPair(r: QaRow): PassedPair {
  */
 export async function writeReviewerRejections(
   review: ReviewApplier,
-  rejected: { writeLine(line: string): Promise<void> } | undefined,
+  rejected: { write(row: object): Promise<void> } | undefined,
   rejectedByReason: Record<string, number>,
 ): Promise<void> {
   const rows = review.droppedRows();
-  for (const r of rows) await rejected?.writeLine(JSON.stringify(rejectedRow(r)));
+  for (const r of rows) await rejected?.write(rejectedRow(r));
   if (rows.length > 0) rejectedByReason.reviewer_rejected = rows.length;
 }
 
 /** The card's settings table; `review apply` rebuilds it from stats.json's settings. */
 export function settingsTable(
-  settings: Pick<ResolvedRunInput['settings'], 'generateQa' | 'format' | 'splits' | 'chunkSize' | 'chunkOverlap' | 'maxPairsPerChunk'>,
+  settings: Pick<ResolvedRunInput['settings'], 'generateQa' | 'format' | 'splits' | 'chunkSize' | 'chunkOverlap' | 'maxPairsPerChunk' | 'fileFormat' | 'parquetShardRows'>,
   generatorId: string,
   globs: string[],
 ): Array<[string, string]> {
@@ -238,12 +290,31 @@ export function settingsTable(
     ['chunk size / overlap', `${settings.chunkSize} / ${settings.chunkOverlap}`],
     ['max pairs per chunk', String(settings.maxPairsPerChunk)],
     ['globs', globs.length ? globs.map((g) => `\`${g}\``).join(', ') : '(all files)'],
+    // Only for Parquet: the card of a JSON Lines run keeps its bytes.
+    ...(settings.fileFormat === 'parquet'
+      ? [['file format', `parquet${settings.parquetShardRows ? ` (at most ${settings.parquetShardRows} rows per shard)` : ''}`] as [string, string]]
+      : []),
   ];
 }
 
 /** Where each split's passed pairs go: data/<split>.jsonl. */
 export function splitPath(split: string): string {
   return `data/${split}.jsonl`;
+}
+
+/**
+ * Files an earlier export of another file format or shard count left (this one does not write
+ * them): Parquet shards by their Hub names and, for a Parquet export, the JSON Lines files of
+ * the same rows. Removed with the commit, so the directory holds one set.
+ */
+async function staleOutputFiles(outDir: string, keep: Set<string>, jsonlPaths: string[]): Promise<string[]> {
+  const stale: string[] = [];
+  for (const dir of ['data', 'rejected', 'errors']) {
+    const names = await readdir(join(outDir, dir)).catch(() => [] as string[]);
+    stale.push(...names.filter((n) => PARQUET_SHARD_NAME.test(n)).map((n) => join(outDir, dir, n)));
+  }
+  for (const rel of jsonlPaths) if (await exists(join(outDir, rel))) stale.push(join(outDir, rel));
+  return stale.filter((p) => !keep.has(p)).sort();
 }
 
 export async function exportDataset(input: ExportInput, deps: ExportDeps): Promise<ExportSummary> {
@@ -253,16 +324,24 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   const out = (rel: string) => join(run.outDir, rel);
   const settingsKey = shardSettingsKey(run);
   // An export killed half way left its temporary files; the complete outputs are untouched.
-  for (const dir of ['.', 'data', 'rejected']) await removeOrphanTempFiles(join(run.outDir, dir));
+  for (const dir of ['.', 'data', 'rejected', 'errors']) await removeOrphanTempFiles(join(run.outDir, dir));
 
-  // One writer per split (passed pairs or chunks), plus rejected and errors.
-  const splitWriters = new Map<string, StagedLineWriter>();
+  // One sink per split (passed pairs or chunks), plus rejected and errors.
+  const parquet = settings.fileFormat === 'parquet';
+  const sinkFor = async (jsonlPath: string, parquetPrefix: string, features: Record<string, Feature>): Promise<RowSink> =>
+    parquet
+      ? new StagedParquetShards(run.outDir, parquetPrefix, features, settings.parquetShardRows)
+      : new JsonlSink(await new StagedLineWriter(out(jsonlPath)).open());
+  const splitWriters = new Map<string, RowSink>();
   for (const s of qa ? settings.splits : [{ name: 'chunks', fraction: 1 }]) {
-    splitWriters.set(s.name, await new StagedLineWriter(out(qa ? splitPath(s.name) : OUTPUT_FILES.chunks)).open());
+    splitWriters.set(
+      s.name,
+      await sinkFor(qa ? splitPath(s.name) : OUTPUT_FILES.chunks, PARQUET_PREFIX.split(s.name), qa ? TRAINING_FEATURES[settings.format] : CHUNK_FEATURES),
+    );
   }
-  const rejected = qa ? await new StagedLineWriter(out(OUTPUT_FILES.rejected)).open() : undefined;
-  const errors = await new StagedLineWriter(out(OUTPUT_FILES.errors)).open();
-  const writers = [...splitWriters.values(), rejected, errors].filter((w): w is StagedLineWriter => w !== undefined);
+  const rejected = qa ? await sinkFor(OUTPUT_FILES.rejected, PARQUET_PREFIX.rejected, REJECTED_FEATURES) : undefined;
+  const errors = await sinkFor(OUTPUT_FILES.errors, PARQUET_PREFIX.errors, ERROR_FEATURES);
+  const writers = [...splitWriters.values(), rejected, errors].filter((w): w is RowSink => w !== undefined);
   const staged: StagedFile[] = [];
 
   // A reviewed output keeps its reviewer's decisions, keyed by pair id, on every later run.
@@ -280,7 +359,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   const writeError = async (entry: ManifestEntry, row: Omit<ErrorRow, 'source'>) => {
     failedByReason[row.reason] = (failedByReason[row.reason] ?? 0) + 1;
     const full: ErrorRow = { source: wellFormed(entry.source), stage: row.stage, reason: row.reason, detail: wellFormed(row.detail) };
-    await errors.writeLine(JSON.stringify(full));
+    await errors.write(full);
   };
 
   try {
@@ -317,7 +396,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
             char_start: c.charStart,
             char_end: c.charEnd,
           };
-          await writer.writeLine(JSON.stringify(row));
+          await writer.write(row);
         }
         continue;
       }
@@ -356,12 +435,10 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
           const reviewed = review ? review.passed(row) : { row, edited: undefined };
           if (!reviewed) continue; // dropped by the reviewer: written after the loop
           quality.pass(passedPair(reviewed.row), split);
-          await writer.writeLine(JSON.stringify(trainingRow(settings.format, reviewed.row, reviewed.edited)));
+          await writer.write(trainingRow(settings.format, reviewed.row, reviewed.edited));
         } else {
           rejectedByReason[primary] = (rejectedByReason[primary] ?? 0) + 1;
-          await rejected?.writeLine(
-            JSON.stringify(rejectedRow({ ...row, reason: primary, reasons, detail: wellFormed(detail), duplicate_of: duplicateOf })),
-          );
+          await rejected?.write(rejectedRow({ ...row, reason: primary, reasons, detail: wellFormed(detail), duplicate_of: duplicateOf }));
         }
       }
     }
@@ -369,21 +446,29 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
     if (review) await writeReviewerRejections(review, rejected, rejectedByReason);
 
     // `datasets` cannot load an empty JSON Lines file (it infers columns from the first row), so
-    // a file with no rows is not written at all, and a stale one from an earlier run is removed
-    // (with the others' renames, in commitStaged).
+    // a file with no rows is not written at all (no Parquet shard either), and a stale one from
+    // an earlier run is removed (with the others' renames, in commitStaged).
     const files: ExportSummary['files'] = {};
-    const relOf = (w: StagedLineWriter) => relative(run.outDir, w.path).split(sep).join('/');
+    const relOf = (path: string) => relative(run.outDir, path).split(sep).join('/');
     const remove: string[] = [];
+    const writtenPaths = new Map<RowSink, string[]>();
     for (const w of writers) {
-      if (w.rows === 0) {
-        await w.abort();
-        remove.push(w.path);
-      } else {
-        const f = await w.finish();
+      const done = await w.finish();
+      if (done.length === 0 && w instanceof JsonlSink) remove.push(w.path);
+      writtenPaths.set(w, done.map((f) => relOf(f.path)));
+      for (const f of done) {
         staged.push(f);
-        files[relOf(w)] = { rows: w.rows, sha256: f.sha256 };
+        files[relOf(f.path)] = { rows: f.rows, sha256: f.sha256 };
       }
     }
+    const jsonlPaths = qa ? [...settings.splits.map((s) => splitPath(s.name)), OUTPUT_FILES.rejected] : [OUTPUT_FILES.chunks];
+    remove.push(...(await staleOutputFiles(run.outDir, new Set([...staged.map((f) => f.path), ...remove]), parquet ? [...jsonlPaths, OUTPUT_FILES.errors] : [])));
+    // The files the card names for a sink. One without rows is named by the file it would have
+    // had: the default config of a run where no pair passed names it on purpose.
+    const cardPath = (w: RowSink | undefined, jsonlPath: string, parquetPrefix: string): SplitFiles => {
+      const written = w ? writtenPaths.get(w) ?? [] : [];
+      return !parquet ? jsonlPath : written.length ? written : parquetShardPath(parquetPrefix, 0, 1);
+    };
     const splitRows: Record<string, number> = {};
     let passed = 0;
     if (qa) {
@@ -411,8 +496,18 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
     const card = renderCard({
       generateQa: qa,
       format: settings.format,
-      splits: qa ? settings.splits.map((s) => ({ name: s.name, path: splitPath(s.name), rows: splitRows[s.name] ?? 0 })) : [],
+      splits: qa
+        ? settings.splits.map((s) => ({ name: s.name, path: cardPath(splitWriters.get(s.name), splitPath(s.name), PARQUET_PREFIX.split(s.name)), rows: splitRows[s.name] ?? 0 }))
+        : [],
       chunksRows: qa ? 0 : chunks,
+      ...(parquet
+        ? {
+            fileFormat: 'parquet' as const,
+            ...(qa ? {} : { chunksPath: cardPath(splitWriters.get('chunks'), OUTPUT_FILES.chunks, PARQUET_PREFIX.split('chunks')) }),
+            rejectedPath: cardPath(rejected, OUTPUT_FILES.rejected, PARQUET_PREFIX.rejected),
+            errorsPath: cardPath(errors, OUTPUT_FILES.errors, PARQUET_PREFIX.errors),
+          }
+        : {}),
       rejectedRows: rejected?.rows ?? 0,
       errorRows: errors.rows,
       documents: input.documents,

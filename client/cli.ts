@@ -154,6 +154,8 @@ export interface RunFlags {
   format?: 'qa' | 'messages' | 'alpaca' | 'prompt-completion';
   split?: string;
   license?: string;
+  fileFormat?: 'jsonl' | 'parquet';
+  shardRows?: number;
   generator?: 'builtin' | 'openai' | 'anthropic';
   model?: string;
   baseUrl?: string;
@@ -196,6 +198,8 @@ export function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
     format: f.format,
     split: f.split,
     license: f.license,
+    fileFormat: f.fileFormat,
+    shardRows: f.shardRows,
     generator: f.generator,
     model: f.model,
     baseUrl: f.baseUrl,
@@ -237,7 +241,7 @@ async function dryRun(options: CorpusExportOptions): Promise<void> {
   out.push(`  estimated chunks: ~${plan.estimatedChunks} (chunk size ${run.settings.chunkSize}, overlap ${run.settings.chunkOverlap})`);
   out.push(
     !run.settings.generateQa
-      ? `  generation: off (add --generate-qa); the run exports chunks to data/chunks.jsonl`
+      ? `  generation: off (add --generate-qa); the run exports chunks to ${run.settings.fileFormat === 'parquet' ? 'data/chunks-*.parquet' : 'data/chunks.jsonl'}`
       : plan.llm
         ? `  estimated LLM requests: ~${plan.llm.requests} (one per chunk${run.settings.llm?.judge ? ', and one per chunk for the judge' : ''}; ` +
           `${run.settings.generator} ${run.settings.llm?.model}), ~${plan.llm.promptTokens} prompt + ~${plan.llm.completionTokens} completion tokens ` +
@@ -263,7 +267,7 @@ function printResult(result: RunResult): void {
   const lines = [
     `Done: ${plural(result.documents, 'document')}, ${e.loaded} loaded, ${e.errors} failed, ${e.chunks} chunks.`,
   ];
-  const qaFiles = !Object.keys(e.files).includes('data/chunks.jsonl');
+  const qaFiles = !Object.keys(e.files).some((f) => f === 'data/chunks.jsonl' || /^data\/chunks-\d{5}-of-\d{5}\.parquet$/.test(f));
   if (qaFiles) {
     const reasons = e.rejectedByReason;
     lines.push(`Pairs: ${e.pairsPassed} passed, ${e.pairsRejected} rejected` +
@@ -276,7 +280,8 @@ function printResult(result: RunResult): void {
     : '  README.md (dataset card: load_dataset(<out>) works)');
   for (const w of result.warnings ?? []) lines.push(`Skipped: ${w}`);
   if (e.errors > 0) {
-    lines.push(`Warning: ${plural(e.errors, 'document')} could not be used (${formatCounts(e.failedByReason)}); see errors.jsonl.`);
+    const errorsFile = Object.keys(e.files).find((f) => f.startsWith('errors/')) ?? 'errors.jsonl';
+    lines.push(`Warning: ${plural(e.errors, 'document')} could not be used (${formatCounts(e.failedByReason)}); see ${errorsFile}.`);
   }
   console.log(lines.join('\n'));
 }
@@ -429,6 +434,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--format <format>', 'row format of the passed pairs').choices(['qa', 'messages', 'alpaca', 'prompt-completion']).default('qa'))
     .option('--split <spec>', 'document-level splits, e.g. train=0.9,validation=0.05,test=0.05 (default: all train)')
     .option('--license <id>', 'license written to the dataset card, e.g. cc-by-4.0 (should match your documents)')
+    .addOption(new Option('--file-format <format>', 'data files as JSON Lines or Parquet shards (data/<split>-00000-of-00001.parquet); rejected/ and errors.jsonl stay JSON Lines').choices(['jsonl', 'parquet']).default('jsonl'))
+    .addOption(new Option('--shard-rows <n>', 'with --file-format parquet: at most this many rows per shard (default: shards of ~500 MB)').argParser(positiveInt))
     .addOption(new Option('--generator <name>', 'QA generator: builtin (offline), openai (any OpenAI-compatible server) or anthropic; openai/anthropic imply --generate-qa').choices(['builtin', 'openai', 'anthropic']))
     .option('--model <name>', 'LLM model (openai/anthropic), e.g. gpt-4o-mini, llama3.1 (Ollama), claude-haiku-4-5')
     .option('--base-url <url>', 'LLM server, e.g. http://localhost:11434/v1 (Ollama), http://localhost:8000/v1 (vLLM)')

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { OutputSettings, RunInput, SplitSpec, TrainingFormat, type ResolvedRunInput } from '../schemas/index.js';
+import { FileFormat, OutputSettings, RunInput, SplitSpec, TrainingFormat, type ResolvedRunInput } from '../schemas/index.js';
 import { LlmRuntime, LlmSettings, QuestionKind } from '../schemas/index.js';
 import { availableTemplates, templateExists } from '../activities/generate/prompts.js';
 import { languageName } from '../activities/language.js';
@@ -78,6 +78,10 @@ export const CorpusExportOptions = z.object({
   /** "train=0.9,validation=0.05,test=0.05", or the parsed list. */
   split: z.union([z.string(), z.array(SplitSpec)]).optional(),
   license: z.string().optional(),
+  /** Data files as JSON Lines (default) or Parquet shards. */
+  fileFormat: FileFormat.optional(),
+  /** Parquet only: rows per shard at most (the shards are cut at ~500 MB anyway). */
+  shardRows: z.number().int().min(1).optional(),
   /** 'builtin' (offline, default), 'openai' (any OpenAI-compatible server) or 'anthropic'; an LLM implies generateQa. */
   generator: z.enum(['builtin', 'openai', 'anthropic']).optional(),
   /** LLM options (openai/anthropic only). API keys are never options: the worker reads them from its environment. */
@@ -262,7 +266,10 @@ function resolveRunInputUnchecked(options: CorpusExportOptions): ResolvedRunInpu
     format: o.format,
     splits: o.split === undefined ? undefined : typeof o.split === 'string' ? parseSplitSpec(o.split) : o.split,
     license: o.license,
+    // JSON Lines is the absence of a file format: its runs keep the identity they always had.
+    ...(o.fileFormat === 'parquet' ? { fileFormat: 'parquet', ...(o.shardRows !== undefined ? { parquetShardRows: o.shardRows } : {}) } : {}),
   });
+  if (o.shardRows !== undefined && o.fileFormat !== 'parquet') throw new Error('--shard-rows: only with --file-format parquet');
   if (settings.chunkOverlap >= settings.chunkSize) {
     throw new Error(`--chunk-overlap (${settings.chunkOverlap}) must be smaller than --chunk-size (${settings.chunkSize})`);
   }
@@ -305,6 +312,7 @@ function batching(o: CorpusExportOptions, generator: OutputSettings['generator']
  * of the code that makes it (the pipeline and the generator), so that after an upgrade the same
  * command starts a new run instead of answering "Already complete" with the old output. The LLM
  * journal is keyed by request, so replies already paid for are still reused.
+ * The file format and shard size are in `settings` too (absent for JSON Lines).
  */
 export function runIdentity(run: ResolvedRunInput): Record<string, unknown> {
   return {

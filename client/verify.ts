@@ -1,7 +1,8 @@
 /**
  * `corpus-qa verify <out>`: checks an output directory the way a dataset consumer would meet it.
  * Every JSONL line is JSON and matches the row schema of its config with the columns in the
- * declared order; every file the card names exists and is non-empty; the counts agree with
+ * declared order (Parquet output: every shard's schema is the declared one, its shards are
+ * complete, client/parquetCheck.ts); every file the card names exists and is non-empty; the counts agree with
  * stats.json; and the files are the ones stats.json describes (their sha256), not a set mixed by
  * an export interrupted between its renames. With `withDatasets`, the real Python `datasets`
  * loads everything too.
@@ -13,14 +14,15 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ChunkRow, ErrorRow, RejectedRow, trainingRowSchema, type TrainingFormat } from '../schemas/index.js';
-import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, trainingFeatures } from '../activities/datasetCard.js';
+import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, trainingFeatures, type Feature } from '../activities/datasetCard.js';
 import { cacheDir } from './temporalCli.js';
+import { allParquetShards, checkParquetShards, ParquetCheckError, parquetColumns, readParquetFooter } from './parquetCheck.js';
 
 export class VerifyError extends Error {}
 
 interface CardConfigYaml {
   config_name: string;
-  data_files: Array<{ split: string; path: string }>;
+  data_files: Array<{ split: string; path: string | string[] }>;
 }
 
 interface CardYaml {
@@ -80,7 +82,7 @@ function checkJsonl(outDir: string, rel: string, schema: z.ZodType, columns: str
 }
 
 interface StatsFiles {
-  settings?: { generateQa?: boolean; splits?: Array<{ name: string }> };
+  settings?: { generateQa?: boolean; splits?: Array<{ name: string }>; fileFormat?: string };
   pairs?: { splits?: Record<string, number> };
   files?: Record<string, { rows?: number; sha256: string }>;
 }
@@ -121,6 +123,8 @@ export function outputSetProblem(outDir: string, stats?: StatsFiles): string | u
       ].map((name) => `data/${name}.jsonl`).concat('rejected/rejected.jsonl')
     : ['data/chunks.jsonl'];
   candidates.push('errors.jsonl');
+  // Parquet shards of any run, this format's or not: present but not described is a mix too.
+  candidates.push(...allParquetShards(outDir));
   if (described['README.md']) candidates.push('README.md');
   for (const rel of candidates) {
     if (!described[rel] && existsSync(join(outDir, rel))) return `${rel}: present, but stats.json does not describe it: ${MIXED}`;
@@ -137,7 +141,7 @@ export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = 
   const statsPath = join(outDir, 'stats.json');
   if (!existsSync(statsPath)) throw new VerifyError('stats.json: missing');
   let stats: {
-    settings: { generateQa: boolean; format?: TrainingFormat };
+    settings: { generateQa: boolean; format?: TrainingFormat; fileFormat?: string };
     pairs: { passed: number; rejected: number; splits?: Record<string, number> };
     documents: { failed: number };
     chunks: number;
@@ -155,6 +159,7 @@ export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = 
   try {
     report = verifyFiles(outDir, stats);
   } catch (err) {
+    if (err instanceof ParquetCheckError) err = new VerifyError(err.message);
     if (mixed && err instanceof VerifyError && !/^[^:\s]+:\d+: /.test(err.message)) throw new VerifyError(mixed);
     throw err;
   }
@@ -166,7 +171,7 @@ export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = 
 function verifyFiles(
   outDir: string,
   stats: {
-    settings: { generateQa: boolean; format?: TrainingFormat };
+    settings: { generateQa: boolean; format?: TrainingFormat; fileFormat?: string };
     pairs: { passed: number; rejected: number; splits?: Record<string, number> };
     documents: { failed: number };
     chunks: number;
@@ -181,42 +186,64 @@ function verifyFiles(
   // configs must name files that exist (but for the default config of a run with no passed
   // pair) and declare the columns those files have.
   const files: Record<string, number> = {};
-  const check = (rel: string, schema: z.ZodType, columns: string[]) => {
-    if (existsSync(join(outDir, rel))) files[rel] = checkJsonl(outDir, rel, schema, columns);
+  const parquet = stats.settings.fileFormat === 'parquet';
+  // One file's rows (a JSON Lines file, or the Parquet shards of `prefix`), checked; its row count.
+  const check = (rel: string, prefix: string, schema: z.ZodType, features: Record<string, Feature>) => {
+    if (parquet) {
+      const shards = checkParquetShards(outDir, prefix, features);
+      Object.assign(files, shards);
+      return Object.values(shards).reduce((a, b) => a + b, 0);
+    }
+    if (existsSync(join(outDir, rel))) files[rel] = checkJsonl(outDir, rel, schema, Object.keys(features));
     return files[rel] ?? 0;
   };
+  const label = (rel: string, prefix: string) => (parquet ? `${prefix}-*.parquet` : rel);
   const format = stats.settings.format ?? 'qa';
   let passed = 0;
   if (stats.settings.generateQa) {
     for (const [split, n] of Object.entries(stats.pairs.splits ?? { train: stats.pairs.passed })) {
       // A reviewed output's rows end with `edited` (stats.json has `review` then).
       const reviewed = stats.review !== undefined;
-      const rows = check(`data/${split}.jsonl`, trainingRowSchema(format, reviewed), Object.keys(trainingFeatures(format, reviewed)));
-      if (rows !== n) throw new VerifyError(`stats.json: pairs.splits.${split} is ${n}, data/${split}.jsonl has ${rows} rows`);
+      const rows = check(`data/${split}.jsonl`, `data/${split}`, trainingRowSchema(format, reviewed), trainingFeatures(format, reviewed));
+      if (rows !== n) throw new VerifyError(`stats.json: pairs.splits.${split} is ${n}, ${label(`data/${split}.jsonl`, `data/${split}`)} has ${rows} rows`);
       passed += rows;
     }
     if (passed !== stats.pairs.passed) throw new VerifyError(`stats.json: pairs.passed is ${stats.pairs.passed}, the data files have ${passed} rows`);
-    const rejected = check('rejected/rejected.jsonl', RejectedRow, Object.keys(REJECTED_FEATURES));
-    if (rejected !== stats.pairs.rejected) throw new VerifyError(`stats.json: pairs.rejected is ${stats.pairs.rejected}, rejected/rejected.jsonl has ${rejected} rows`);
+    const rejected = check('rejected/rejected.jsonl', 'rejected/train', RejectedRow, REJECTED_FEATURES);
+    if (rejected !== stats.pairs.rejected) {
+      throw new VerifyError(`stats.json: pairs.rejected is ${stats.pairs.rejected}, ${label('rejected/rejected.jsonl', 'rejected/train')} has ${rejected} rows`);
+    }
   } else {
-    const chunks = check('data/chunks.jsonl', ChunkRow, Object.keys(CHUNK_FEATURES));
-    if (chunks !== stats.chunks) throw new VerifyError(`stats.json: chunks is ${stats.chunks}, data/chunks.jsonl has ${chunks} rows`);
+    const chunks = check('data/chunks.jsonl', 'data/chunks', ChunkRow, CHUNK_FEATURES);
+    if (chunks !== stats.chunks) throw new VerifyError(`stats.json: chunks is ${stats.chunks}, ${label('data/chunks.jsonl', 'data/chunks')} has ${chunks} rows`);
   }
-  const errors = check('errors.jsonl', ErrorRow, Object.keys(ERROR_FEATURES));
-  if (errors !== stats.documents.failed) throw new VerifyError(`stats.json: documents.failed is ${stats.documents.failed}, errors.jsonl has ${errors} rows`);
+  const errors = check('errors.jsonl', 'errors/train', ErrorRow, ERROR_FEATURES);
+  if (errors !== stats.documents.failed) {
+    throw new VerifyError(`stats.json: documents.failed is ${stats.documents.failed}, ${label('errors.jsonl', 'errors/train')} has ${errors} rows`);
+  }
 
   for (const config of card.configs) {
     const columns = columnsOf(config.config_name);
     if (!columns) throw new VerifyError(`README.md: config ${config.config_name} has no dataset_info.features`);
-    for (const f of config.data_files) {
-      if (files[f.path] === undefined) {
+    for (const path of config.data_files.flatMap((f) => f.path)) {
+      if (files[path] === undefined) {
         const intended = config.config_name === 'default' && stats.settings.generateQa && passed === 0;
-        if (!intended) throw new VerifyError(`README.md: config ${config.config_name} names ${f.path}, which is missing or was not checked`);
+        if (!intended) throw new VerifyError(`README.md: config ${config.config_name} names ${path}, which is missing or was not checked`);
         continue;
       }
-      const rowColumns = Object.keys(JSON.parse(readFileSync(join(outDir, f.path), 'utf8').split('\n', 1)[0]!) as object);
+      const rowColumns = path.endsWith('.parquet')
+        ? parquetColumns(readParquetFooter(join(outDir, path), path))
+        : Object.keys(JSON.parse(readFileSync(join(outDir, path), 'utf8').split('\n', 1)[0]!) as object);
       if (rowColumns.join(',') !== columns.join(',')) {
-        throw new VerifyError(`README.md: config ${config.config_name} declares [${columns.join(', ')}], ${f.path} has [${rowColumns.join(', ')}]`);
+        throw new VerifyError(`README.md: config ${config.config_name} declares [${columns.join(', ')}], ${path} has [${rowColumns.join(', ')}]`);
+      }
+    }
+    // Every shard of a config must be named by it: datasets would not load one left out.
+    const named = new Set(config.data_files.flatMap((f) => f.path));
+    for (const rel of Object.keys(files)) {
+      const prefix = rel.replace(/-\d{5}-of-\d{5}\.parquet$/, '');
+      if (prefix !== rel && [...named].some((p) => p.startsWith(`${prefix}-`)) && !named.has(rel)) {
+        throw new VerifyError(`README.md: config ${config.config_name} leaves out ${rel}`);
       }
     }
   }

@@ -57,6 +57,10 @@ export type QuestionKind = z.infer<typeof QuestionKind>;
 export const TrainingFormat = z.enum(['qa', 'messages', 'alpaca', 'prompt-completion']);
 export type TrainingFormat = z.infer<typeof TrainingFormat>;
 
+/** How the data files are written: JSON Lines (the default) or Parquet shards (see docs/parquet.md). */
+export const FileFormat = z.enum(['jsonl', 'parquet']);
+export type FileFormat = z.infer<typeof FileFormat>;
+
 export const SplitSpec = z.object({
   name: z.string().regex(/^[A-Za-z][\w-]*$/, 'split names are letters, digits, _ and -'),
   fraction: z.number().positive().max(1),
@@ -111,6 +115,13 @@ export const OutputSettings = z.object({
   splits: z.array(SplitSpec).min(1).default([{ name: 'train', fraction: 1 }]),
   /** SPDX id (or other) written to the dataset card's `license` field; '' for none. */
   license: z.string().default(''),
+  /**
+   * 'parquet' for Parquet data files; absent (never 'jsonl') for JSON Lines, so the identity,
+   * stats.json and card of a JSON Lines run are what they were before Parquet existed.
+   */
+  fileFormat: z.literal('parquet').optional(),
+  /** Parquet only (--shard-rows): rows per shard at most; shards are cut at ~500 MB anyway. */
+  parquetShardRows: z.number().int().min(1).optional(),
 });
 export type OutputSettings = z.infer<typeof OutputSettings>;
 

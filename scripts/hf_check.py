@@ -5,9 +5,10 @@ Usage (with the venv python from scripts/setup.sh, i.e. $CORPUS_QA_PYTHON):
 
     hf_check.py <out_dir> [--files f1 f2 ...]
 
-For each JSONL file (given with --files, relative to out_dir or absolute;
-default: every *.jsonl under out_dir, skipping anything under a `.corpus-qa`
-dir) it runs ``datasets.load_dataset('json', data_files=<file>, split='train')``.
+For each JSONL or Parquet file (given with --files, relative to out_dir or
+absolute; default: every *.jsonl and *.parquet under out_dir, skipping anything
+under a `.corpus-qa` dir) it runs ``datasets.load_dataset('json' | 'parquet',
+data_files=<file>, split='train')``.
 If out_dir has a README.md whose YAML front matter lists ``configs``, it also
 runs ``datasets.load_dataset(out_dir, name=<config_name>)`` for each of them.
 
@@ -163,12 +164,12 @@ def _describe_streaming(ds: Any) -> dict[str, Any]:
     }
 
 
-def _find_jsonl(out_dir: Path) -> list[Path]:
+def _find_data_files(out_dir: Path) -> list[Path]:
     found: list[Path] = []
     for root, dirs, files in os.walk(out_dir):
         dirs[:] = sorted(d for d in dirs if d != SKIP_DIR)
         for name in sorted(files):
-            if name.endswith(".jsonl"):
+            if name.endswith(".jsonl") or name.endswith(".parquet"):
                 found.append(Path(root) / name)
     return found
 
@@ -223,7 +224,7 @@ def _card_configs(out_dir: Path) -> tuple[list[str], str | None]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir")
-    parser.add_argument("--files", nargs="*", default=None, help="JSONL files to check (default: all under out_dir)")
+    parser.add_argument("--files", nargs="*", default=None, help="JSONL or Parquet files to check (default: all under out_dir)")
     args = parser.parse_args(argv)
 
     out_dir = Path(args.out_dir)
@@ -248,7 +249,7 @@ def main(argv: list[str]) -> int:
             pass
 
         if args.files is None:
-            targets = [(p, _key(out_dir, p)) for p in _find_jsonl(out_dir)]
+            targets = [(p, _key(out_dir, p)) for p in _find_data_files(out_dir)]
         else:
             targets = [(_resolve_file(out_dir, f), None) for f in args.files]
             targets = [(p, _key(out_dir, p, f)) for (p, _), f in zip(targets, args.files)]
@@ -258,8 +259,9 @@ def main(argv: list[str]) -> int:
                 result["files"][key] = {"ok": False, "error": f"FileNotFoundError: {path}"}
                 continue
             try:
+                builder = "parquet" if path.suffix == ".parquet" else "json"
                 ds = datasets.load_dataset(
-                    "json", data_files=str(path.resolve()), split="train", cache_dir=cache_dir
+                    builder, data_files=str(path.resolve()), split="train", cache_dir=cache_dir
                 )
                 result["files"][key] = {"ok": True, **_describe(ds)}
             except Exception as exc:  # noqa: BLE001

@@ -77,7 +77,7 @@ export async function applyReview(output: ReviewableOutput, decisions: Map<strin
         );
       }
     }
-    await writeReviewerRejections(review, rejected, rejectedByReason);
+    await writeReviewerRejections(review, { write: (row) => rejected.writeLine(JSON.stringify(row)) }, rejectedByReason);
 
     const files: Record<string, { rows: number; sha256: string }> = {};
     const remove: string[] = [];

@@ -121,6 +121,9 @@ export async function readReviewableOutput(outDir: string): Promise<ReviewableOu
     throw new ReviewFileError(`stats.json: ${msg}`);
   }
   if (!stats.settings.generateQa) throw new ReviewFileError(`${outDir}: a run without --generate-qa has no pairs to review`);
+  if ((rawStats.settings as { fileFormat?: string } | undefined)?.fileFormat === 'parquet') {
+    throw new ReviewFileError(`${outDir}: review reads and rewrites JSON Lines output; run the review on a --file-format jsonl export of the same corpus (its decisions then apply to a later Parquet run)`);
+  }
   const format = stats.settings.format;
   const reviewedBefore = stats.review !== undefined;
   const stored = await readDecisions(outDir);
