@@ -4,22 +4,17 @@
  * errors, the hidden state dir) is picked up, and `dataset_info.features` declares the column
  * types so they never depend on inference.
  */
-import type { DatasetQuality, ReviewTally, TrainingFormat } from '../schemas/index.js';
+import { z } from 'zod';
+import { RowMeta, type DatasetQuality, type ReviewTally, type TrainingFormat } from '../schemas/index.js';
 import { LEAK_MIN_WORDS } from './exportStats.js';
 
 /** A column type as the card declares it. */
 export type Feature = 'string' | 'int64' | 'bool' | { list: 'string' } | { list: Record<string, 'string'> };
 
-const META: Record<string, Feature> = {
-  source: 'string',
-  chunk_id: 'string',
-  char_start: 'int64',
-  char_end: 'int64',
-  answer_start: 'int64',
-  answer_end: 'int64',
-  question_type: 'string',
-  generator: 'string',
-};
+/** The card's type of each RowMeta column: numbers are int64, the rest strings. */
+const META: Record<string, Feature> = Object.fromEntries(
+  Object.entries(RowMeta).map(([k, schema]) => [k, schema instanceof z.ZodNumber ? 'int64' : 'string']),
+);
 
 export const TRAINING_FEATURES: Record<TrainingFormat, Record<string, Feature>> = {
   qa: { id: 'string', question: 'string', answer: 'string', ...META },
@@ -48,6 +43,8 @@ export const CHUNK_FEATURES: Record<string, Feature> = {
   chunk_id: 'string',
   char_start: 'int64',
   char_end: 'int64',
+  page_start: 'int64',
+  page_end: 'int64',
 };
 
 export const ERROR_FEATURES: Record<string, Feature> = { source: 'string', stage: 'string', reason: 'string', detail: 'string' };

@@ -250,6 +250,8 @@ function qaRow(id: string, source: string, p: ShardPair): QaRow {
     chunk_id: p.chunkId,
     char_start: p.charStart,
     char_end: p.charEnd,
+    page_start: p.pageStart,
+    page_end: p.pageEnd,
     answer_start: p.answerStart,
     answer_end: p.answerEnd,
     question_type: p.questionForm,
@@ -395,6 +397,8 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
             chunk_id: c.chunkId,
             char_start: c.charStart,
             char_end: c.charEnd,
+            page_start: c.pageStart ?? 0,
+            page_end: c.pageEnd ?? 0,
           };
           await writer.write(row);
         }

@@ -3,7 +3,7 @@
  * the same keys in the same order with the same types: `datasets` infers nothing from a row
  * that could differ in the next.
  */
-import type { QaRow, RejectedRow, TrainingFormat } from '../schemas/index.js';
+import { RowMeta, type QaRow, type RejectedRow, type TrainingFormat } from '../schemas/index.js';
 
 /** Lone surrogates cannot be encoded as UTF-8; repair them rather than write invalid text. */
 export function wellFormed(s: string): string {
@@ -19,17 +19,15 @@ export function trainingRow(format: TrainingFormat, r: QaRow, edited?: boolean):
   return edited === undefined ? row : { ...row, edited };
 }
 
+const META_KEYS = Object.keys(RowMeta) as Array<keyof RowMeta>;
+
+/** Where a pair comes from, in the column order schemas/index.ts RowMeta gives. */
+function rowMeta(r: QaRow): RowMeta {
+  return Object.fromEntries(META_KEYS.map((k) => [k, r[k]])) as RowMeta;
+}
+
 function formatRow(format: TrainingFormat, r: QaRow): Record<string, unknown> {
-  const meta = {
-    source: r.source,
-    chunk_id: r.chunk_id,
-    char_start: r.char_start,
-    char_end: r.char_end,
-    answer_start: r.answer_start,
-    answer_end: r.answer_end,
-    question_type: r.question_type,
-    generator: r.generator,
-  };
+  const meta = rowMeta(r);
   switch (format) {
     case 'qa':
       return { id: r.id, question: r.question, answer: r.answer, ...meta };
@@ -55,14 +53,7 @@ export function rejectedRow(r: RejectedRow): RejectedRow {
     id: r.id,
     question: r.question,
     answer: r.answer,
-    source: r.source,
-    chunk_id: r.chunk_id,
-    char_start: r.char_start,
-    char_end: r.char_end,
-    answer_start: r.answer_start,
-    answer_end: r.answer_end,
-    question_type: r.question_type,
-    generator: r.generator,
+    ...rowMeta(r),
     reason: r.reason,
     reasons: r.reasons,
     detail: r.detail,

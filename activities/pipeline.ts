@@ -16,7 +16,7 @@ import { validatePair } from './validate.js';
 export type { ShardContent } from '../schemas/index.js';
 
 /** Bump when a change here would change the output for the same input. */
-export const PIPELINE_VERSION = 'p3';
+export const PIPELINE_VERSION = 'p4';
 
 export interface DocumentHooks {
   generator?: Generator;
@@ -146,7 +146,14 @@ async function eachChunk<T>(chunks: Chunk[], concurrent: boolean, halt: AbortCon
 }
 
 function pairsOf(chunk: Chunk, g: ChunkGeneration, generatorId: string, chunkSize: number): ShardPair[] {
-  const place = { chunkId: chunk.chunkId, charStart: chunk.charStart, charEnd: chunk.charEnd, generator: generatorId };
+  const place = {
+    chunkId: chunk.chunkId,
+    charStart: chunk.charStart,
+    charEnd: chunk.charEnd,
+    pageStart: chunk.pageStart ?? 0,
+    pageEnd: chunk.pageEnd ?? 0,
+    generator: generatorId,
+  };
   const nothing = { question: '', answer: '', ...place, answerStart: -1, answerEnd: -1, questionForm: questionForm('') };
   if (g.contextTooLong !== undefined) {
     return [{

@@ -227,6 +227,9 @@ export const Chunk = z.object({
   section: z.array(z.string()).optional(),
   /** The document's language (ISO 639-1, activities/language.ts), when the detector is sure. */
   language: z.string().optional(),
+  /** For sources with pages (PDF): the pages the chunk starts and ends on, 1-based. */
+  pageStart: z.number().int().optional(),
+  pageEnd: z.number().int().optional(),
 });
 export type Chunk = z.infer<typeof Chunk>;
 
@@ -237,6 +240,9 @@ export const ShardPair = z.object({
   chunkId: z.string(),
   charStart: z.number().int(),
   charEnd: z.number().int(),
+  /** The chunk's pages (1-based), 0 for sources without pages. */
+  pageStart: z.number().int(),
+  pageEnd: z.number().int(),
   generator: z.string(),
   /** The answer's evidence in the document's extracted text (code points); -1 when not found. */
   answerStart: z.number().int(),
@@ -447,18 +453,31 @@ export const RunResult = z.object({
 export type RunResult = z.infer<typeof RunResult>;
 
 /** Rows as written to the output files. Snake case: that is what dataset users expect. */
-export const QaRow = z.object({
-  id: z.string(),
-  question: z.string(),
-  answer: z.string(),
+/**
+ * The columns every pair row carries after its text, in this order: where the pair comes from.
+ * Written once: the row builders (activities/exportRows.ts) and the card's features
+ * (activities/datasetCard.ts) take their keys and order from here.
+ */
+export const RowMeta = {
   source: z.string(),
   chunk_id: z.string(),
   char_start: z.number().int(),
   char_end: z.number().int(),
+  /** Pages of the passage (1-based, inclusive); 0 for sources without pages. */
+  page_start: z.number().int(),
+  page_end: z.number().int(),
   answer_start: z.number().int(),
   answer_end: z.number().int(),
   question_type: QuestionForm,
   generator: z.string(),
+};
+export type RowMeta = z.infer<z.ZodObject<typeof RowMeta>>;
+
+export const QaRow = z.object({
+  id: z.string(),
+  question: z.string(),
+  answer: z.string(),
+  ...RowMeta,
 });
 export type QaRow = z.infer<typeof QaRow>;
 
@@ -469,17 +488,6 @@ export const RejectedRow = QaRow.extend({
   /** For `duplicate`: the id of the pair that was kept; '' otherwise (never null). */
   duplicate_of: z.string(),
 });
-
-const RowMeta = {
-  source: z.string(),
-  chunk_id: z.string(),
-  char_start: z.number().int(),
-  char_end: z.number().int(),
-  answer_start: z.number().int(),
-  answer_end: z.number().int(),
-  question_type: QuestionForm,
-  generator: z.string(),
-};
 
 export const MessagesRow = z.object({
   id: z.string(),
@@ -524,6 +532,8 @@ export const ChunkRow = z.object({
   chunk_id: z.string(),
   char_start: z.number().int(),
   char_end: z.number().int(),
+  page_start: z.number().int(),
+  page_end: z.number().int(),
 });
 export type ChunkRow = z.infer<typeof ChunkRow>;
 

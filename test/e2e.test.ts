@@ -11,7 +11,7 @@ import { readJsonl, tempDir, treeHashes } from './helpers/files.js';
 import { hfCheck } from './helpers/hf.js';
 import { runExport } from './helpers/temporal.js';
 
-const QA_COLUMNS = ['id', 'question', 'answer', 'source', 'chunk_id', 'char_start', 'char_end', 'answer_start', 'answer_end', 'question_type', 'generator'];
+const QA_COLUMNS = ['id', 'question', 'answer', 'source', 'chunk_id', 'char_start', 'char_end', 'page_start', 'page_end', 'answer_start', 'answer_end', 'question_type', 'generator'];
 
 describe('corpus export with --generate-qa', () => {
   let corpus: FixtureCorpus;
@@ -57,7 +57,12 @@ describe('corpus export with --generate-qa', () => {
       const r = QaRow.parse(row);
       expect(r.question.endsWith('?')).toBe(true);
       expect(r.char_end).toBeGreaterThan(r.char_start);
+      // Pages only where the source has them.
+      if (r.source.endsWith('.pdf')) expect(r.page_start).toBeGreaterThanOrEqual(1);
+      else expect([r.page_start, r.page_end]).toEqual([0, 0]);
+      expect(r.page_end).toBeGreaterThanOrEqual(r.page_start);
     }
+    expect(train.some((r) => String(r.source).endsWith('.pdf'))).toBe(true);
     const ids = train.map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
     const rejected = readJsonl(join(out, 'rejected/rejected.jsonl')).map((r) => RejectedRow.parse(r));

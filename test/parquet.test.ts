@@ -240,7 +240,7 @@ describe('--file-format parquet without --generate-qa', () => {
     const def = report.configs.default;
     expect(def?.ok, def?.error).toBe(true);
     expect(def?.splits?.train?.rows).toBe(rows.length);
-    expect(def?.splits?.train?.columns).toEqual(['id', 'text', 'source', 'chunk_id', 'char_start', 'char_end']);
+    expect(def?.splits?.train?.columns).toEqual(['id', 'text', 'source', 'chunk_id', 'char_start', 'char_end', 'page_start', 'page_end']);
     expect(def?.splits?.train?.text_digest).toBe(textDigest(rows));
     expect(report.configs.errors?.ok, report.configs.errors?.error).toBe(true);
     expect(() => verifyOutput(out)).not.toThrow();

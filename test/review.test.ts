@@ -71,7 +71,7 @@ describe('review CSV', () => {
 
 describe('review file decisions', () => {
   const pair = (id: string): QaRow => ({
-    id, question: `Q ${id}?`, answer: `A ${id}.`, source: 'a.txt', chunk_id: 'abc-0000', char_start: 0, char_end: 10,
+    id, question: `Q ${id}?`, answer: `A ${id}.`, source: 'a.txt', chunk_id: 'abc-0000', char_start: 0, char_end: 10, page_start: 0, page_end: 0,
     answer_start: -1, answer_end: -1, question_type: 'what', generator: 'builtin-v2',
   });
   const rejected = (id: string, reason: 'duplicate' | 'reviewer_rejected') => ({ ...pair(id), reason, reasons: [reason], detail: '', duplicate_of: '' });

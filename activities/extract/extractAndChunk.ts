@@ -35,6 +35,7 @@ export async function extractAndChunkHere(
   timings.loadMs = t1 - t0;
   if (!extracted.ok) return extracted;
   const chunks = chunkText(extracted.text, extracted.headings, chunkOptions);
+  if (extracted.pages) setPages(chunks, extracted.pages);
   timings.chunkMs = performance.now() - t1;
   const result: IsolatedResult = { ok: true, text: extracted.text, headings: extracted.headings, chunks };
   if (meta) {
@@ -43,4 +44,25 @@ export async function extractAndChunkHere(
     if (extracted.warnings) result.warnings = extracted.warnings;
   }
   return result;
+}
+
+/**
+ * The 1-based pages a chunk starts and ends on. `pageStarts[p]` is the code-point offset where
+ * page p+1 starts (ascending; a page without text starts where the next one does).
+ */
+export function setPages(chunks: Chunk[], pageStarts: number[]): void {
+  const pageAt = (cp: number): number => {
+    let lo = 0;
+    let hi = pageStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (pageStarts[mid]! <= cp) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+  for (const c of chunks) {
+    c.pageStart = pageAt(c.charStart);
+    c.pageEnd = pageAt(Math.max(c.charStart, c.charEnd - 1));
+  }
 }
