@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushDataset } from '../client/push.js';
@@ -172,6 +173,16 @@ describe('corpus-qa push', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/repo "not-a-repo-name": expected <user or org>\/<name>/);
     expect(hub.repos.has('alice/x')).toBe(false);
+  });
+
+  it('a Hub that cannot be reached: exit 3, naming it', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const r = await cli(['push', out, 'alice/unreachable', '--hub-url', `http://127.0.0.1:${port}`], hubEnv);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`cannot reach the Hub at http://127.0.0.1:${port} (ECONNREFUSED)`);
   });
 
   it('uploads a data file over the Hub\'s LFS threshold through LFS, checked against its sha256', async () => {
