@@ -74,8 +74,14 @@ export function datasetFiles(outDir: string): Array<{ path: string; bytes: numbe
     throw new PushRefused(`${outDir} is not a finished corpus-qa output (${err.message}); ` +
       'push uploads the output of a completed `corpus-qa run` only (`corpus-qa verify` checks it)');
   }
-  const stats = StatsJson.parse(JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')));
-  const paths = [...Object.keys(stats.files), 'stats.json'].sort();
+  const stats = StatsJson.safeParse(JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')));
+  if (!stats.success) {
+    // verify passes a stats.json from before the files were listed; push needs the list.
+    const issue = stats.error.issues[0]!;
+    throw new PushRefused(`stats.json: ${issue.path.join('.') || 'content'}: ${issue.message} (written by an older corpus-qa?); ` +
+      'export again with this version (`corpus-qa run ... --fresh`) to push it');
+  }
+  const paths = [...Object.keys(stats.data.files), 'stats.json'].sort();
   for (const p of paths) {
     // stats.json is ours, but it is read back from disk: never let it point outside the dataset.
     if (p.startsWith('/') || p.split('/').some((s) => s === '..' || s === '') || p.startsWith(`${STATE_DIR_NAME}/`)) {
@@ -141,7 +147,8 @@ export async function pushDataset(opts: PushOptions): Promise<PushResult> {
   const deleted: string[] = [];
   if (!created) {
     try {
-      for await (const entry of listFiles({ ...common, revision: branch, recursive: true })) {
+      // The client puts the revision in the path as is (the commit calls encode it): encode it here.
+      for await (const entry of listFiles({ ...common, revision: encodeURIComponent(branch), recursive: true })) {
         if (entry.type === 'file' && DATASET_PLACES(entry.path) && !local.has(entry.path)) deleted.push(entry.path);
       }
     } catch (err) {

@@ -124,12 +124,18 @@ describe('corpus-qa push', () => {
     expectSameFiles(hub, repo, out);
   });
 
-  it('commits to another branch with --revision, creating it', async () => {
-    const r = await cli(['push', out, 'alice/branches', '--revision', 'v1'], hubEnv);
+  it('commits to another branch with --revision, creating it from main', async () => {
+    const repo = 'alice/branches';
+    expect((await cli(['push', out, repo], hubEnv)).code).toBe(0);
+    hub.repos.get(repo)!.branches.get('main')!.set('data/old.jsonl', Buffer.from('{"id":"old"}\n'));
+    // A name with a slash: every call must put it in the URL encoded.
+    const r = await cli(['push', out, repo, '--revision', 'release/v1'], hubEnv);
     expect(r.code, r.stderr).toBe(0);
-    expect(hub.files('alice/branches', 'main').size).toBe(0);
-    expect([...hub.files('alice/branches', 'v1').keys()].sort()).toEqual(outputFiles(out));
-    expect(r.stdout).toContain(`${hub.url}/datasets/alice/branches/tree/v1`);
+    expect(r.stderr).toMatch(/Created branch release\/v1/);
+    expect(hub.repos.get(repo)!.commits.at(-1)).toMatchObject({ branch: 'release/v1', deleted: ['data/old.jsonl'] });
+    expect([...hub.files(repo, 'release/v1').keys()].sort()).toEqual(outputFiles(out));
+    expect(hub.files(repo, 'main').has('data/old.jsonl')).toBe(true); // main is not touched
+    expect(r.stdout).toContain(`${hub.url}/datasets/${repo}/tree/release%2Fv1`);
   });
 
   it('without a token: exit 2, says where it looked, and sends nothing', async () => {
