@@ -35,6 +35,8 @@ import { applyConfig, findConfigFile, readConfigFile, RUN_CONFIG_FILE_NAMES, STA
 import { starterConfig } from './starterConfig.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { reviewCommand } from './review.js';
+import { resolveHubToken, resolveHubUrl } from './hubAuth.js';
+import { checkRepoName, formatPushResult, pushDataset } from './push.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -176,6 +178,8 @@ export interface RunFlags {
   priceOut?: number;
   batchApi?: boolean;
   batchPollSeconds?: number;
+  pushToHub?: string;
+  hubPrivate?: boolean;
 }
 
 export function toOptions(dir: string, f: RunFlags): CorpusExportOptions {
@@ -286,6 +290,13 @@ function printResult(result: RunResult): void {
   console.log(lines.join('\n'));
 }
 
+/** Repo, token and Hub for a push, checked before anything starts (a UsageError: exit 2). */
+function hubTarget(repo: string, hubUrlFlag?: string): { repo: string; token: string; hubUrl: string } {
+  checkRepoName(repo);
+  return { repo, token: resolveHubToken(), hubUrl: resolveHubUrl(hubUrlFlag) };
+}
+
+
 /**
  * The flags with the config file applied (--config FILE, else one in <dir> or the working
  * directory), and the file used. Says which file it read: a setting nobody typed should be traceable.
@@ -316,6 +327,8 @@ async function runCommand(dir: string, flags: RunFlags, configFile?: string): Pr
   }
   // Everything that needs no server first: nothing is started or created on bad input.
   preflight(options);
+  if (flags.hubPrivate && !flags.pushToHub) throw new UsageError('--hub-private: only with --push-to-hub <user/name>');
+  const push = flags.pushToHub ? hubTarget(flags.pushToHub) : undefined;
   const nothing = await globMatchesNothing(options);
   if (nothing) {
     console.error(nothing);
@@ -351,7 +364,15 @@ async function runCommand(dir: string, flags: RunFlags, configFile?: string): Pr
       console.log(`Already complete: outputs in ${result.outDir} are untouched (use --fresh to start over).`);
     }
     printResult(result);
-    return 0;
+    if (!push) return 0;
+    // A client-side step after the run, never part of it: a failed upload leaves the run complete.
+    try {
+      console.log(formatPushResult(await pushDataset({ ...push, outDir: result.outDir, private: flags.hubPrivate, onProgress: (l) => console.error(l) })));
+      return 0;
+    } catch (err) {
+      console.error(`error: ${(err as Error).message}\nThe dataset in ${result.outDir} is complete: \`corpus-qa push ${result.outDir} ${push.repo}\` uploads it.`);
+      return 1;
+    }
   } catch (err) {
     view?.stop();
     if (err instanceof RunInterrupted) {
@@ -456,6 +477,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--price-out <usd>', 'USD per million completion tokens (overrides the built-in price table)').argParser(Number))
     .addOption(new Option('--batch-poll-seconds <s>', 'with --batch-api: first wait between looks at a batch, growing to 10 minutes (default 30)').argParser(positiveNumber))
     .option('--batch-api', 'send LLM requests through the provider\'s Batch API (OpenAI /v1/batches, Anthropic Message Batches): half price, results within hours, waited for durably')
+    .option('--push-to-hub <user/name>', 'after the export, upload the dataset to this HuggingFace Hub dataset repo (as `corpus-qa push`; token from HF_TOKEN)')
+    .option('--hub-private', 'with --push-to-hub: create the repo private')
     .option('--no-cache', 'process every document again even if an earlier run left its shard')
     .option('--keep-intermediate', 'keep the manifest and per-document shards after export (makes re-runs after edits incremental)')
     .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
@@ -471,6 +494,7 @@ Environment:
   TEMPORAL_CLI_PATH    the temporal binary used for the embedded server
   OPENAI_API_KEY       key for --generator openai, read by the worker (any value for a local server)
   ANTHROPIC_API_KEY    key for --generator anthropic, read by the worker; keys never enter the workflow
+  HF_TOKEN, HF_ENDPOINT  token and Hub for --push-to-hub (see corpus-qa push --help)
 
 Config file: every setting above can live in corpus-qa.config.yaml (or .yml, .json) in <dir> or
 the working directory, or in the file given with --config; \`corpus-qa init\` writes a commented one.
@@ -526,6 +550,29 @@ ${EXIT_CODES}`)
     });
 
   program.addCommand(reviewCommand());
+
+  program
+    .command('push')
+    .description('upload a finished output directory to a dataset repo on the HuggingFace Hub (card, configs, data files; never .corpus-qa/)')
+    .argument('<out>', 'output directory of a completed run (it must pass `corpus-qa verify`)')
+    .argument('<repo>', 'dataset repo, <user or org>/<name>; created if missing')
+    .option('--private', 'create the repo private (an existing repo keeps its visibility)')
+    .option('--revision <branch>', 'commit to this branch, created from main if missing (default main)')
+    .option('--hub-url <url>', 'the Hub (default: HF_ENDPOINT, else https://huggingface.co)')
+    .option('--message <text>', 'commit message (default "Upload dataset with corpus-qa")')
+    .addHelpText('after', `
+Environment:
+  HF_TOKEN       a token with write access; else the token file: HF_TOKEN_PATH, else $HF_HOME/token
+                 (default ~/.cache/huggingface/token, written by \`hf auth login\`)
+  HF_ENDPOINT    the Hub, when --hub-url is not given
+
+Example:
+  corpus-qa push ./dataset alice/lantern-qa --private`)
+    .action(async (out: string, repo: string, flags: { private?: boolean; revision?: string; hubUrl?: string; message?: string }) => {
+      const target = hubTarget(repo, flags.hubUrl);
+      const result = await pushDataset({ ...target, outDir: resolve(out), private: flags.private, revision: flags.revision, message: flags.message, onProgress: (l) => console.error(l) });
+      console.log(formatPushResult(result));
+    });
 
   program
     .command('status')
