@@ -455,7 +455,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--format <format>', 'row format of the passed pairs').choices(['qa', 'messages', 'alpaca', 'prompt-completion']).default('qa'))
     .option('--split <spec>', 'document-level splits, e.g. train=0.9,validation=0.05,test=0.05 (default: all train)')
     .option('--license <id>', 'license written to the dataset card, e.g. cc-by-4.0 (should match your documents)')
-    .addOption(new Option('--file-format <format>', 'data files as JSON Lines or Parquet shards (data/<split>-00000-of-00001.parquet); rejected/ and errors.jsonl stay JSON Lines').choices(['jsonl', 'parquet']).default('jsonl'))
+    .addOption(new Option('--file-format <format>', 'files as JSON Lines, or Parquet shards in the Hub naming (data/<split>-00000-of-00001.parquet, rejected/train-…, errors/train-…)').choices(['jsonl', 'parquet']).default('jsonl'))
     .addOption(new Option('--shard-rows <n>', 'with --file-format parquet: at most this many rows per shard (default: shards of ~500 MB)').argParser(positiveInt))
     .addOption(new Option('--generator <name>', 'QA generator: builtin (offline), openai (any OpenAI-compatible server) or anthropic; openai/anthropic imply --generate-qa').choices(['builtin', 'openai', 'anthropic']))
     .option('--model <name>', 'LLM model (openai/anthropic), e.g. gpt-4o-mini, llama3.1 (Ollama), claude-haiku-4-5')

@@ -33,6 +33,9 @@ export const RunConfig = CorpusExportOptions.omit({ inputDir: true })
     uiPort: z.number().int().min(1).max(65535),
     progress: z.boolean(),
     worker: z.boolean(),
+    // After the run, not part of it: where `corpus-qa push` sends the dataset.
+    pushToHub: z.string().min(1),
+    hubPrivate: z.boolean(),
   })
   .partial()
   .strict();
