@@ -12,14 +12,13 @@ import { dirname, join, relative, sep } from 'node:path';
 import type {
   ChunkRow,
   Counters,
-  ErrorRow,
   ExportSummary,
   ManifestEntry,
   QaRow,
   ResolvedRunInput,
   ShardPair,
 } from '../schemas/index.js';
-import { ShardContent, type StatsJson } from '../schemas/index.js';
+import { ErrorRow, ShardContent, type StatsJson } from '../schemas/index.js';
 import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, renderCard, TRAINING_FEATURES, type Feature, type SplitFiles } from './datasetCard.js';
 import { PARQUET_SHARD_NAME, parquetShardPath, StagedParquetShards } from './parquet.js';
 import { CorpusDuplicates, DocumentDuplicates } from './dedup.js';
@@ -31,7 +30,7 @@ import { llmCardLine, llmStats } from './generate/report.js';
 import { iterateManifest } from './manifest.js';
 import { readDecisions, ReviewApplier } from './review/decisions.js';
 import { shardKeyFor, shardSettingsKey } from './processBatch.js';
-import { exists, localErrorPath, readJsonIfExists, readParsedIfExists, removeOrphanTempFiles, sha256Hex, shardPath } from './storage.js';
+import { exists, localErrorPath, readParsedIfExists, removeOrphanTempFiles, sha256Hex, shardPath } from './storage.js';
 
 export const OUTPUT_FILES = {
   train: 'data/train.jsonl',
@@ -377,7 +376,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       if (!shard) {
         // Only machine-local read failures leave no shard (they must not be cached); their
         // record says why.
-        const local = await readJsonIfExists<Omit<ErrorRow, 'source'>>(localErrorPath(run.outDir, key)).catch(() => undefined);
+        const local = await readParsedIfExists(localErrorPath(run.outDir, key), ErrorRow.omit({ source: true })).catch(() => undefined);
         await writeError(entry, local ?? { stage: 'load', reason: 'unreadable', detail: 'file could not be read during processing' });
         continue;
       }

@@ -175,17 +175,6 @@ export async function readParsedIfExists<T>(
   return r.data;
 }
 
-export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  return JSON.parse(text) as T;
-}
-
 /**
  * A file written line by line and made visible only by commit(). Used by export for files that
  * can be far bigger than memory. Hashes what it writes so the caller can report a checksum.

@@ -17,6 +17,7 @@ import { Connection } from '@temporalio/client';
 import { stateDir } from '../activities/storage.js';
 import { devServerSearchAttributeArgs } from '../workflows/searchAttributes.js';
 import { findTemporalCli } from './temporalCli.js';
+import { ServerRecord, ServerUser } from '../schemas/localState.js';
 import { isAlive } from './processes.js';
 import { InfrastructureError, UsageError } from './errors.js';
 
@@ -38,22 +39,6 @@ export interface EmbeddedServer {
   stop(opts?: { wait?: boolean }): Promise<void>;
   /** Why the server is gone or failing, in words (disk full, killed), when that can be told. */
   diagnose(): string | undefined;
-}
-
-interface ServerUser {
-  pid: number;
-  /** The process's start time (Linux), so a reused pid is not taken for the user. */
-  start?: string;
-  /** One per use: a process may use the same server twice at once (a script, a test). */
-  id?: string;
-}
-
-interface ServerRecord {
-  pid: number;
-  address: string;
-  uiUrl: string;
-  /** The processes using the server; the last one to leave stops it. */
-  users?: ServerUser[];
 }
 
 /** A TCP port free on 127.0.0.1 right now (another process may take it before it is bound). */
@@ -143,7 +128,7 @@ function userAlive(u: ServerUser): boolean {
 
 function readRecord(recordPath: string): ServerRecord | undefined {
   try {
-    return JSON.parse(readFileSync(recordPath, 'utf8')) as ServerRecord;
+    return ServerRecord.parse(JSON.parse(readFileSync(recordPath, 'utf8')));
   } catch {
     return undefined;
   }
@@ -191,7 +176,7 @@ async function withRecordLock<T>(dir: string, fn: () => Promise<T>): Promise<T> 
     }
     let holder: ServerUser | undefined;
     try {
-      holder = JSON.parse(content) as ServerUser;
+      holder = ServerUser.parse(JSON.parse(content));
     } catch {
       holder = undefined; // being written, or written by a process killed at that moment
     }

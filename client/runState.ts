@@ -7,13 +7,11 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedRunInput } from '../schemas/index.js';
+import { LastRun } from '../schemas/localState.js';
 import { planFiles } from '../activities/discover.js';
 import { stateDir, writeFileAtomic } from '../activities/storage.js';
 
-export interface LastRun {
-  workflowId: string;
-  identity: Record<string, unknown>;
-}
+export { LastRun } from '../schemas/localState.js';
 
 function lastRunPath(outDir: string): string {
   return join(stateDir(outDir), 'last-run.json');
@@ -21,7 +19,7 @@ function lastRunPath(outDir: string): string {
 
 export async function readLastRun(outDir: string): Promise<LastRun | undefined> {
   try {
-    return JSON.parse(await readFile(lastRunPath(outDir), 'utf8')) as LastRun;
+    return LastRun.parse(JSON.parse(await readFile(lastRunPath(outDir), 'utf8')));
   } catch {
     return undefined;
   }
