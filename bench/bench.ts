@@ -127,7 +127,7 @@ async function throughTemporal(outDir: string, batchSize?: number) {
 
 async function historyEvents(outDir: string, run: ReturnType<typeof resolveRunInput>): Promise<{ events: number; runs: number; maxPerRun: number; batchSizes: Record<string, number> }> {
   // The run's server has stopped; start it again on the same database to read the histories.
-  const { startEmbeddedServer } = await import('../client/devServer.js');
+  const { startEmbeddedServer } = await import('../client/server/devServer.js');
   const server = await startEmbeddedServer(outDir);
   try {
     const connection = await Connection.connect({ address: server.address });

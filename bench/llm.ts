@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
-import { startEmbeddedServer } from '../client/devServer.js';
+import { startEmbeddedServer } from '../client/server/devServer.js';
 import { runCorpusExport } from '../client/runner.js';
 import { startFakeLlmServer } from '../test/helpers/fakeLlmServer.js';
 

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import type { Progress, ResolvedRunInput, RunResult } from '../schemas/index.js';
 import { DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
 import { CORPUS_GENERATOR, CORPUS_INPUT, CORPUS_OUTPUT } from '../workflows/searchAttributes.js';
-import { releaseActivitiesOfDeadWorkers } from './deadWorkers.js';
+import { releaseActivitiesOfDeadWorkers } from './server/deadWorkers.js';
 import { settingsMarkdown } from './runMetadata.js';
-import { ensureSearchAttributes } from './searchAttributes.js';
+import { ensureSearchAttributes } from './server/searchAttributes.js';
 import { corpusExportWorkflow, progressQuery } from '../workflows/index.js';
 import { liveProgress } from './liveProgress.js';
-import { outputSetProblem } from './verify.js';
+import { outputSetProblem } from './commands/verify.js';
 import { identityChanges, resolveRunInput, runIdentity, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { corpusFingerprint, readLastRun, writeLastRun } from './runState.js';
 

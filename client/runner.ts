@@ -10,16 +10,16 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Progress, RunResult } from '../schemas/index.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, workflowBundle } from '../worker/index.js';
 import { startCorpusExport, type CorpusExportHandle } from './api.js';
-import { startEmbeddedServer, type EmbeddedServer } from './devServer.js';
+import { startEmbeddedServer, type EmbeddedServer } from './server/devServer.js';
 import { resolveRunInput, type CorpusExportOptions } from './runOptions.js';
 import { InfrastructureError, UsageError } from './errors.js';
 import { RunConflictError } from './api.js';
-import { isAlive } from './processes.js';
-import { addressTarget, type ServerTarget } from './connection.js';
+import { isAlive } from './server/processes.js';
+import { addressTarget, type ServerTarget } from './server/connection.js';
 import { closeExtractionPool } from '../activities/extract/pool.js';
 
 export interface RunnerOptions {
-  /** An existing server (see client/connection.ts); without it the embedded dev server is started. */
+  /** An existing server (see client/server/connection.ts); without it the embedded dev server is started. */
   target?: ServerTarget;
   /** Shorthand for a target with just an address (tests, scripts). */
   address?: string;

@@ -4,13 +4,12 @@
  *
  *   TEMPORAL_ADDRESS=127.0.0.1:7233 npx tsx examples/export-from-script.ts ./docs ./dataset
  *
- * Without TEMPORAL_ADDRESS, `runCorpusExport` (client/runner.ts) does the same on an embedded
+ * Without TEMPORAL_ADDRESS, `runCorpusExport` (client/publicApi.ts) does the same on an embedded
  * dev server; this example shows the lower-level API for programs that own their connection.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { startCorpusExport } from '../client/api.js';
-import { createCorpusWorker } from '../worker/index.js';
+import { createCorpusWorker, startCorpusExport } from '../client/publicApi.js';
 
 const [inputDir = 'samples/corpus', outDir = 'out/example'] = process.argv.slice(2);
 const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';

@@ -29,7 +29,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { RunInterrupted, runCorpusExport } from '../client/runner.js';
 import type { CorpusExportOptions } from '../client/runOptions.js';
-import { findTemporalCli } from '../client/temporalCli.js';
+import { findTemporalCli } from '../client/server/temporalCli.js';
 import { historyToJsonObject, type HistoryIndex } from '../test/fixtures/historyJson.js';
 import { writeFixtureCorpus, writeGoodDocs } from '../test/helpers/corpus.js';
 import { installQuietRuntime, sdkVersion, toolVersion } from '../worker/index.js';

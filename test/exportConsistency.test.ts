@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { outputSetProblem, verifyOutput } from '../client/verify.js';
+import { outputSetProblem, verifyOutput } from '../client/commands/verify.js';
 import { writeGoodDocs } from './helpers/corpus.js';
 import { directRun } from './helpers/directRun.js';
 import { sha256File, tempDir, treeHashes } from './helpers/files.js';

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { escapeBytes, sourceFromBytes, unescapeToBytes } from '../activities/readDocument.js';
-import { verifyOutput } from '../client/verify.js';
+import { verifyOutput } from '../client/commands/verify.js';
 import { ChunkRow, ErrorRow } from '../schemas/index.js';
 import { directRun, discover, processAndExport } from './helpers/directRun.js';
 import { readJsonl, tempDir } from './helpers/files.js';

@@ -4,7 +4,7 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
-import { findTemporalCli } from '../client/temporalCli.js';
+import { findTemporalCli } from '../client/server/temporalCli.js';
 import { devServerSearchAttributeArgs } from '../workflows/searchAttributes.js';
 
 declare module 'vitest' {

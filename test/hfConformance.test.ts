@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { splitOf } from '../activities/splits.js';
 import { TRAINING_FEATURES } from '../activities/datasetCard.js';
-import { verifyOutput } from '../client/verify.js';
+import { verifyOutput } from '../client/commands/verify.js';
 import { contentWords } from '../activities/dedup.js';
 import { ErrorRow, QaRow, RejectedRow, TRAINING_ROW_SCHEMAS, type TrainingFormat } from '../schemas/index.js';
 import { writeAdversarialDocs, writeAllRejectedDoc } from './helpers/adversarial.js';

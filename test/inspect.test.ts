@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findTemporalCli } from '../client/temporalCli.js';
+import { findTemporalCli } from '../client/server/temporalCli.js';
 import { writeFixtureCorpus } from './helpers/corpus.js';
 import { tempDir } from './helpers/files.js';
 import { describeCli, killEverythingUnder, startCorpusQa, processesMentioning, waitForExit, waitUntil } from './helpers/processes.js';

@@ -18,7 +18,7 @@ import { LlmGenerator } from '../activities/generate/llm.js';
 import { processBatch, shardKeyFor, shardSettingsKey, type BatchProgress } from '../activities/processBatch.js';
 import { readManifestRange } from '../activities/manifest.js';
 import { shardPath } from '../activities/storage.js';
-import { planRun } from '../client/plan.js';
+import { planRun } from '../client/commands/plan.js';
 import { identityChanges, parseQuestionTypes, resolveRunInput, runIdentity, workflowIdFor } from '../client/runOptions.js';
 import { PIPELINE_VERSION } from '../activities/pipeline.js';
 import { builtinGenerator } from '../activities/generate/builtin/index.js';

@@ -10,8 +10,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, wri
 import { createServer, type AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushDataset } from '../client/push.js';
-import { verifyOutput } from '../client/verify.js';
+import { pushDataset } from '../client/commands/push.js';
+import { verifyOutput } from '../client/commands/verify.js';
 import { writeFixtureCorpus } from './helpers/corpus.js';
 import { sha256File, tempDir } from './helpers/files.js';
 import { HUB_LFS_THRESHOLD_BYTES, startHubStandIn, type HubStandIn } from './helpers/hubStandIn.js';

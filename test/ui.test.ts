@@ -11,7 +11,7 @@ import { existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../client/devServer.js';
+import { freePort } from '../client/server/devServer.js';
 import { stopProcesses, waitForOutput } from './helpers/cluster.js';
 import { writeFixtureCorpus } from './helpers/corpus.js';
 import { tempDir } from './helpers/files.js';

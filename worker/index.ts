@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { setExtractionPoolSize } from '../activities/extract/pool.js';
-import { cacheDir } from '../client/temporalCli.js';
+import { cacheDir } from '../client/server/temporalCli.js';
 import { cachedWorkflowBundle } from './bundleCache.js';
 
 export const DEFAULT_TASK_QUEUE = 'corpus-qa';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir } from '../../client/temporalCli.js';
+import { cacheDir } from '../../client/server/temporalCli.js';
 
 export interface HfFileResult {
   ok: boolean;

@@ -12,8 +12,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../client/devServer.js';
-import { cacheDir, isExecutable } from '../../client/temporalCli.js';
+import { freePort } from '../../client/server/devServer.js';
+import { cacheDir, isExecutable } from '../../client/server/temporalCli.js';
 
 export const SETUP_HINT = 'run bash scripts/setup-local-llm.sh';
 

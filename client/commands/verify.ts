@@ -2,7 +2,7 @@
  * `corpus-qa verify <out>`: checks an output directory the way a dataset consumer would meet it.
  * Every JSONL line is JSON and matches the row schema of its config with the columns in the
  * declared order (Parquet output: every shard's schema is the declared one, its shards are
- * complete, client/parquetCheck.ts); every file the card names exists and is non-empty; the counts agree with
+ * complete, client/commands/parquetCheck.ts); every file the card names exists and is non-empty; the counts agree with
  * stats.json; and the files are the ones stats.json describes (their sha256), not a set mixed by
  * an export interrupted between its renames. With `withDatasets`, the real Python `datasets`
  * loads everything too.
@@ -13,9 +13,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ChunkRow, ErrorRow, RejectedRow, trainingRowSchema, type TrainingFormat } from '../schemas/index.js';
-import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, trainingFeatures, type Feature } from '../activities/datasetCard.js';
-import { cacheDir } from './temporalCli.js';
+import { ChunkRow, ErrorRow, RejectedRow, trainingRowSchema, type TrainingFormat } from '../../schemas/index.js';
+import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, trainingFeatures, type Feature } from '../../activities/datasetCard.js';
+import { cacheDir } from '../server/temporalCli.js';
 import { allParquetShards, checkParquetShards, ParquetCheckError, parquetColumns, readParquetFooter } from './parquetCheck.js';
 
 export class VerifyError extends Error {}
@@ -254,7 +254,7 @@ function verifyFiles(
 function checkWithDatasets(outDir: string): 'ok' | 'skipped' {
   const python = process.env.CORPUS_QA_PYTHON ?? join(cacheDir(), 'venv', 'bin', 'python');
   if (!existsSync(python)) return 'skipped';
-  const script = join(import.meta.dirname, '..', 'scripts', 'hf_check.py');
+  const script = join(import.meta.dirname, '..', '..', 'scripts', 'hf_check.py');
   let stdout: string;
   try {
     stdout = execFileSync(python, [script, outDir], {

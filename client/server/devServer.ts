@@ -14,12 +14,12 @@ import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { stateDir } from '../activities/storage.js';
-import { devServerSearchAttributeArgs } from '../workflows/searchAttributes.js';
+import { stateDir } from '../../activities/storage.js';
+import { devServerSearchAttributeArgs } from '../../workflows/searchAttributes.js';
 import { findTemporalCli } from './temporalCli.js';
-import { ServerRecord, ServerUser } from '../schemas/localState.js';
+import { ServerRecord, ServerUser } from '../../schemas/localState.js';
 import { isAlive } from './processes.js';
-import { InfrastructureError, UsageError } from './errors.js';
+import { InfrastructureError, UsageError } from '../errors.js';
 
 export interface EmbeddedServer {
   address: string;

@@ -6,13 +6,13 @@
 import { basename, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
-import { reviewLine } from '../activities/datasetCard.js';
-import { applyReview, type ApplyResult } from '../activities/review/apply.js';
-import { ChunkContext } from '../activities/review/context.js';
-import { DECISIONS_FILE, ReviewFileError } from '../activities/review/decisions.js';
-import { readReviewableOutput } from '../activities/review/output.js';
-import { decisionsFromCsv, reviewCsv } from '../activities/review/reviewFile.js';
-import { writeFileAtomic } from '../activities/storage.js';
+import { reviewLine } from '../../activities/datasetCard.js';
+import { applyReview, type ApplyResult } from '../../activities/review/apply.js';
+import { ChunkContext } from '../../activities/review/context.js';
+import { DECISIONS_FILE, ReviewFileError } from '../../activities/review/decisions.js';
+import { readReviewableOutput } from '../../activities/review/output.js';
+import { decisionsFromCsv, reviewCsv } from '../../activities/review/reviewFile.js';
+import { writeFileAtomic } from '../../activities/storage.js';
 import { outputSetProblem } from './verify.js';
 
 export const DEFAULT_CONTEXT_CHARS = 1000;

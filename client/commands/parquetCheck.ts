@@ -7,8 +7,8 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetMetadata, type FileMetaData } from 'hyparquet';
-import type { Feature } from '../activities/datasetCard.js';
-import { PARQUET_SHARD_NAME, parquetSchemaFor, parquetShardPath } from '../activities/parquet.js';
+import type { Feature } from '../../activities/datasetCard.js';
+import { PARQUET_SHARD_NAME, parquetSchemaFor, parquetShardPath } from '../../activities/parquet.js';
 
 export class ParquetCheckError extends Error {}
 

@@ -7,19 +7,19 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Progress } from '../schemas/index.js';
-import { stateDir } from '../activities/storage.js';
-import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime } from '../worker/index.js';
-import { progressQuery } from '../workflows/index.js';
-import { startEmbeddedServer, type EmbeddedServer } from './devServer.js';
-import { readLastRun } from './runState.js';
-import { addressTarget, type ServerTarget } from './connection.js';
-import { UsageError } from './errors.js';
+import type { Progress } from '../../schemas/index.js';
+import { stateDir } from '../../activities/storage.js';
+import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime } from '../../worker/index.js';
+import { progressQuery } from '../../workflows/index.js';
+import { startEmbeddedServer, type EmbeddedServer } from '../server/devServer.js';
+import { readLastRun } from '../runState.js';
+import { addressTarget, type ServerTarget } from '../server/connection.js';
+import { UsageError } from '../errors.js';
 
 export interface RunLocator {
   outDir?: string;
   workflowId?: string;
-  /** A cluster (client/connection.ts); without it, the embedded server of `outDir`. */
+  /** A cluster (client/server/connection.ts); without it, the embedded server of `outDir`. */
   target?: ServerTarget;
 }
 

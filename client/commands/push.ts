@@ -17,9 +17,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { commitIter, createBranch, createRepo, HubApiError, listFiles, type CommitOperation } from '@huggingface/hub';
-import { StatsJson } from '../schemas/index.js';
-import { STATE_DIR_NAME } from '../activities/storage.js';
-import { InfrastructureError, UsageError } from './errors.js';
+import { StatsJson } from '../../schemas/index.js';
+import { STATE_DIR_NAME } from '../../activities/storage.js';
+import { InfrastructureError, UsageError } from '../errors.js';
 import { verifyOutput, VerifyError } from './verify.js';
 
 export interface PushOptions {

@@ -2,9 +2,9 @@
  * --dry-run: what a run would do, from a walk of the input directory alone. It reads no file
  * contents, writes nothing and needs no Temporal server.
  */
-import type { ResolvedRunInput } from '../schemas/index.js';
-import { planFiles } from '../activities/discover.js';
-import { estimateLlmUsage, type LlmEstimate } from '../activities/generate/estimate.js';
+import type { ResolvedRunInput } from '../../schemas/index.js';
+import { planFiles } from '../../activities/discover.js';
+import { estimateLlmUsage, type LlmEstimate } from '../../activities/generate/estimate.js';
 
 export interface RunPlan {
   documents: number;

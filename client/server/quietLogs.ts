@@ -6,7 +6,7 @@
  * the worker's "Network error while completing activity").
  */
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogEntry } from '@temporalio/worker';
-import { oneLineLog } from '../worker/index.js';
+import { oneLineLog } from '../../worker/index.js';
 
 const GRPC_RETRY = /^gRPC call \w+ retried|^Network error while completing activity/;
 let installed = false;

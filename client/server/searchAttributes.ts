@@ -1,7 +1,7 @@
 /** Registering corpus-qa's search attributes on the server a run starts on. */
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { CORPUS_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes.js';
+import { CORPUS_SEARCH_ATTRIBUTES } from '../../workflows/searchAttributes.js';
 
 const searchAttributesReady = new WeakMap<Client, boolean>();
 

@@ -4,7 +4,7 @@
  */
 import type { Option } from 'commander';
 import { stringify } from 'yaml';
-import { configKeyOf, type RunConfig } from './config.js';
+import { configKeyOf, type RunConfig } from '../config.js';
 
 /** Values shown for settings with no default, so that uncommenting a line gives a valid setting. */
 const EXAMPLES: Partial<Record<keyof RunConfig, unknown>> = {

@@ -4,13 +4,13 @@
  * server knows, from its visibility store.
  */
 import { resolve } from 'node:path';
-import type { Progress } from '../schemas/index.js';
-import { progressQuery } from '../workflows/index.js';
-import { CORPUS_DOCUMENTS, CORPUS_OUTPUT } from '../workflows/searchAttributes.js';
-import type { ServerTarget } from './connection.js';
-import { startEmbeddedServer } from './devServer.js';
-import { workflowUiUrl } from './runner.js';
-import { readLastRun } from './runState.js';
+import type { Progress } from '../../schemas/index.js';
+import { progressQuery } from '../../workflows/index.js';
+import { CORPUS_DOCUMENTS, CORPUS_OUTPUT } from '../../workflows/searchAttributes.js';
+import type { ServerTarget } from '../server/connection.js';
+import { startEmbeddedServer } from '../server/devServer.js';
+import { workflowUiUrl } from '../runner.js';
+import { readLastRun } from '../runState.js';
 import { openServer, withTimeout } from './operate.js';
 
 export async function serveUi(outDir: string, opts: { uiPort?: number; signal?: AbortSignal; onReady?: (url: string) => void }): Promise<void> {
