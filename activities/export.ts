@@ -532,7 +532,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
       temporal: { sdk: deps.sdkVersion, server: deps.serverVersion },
       workflow: input.workflow,
       input: { inputDir: run.inputDir, globs: run.globs },
-      settings: { ...settings, generatorId, failFast: run.failFast, batchSize: run.batchSize, window: run.window },
+      settings: { ...settings, generatorId, failFast: run.failFast, batchSize: run.adaptiveBatches ? 'adaptive' : run.batchSize, window: run.window },
       documents: {
         discovered: input.documents,
         loaded,

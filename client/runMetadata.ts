@@ -11,7 +11,7 @@ export function settingsMarkdown(run: ResolvedRunInput): string {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
     ['failFast', String(run.failFast)],
-    ['batchSize / window', `${run.batchSize} / ${run.window}`],
+    ['batchSize / window', `${run.adaptiveBatches ? 'sized by work' : run.batchSize} / ${run.window}`],
     ['continueAsNewAfter', String(run.continueAsNewAfter)],
   ];
   const cell = (v: string) => (v === '' ? '(none)' : `\`${v.replace(/\|/g, '\\|')}\``);

@@ -149,12 +149,13 @@ async function chainOf(workflowId: string): Promise<RunHistory[]> {
   }
 }
 
-/** stats.json without what differs between any two runs: timings, the workflow's ids, the window. */
+/** stats.json without what differs between any two runs: timings, the workflow's ids, how batches were made. */
 function stableStats(out: string): unknown {
   const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
   delete stats.durationsMs;
   delete stats.workflow;
   delete stats.settings.window;
+  delete stats.settings.batchSize;
   return stats;
 }
 
