@@ -1,6 +1,6 @@
 /**
- * npm run bench -- --llm [--latency-ms 200] [--levels 1,8,32,64] [--docs-per-slot 24] [--batch-size 16]
- *                        [--kill-chunks 1000]
+ * npm run bench -- --llm [--latency-ms 200] [--levels 1,8,32,64] [--docs-per-slot 24] [--batch-size N]
+ *                        [--kill-chunks 1000]   (--kill-chunks 0: no kill run)
  *
  * LLM throughput through Temporal: the local fake LLM server (test/helpers/fakeLlmServer.ts)
  * answers every request after a fixed latency; for each --llm-concurrency level, a corpus of
@@ -22,6 +22,7 @@ import { spawn } from 'node:child_process';
 import { startEmbeddedServer } from '../client/server/devServer.js';
 import { runCorpusExport } from '../client/runner.js';
 import { startFakeLlmServer } from '../test/helpers/fakeLlmServer.js';
+import { limiterStates } from '../activities/generate/limiter.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +30,8 @@ const { values } = parseArgs({
     'latency-ms': { type: 'string', default: '200' },
     levels: { type: 'string', default: '1,8,32,64' },
     'docs-per-slot': { type: 'string', default: '24' },
-    'batch-size': { type: 'string', default: '16' },
+    // Unset: the batch size a run gets without --batch-size (client/runOptions.ts), what users get.
+    'batch-size': { type: 'string' },
     'kill-chunks': { type: 'string', default: '1000' },
     keep: { type: 'boolean', default: false },
   },
@@ -37,7 +39,7 @@ const { values } = parseArgs({
 const latencyMs = Number(values['latency-ms']);
 const levels = values.levels.split(',').map(Number);
 const docsPerSlot = Number(values['docs-per-slot']);
-const batchSize = Number(values['batch-size']);
+const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
 const work = mkdtempSync(join(tmpdir(), 'corpus-qa-bench-llm-'));
 
 /** n short documents of one chunk each, distinct so no shard is shared. */
@@ -67,15 +69,22 @@ try {
     writeCorpus(corpus, docs);
     const first = llm.requests.length;
     const t0 = performance.now();
+    // The worker's limiter, sampled: is it full (requests wait for a slot), or starved (too few
+    // documents in hand to use its slots)? Less noise-sensitive than requests/s on a busy machine.
+    const samples: Array<{ at: number; inFlight: number; queued: number; limit: number }> = [];
+    const sampler = setInterval(() => {
+      for (const [target, st] of limiterStates()) if (target.includes(llm.openaiBaseUrl)) samples.push({ at: Date.now(), ...st });
+    }, 5);
     await runCorpusExport(
-      { inputDir: corpus, outDir: out, generator: 'openai', model: 'bench', baseUrl: llm.openaiBaseUrl, llmConcurrency: concurrency, concurrency: 4, batchSize },
+      { inputDir: corpus, outDir: out, generator: 'openai', model: 'bench', baseUrl: llm.openaiBaseUrl, llmConcurrency: concurrency, concurrency: 4, ...(batchSize ? { batchSize } : {}) },
       { address, taskQueue: `bench-llm-${concurrency}-${Date.now()}` },
     );
+    clearInterval(sampler);
     const wallSeconds = (performance.now() - t0) / 1000;
     const reqs = llm.requests.slice(first);
     // From the first arrival to the last answer (each answered latencyMs after it arrived).
     const spanSeconds = (Math.max(...reqs.map((r) => r.at)) + latencyMs - Math.min(...reqs.map((r) => r.at))) / 1000;
-    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as { llm: { requests: number } };
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as { llm: { requests: number }; settings: { batchSize: number } };
     const achieved = reqs.length / spanSeconds;
     // Requests in flight at once, from the arrival times (each is in flight for latencyMs).
     const events = reqs.flatMap((r) => [[r.at, 1], [r.at + latencyMs, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -83,15 +92,28 @@ try {
     let peakInFlight = 0;
     for (const [, d] of events) peakInFlight = Math.max(peakInFlight, (inFlight += d));
     const ideal = concurrency / (latencyMs / 1000);
+    const firstAt = Math.min(...reqs.map((r) => r.at));
+    const lastAnswer = Math.max(...reqs.map((r) => r.at)) + latencyMs;
+    const during = samples.filter((s) => s.at >= firstAt && s.at <= lastAnswer);
+    const mean = (f: (s: (typeof during)[number]) => number) => (during.length ? +(during.reduce((a, s) => a + f(s), 0) / during.length).toFixed(2) : null);
     results.push({
       concurrency,
       documents: docs,
+      batchSize: stats.settings.batchSize,
       requests: reqs.length,
       requestsInStats: stats.llm.requests,
       achievedRequestsPerSecond: +achieved.toFixed(2),
       idealRequestsPerSecond: +ideal.toFixed(2),
       efficiency: +(achieved / ideal).toFixed(3),
       peakRequestsInFlight: peakInFlight,
+      // Over the span, from samples every 5 ms: requests holding a limiter slot, requests waiting
+      // for one, and the share of samples where every slot was taken.
+      limiter: {
+        meanInFlight: mean((s) => s.inFlight),
+        meanQueued: mean((s) => s.queued),
+        fullShare: mean((s) => (s.inFlight >= s.limit ? 1 : 0)),
+        samples: during.length,
+      },
       wallSeconds: +wallSeconds.toFixed(2),
       wallRequestsPerSecond: +(reqs.length / wallSeconds).toFixed(2),
     });
@@ -105,56 +127,58 @@ const killChunks = Number(values['kill-chunks']);
 const killServer = await startFakeLlmServer({ latencyMs });
 let kill: Record<string, unknown> = {};
 try {
-  const corpus = join(work, 'kill-corpus');
-  mkdirSync(corpus, { recursive: true });
-  // Ten documents of killChunks / 10 paragraphs of ~230 characters: one chunk each at --chunk-size 300.
-  const perDoc = Math.ceil(killChunks / 10);
-  for (let d = 0; d < 10; d++) {
-    writeFileSync(join(corpus, `report-${d}.txt`), Array.from({ length: perDoc }, (_, i) =>
-      `Section ${i + 1} of report ${d} states that survey ${d}-${i} measured ${d * 37 + i * 11} units across the study area last year. ` +
-      `The field team repeated survey ${d}-${i} in the spring and found the count within two percent of the first result.`).join('\n\n'));
-  }
-  const out = join(work, 'kill-out');
-  const concurrency = 8;
-  const args = [join(import.meta.dirname, '..', 'bin', 'corpus-qa.mjs'), 'run', corpus, '--out', out, '--generator', 'openai', '--model', 'bench',
-    '--base-url', killServer.openaiBaseUrl, '--chunk-size', '300', '--chunk-overlap', '0', '--max-pairs-per-chunk', '2',
-    '--llm-concurrency', String(concurrency), '--price-in', '0.15', '--price-out', '0.6', '--no-progress', '--task-queue', `bench-kill-${Date.now()}`];
-  const env = { ...process.env, TEMPORAL_ADDRESS: address };
-  const first = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  let exited = false;
-  first.once('exit', () => (exited = true));
-  while (killServer.ledger.size < killChunks / 2 && !exited) await new Promise((r) => setTimeout(r, 5));
-  if (exited) throw new Error('the run to be killed ended before half of its requests were answered');
-  const answeredAtKill = killServer.ledger.size;
-  first.kill('SIGKILL');
-  await new Promise((r) => first.once('exit', r));
-  const t0 = performance.now();
-  const second = spawn(process.execPath, args, { env, stdio: 'ignore' });
-  const code = await new Promise<number | null>((r) => second.once('exit', r));
-  const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as {
-    llm: {
-      requests: number;
-      costUsd: number;
-      saved: Record<'journal' | 'shards', { requests: number; promptTokens: number; completionTokens: number; costUsd: number }>;
-      datasetCostUsd: number;
+  if (killChunks > 0) {
+    const corpus = join(work, 'kill-corpus');
+    mkdirSync(corpus, { recursive: true });
+    // Ten documents of killChunks / 10 paragraphs of ~230 characters: one chunk each at --chunk-size 300.
+    const perDoc = Math.ceil(killChunks / 10);
+    for (let d = 0; d < 10; d++) {
+      writeFileSync(join(corpus, `report-${d}.txt`), Array.from({ length: perDoc }, (_, i) =>
+        `Section ${i + 1} of report ${d} states that survey ${d}-${i} measured ${d * 37 + i * 11} units across the study area last year. ` +
+        `The field team repeated survey ${d}-${i} in the spring and found the count within two percent of the first result.`).join('\n\n'));
+    }
+    const out = join(work, 'kill-out');
+    const concurrency = 8;
+    const args = [join(import.meta.dirname, '..', 'bin', 'corpus-qa.mjs'), 'run', corpus, '--out', out, '--generator', 'openai', '--model', 'bench',
+      '--base-url', killServer.openaiBaseUrl, '--chunk-size', '300', '--chunk-overlap', '0', '--max-pairs-per-chunk', '2',
+      '--llm-concurrency', String(concurrency), '--price-in', '0.15', '--price-out', '0.6', '--no-progress', '--task-queue', `bench-kill-${Date.now()}`];
+    const env = { ...process.env, TEMPORAL_ADDRESS: address };
+    const first = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    let exited = false;
+    first.once('exit', () => (exited = true));
+    while (killServer.ledger.size < killChunks / 2 && !exited) await new Promise((r) => setTimeout(r, 5));
+    if (exited) throw new Error('the run to be killed ended before half of its requests were answered');
+    const answeredAtKill = killServer.ledger.size;
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const t0 = performance.now();
+    const second = spawn(process.execPath, args, { env, stdio: 'ignore' });
+    const code = await new Promise<number | null>((r) => second.once('exit', r));
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as {
+      llm: {
+        requests: number;
+        costUsd: number;
+        saved: Record<'journal' | 'shards', { requests: number; promptTokens: number; completionTokens: number; costUsd: number }>;
+        datasetCostUsd: number;
+      };
     };
-  };
-  kill = {
-    chunks: killChunks,
-    llmConcurrency: concurrency,
-    exitCode: code,
-    answeredBeforeKill: answeredAtKill,
-    distinctRequests: killServer.ledger.size,
-    requestsAnsweredTwice: killServer.answeredTwice(),
-    inFlightBoundAtKill: concurrency,
-    resumeSeconds: +((performance.now() - t0) / 1000).toFixed(2),
-    resumedRunPaid: { requests: stats.llm.requests, costUsd: stats.llm.costUsd },
-    // Documents cut short by the kill: their answered requests read back from the journal.
-    resumedRunReadFromJournal: stats.llm.saved.journal,
-    // Documents finished before the kill: their shards reused, none of their requests sent.
-    resumedRunReusedShards: stats.llm.saved.shards,
-    datasetCostUsd: stats.llm.datasetCostUsd,
-  };
+    kill = {
+      chunks: killChunks,
+      llmConcurrency: concurrency,
+      exitCode: code,
+      answeredBeforeKill: answeredAtKill,
+      distinctRequests: killServer.ledger.size,
+      requestsAnsweredTwice: killServer.answeredTwice(),
+      inFlightBoundAtKill: concurrency,
+      resumeSeconds: +((performance.now() - t0) / 1000).toFixed(2),
+      resumedRunPaid: { requests: stats.llm.requests, costUsd: stats.llm.costUsd },
+      // Documents cut short by the kill: their answered requests read back from the journal.
+      resumedRunReadFromJournal: stats.llm.saved.journal,
+      // Documents finished before the kill: their shards reused, none of their requests sent.
+      resumedRunReusedShards: stats.llm.saved.shards,
+      datasetCostUsd: stats.llm.datasetCostUsd,
+    };
+  }
 } finally {
   await killServer.close();
   await server?.stop();
@@ -164,7 +188,7 @@ console.log(
   JSON.stringify(
     {
       latencyMs,
-      batchSize,
+      batchSize: batchSize ?? 'default (max(20, --llm-concurrency))',
       levels: results,
       killAtHalf: kill,
       note:

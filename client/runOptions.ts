@@ -276,22 +276,26 @@ function resolveRunInputUnchecked(options: CorpusExportOptions): ResolvedRunInpu
   const inputDir = resolve(o.inputDir);
   const outDir = resolve(o.outDir);
   if (inputDir === outDir) throw new Error('--out must not be the input directory itself');
+  const llmRuntime = resolveLlmRuntime(o, llm);
   return RunInput.parse({
     inputDir,
     outDir,
     globs: [...new Set(o.globs ?? [])].sort(),
     settings,
     failFast: o.failFast ?? false,
-    ...batching(o, settings.generator),
+    ...batching(o, settings.generator, llmRuntime?.concurrency),
     continueAsNewAfter: o.continueAsNewAfter,
     noCache: o.noCache ?? false,
     keepIntermediate: o.keepIntermediate ?? false,
-    ...(llm ? { llmRuntime: resolveLlmRuntime(o, llm) } : {}),
+    ...(llmRuntime ? { llmRuntime } : {}),
   });
 }
 
 /** Worker activity slots without --concurrency; client/runner.ts uses the same 4. */
 const DEFAULT_SLOTS = 4;
+
+/** An LLM run's batch size without --batch-size, unless --llm-concurrency asks for more. */
+export const LLM_BATCH_SIZE = 20;
 
 /**
  * Batch size and window. Without --batch-size the workflow sizes batches by work, and for the
@@ -299,12 +303,21 @@ const DEFAULT_SLOTS = 4;
  * already queued at the server instead of waiting for a workflow task to schedule it. LLM
  * batches take minutes, so they keep one batch per slot (a queued batch would also carry an
  * older --max-cost spend). An explicit --batch-size behaves exactly as before.
+ *
+ * An LLM batch holds at least --llm-concurrency documents: then one batch alone can fill the
+ * worker's limiter, and while another batch ends (its last documents, its result going to the
+ * workflow, the next one being scheduled) the batches still running keep every slot busy. With
+ * one-chunk documents and 20 per batch, 64 slots sat mostly idle (docs/llm-throughput.md).
  */
-function batching(o: CorpusExportOptions, generator: OutputSettings['generator']): Pick<RunInput, 'batchSize' | 'window' | 'adaptiveBatches'> {
+function batching(o: CorpusExportOptions, generator: OutputSettings['generator'], llmConcurrency: number | undefined): Pick<RunInput, 'batchSize' | 'window' | 'adaptiveBatches'> {
   if (o.batchSize !== undefined) return { batchSize: o.batchSize, window: o.concurrency };
   const slots = o.concurrency ?? DEFAULT_SLOTS;
   const maxWindow = boundsOf(RunInput.shape.window).max ?? slots;
-  return { adaptiveBatches: true, window: generator === 'builtin' ? Math.min(maxWindow, 2 * slots) : slots };
+  if (generator === 'builtin') return { adaptiveBatches: true, window: Math.min(maxWindow, 2 * slots) };
+  const maxBatch = boundsOf(RunInput.shape.batchSize).max ?? LLM_BATCH_SIZE;
+  const batchSize = Math.min(maxBatch, Math.max(LLM_BATCH_SIZE, llmConcurrency ?? 0));
+  // The schema's default (20) stays implicit, so inputs are what they were for runs up to it.
+  return { adaptiveBatches: true, window: slots, ...(batchSize > LLM_BATCH_SIZE ? { batchSize } : {}) };
 }
 
 /**

@@ -33,6 +33,11 @@ describe('batch sizing rules', () => {
     expect(runWith({ concurrency: 400 }).window).toBe(500);
     // LLM batches take minutes: one per slot, as before.
     expect(runWith({ generator: 'openai', model: 'm' })).toMatchObject({ adaptiveBatches: true, batchSize: 20, window: 4 });
+    // ...of at least --llm-concurrency documents, so one batch alone can fill the limiter.
+    expect(runWith({ generator: 'openai', model: 'm', llmConcurrency: 20 }).batchSize).toBe(20);
+    expect(runWith({ generator: 'openai', model: 'm', llmConcurrency: 64 })).toMatchObject({ adaptiveBatches: true, batchSize: 64, window: 4 });
+    expect(runWith({ generator: 'openai', model: 'm', llmConcurrency: 1024 }).batchSize).toBe(1000);
+    expect(runWith({ generator: 'openai', model: 'm', llmConcurrency: 64, batchSize: 16 })).toMatchObject({ batchSize: 16, window: 4 });
     for (const [given, window] of [[{ batchSize: 50 }, 4], [{ batchSize: 50, concurrency: 3 }, 3]] as const) {
       const run = runWith(given);
       expect(run.adaptiveBatches).toBeUndefined();

@@ -260,4 +260,19 @@ describe('reply parsing and the limiter', () => {
     expect(sixth).toBe(true);
     releases.slice(1).forEach((r) => r());
   });
+
+  it("takes a later run's higher --llm-concurrency at once, unless 429s hold it lower", () => {
+    const l = new RequestLimiter({ concurrency: 8 });
+    l.reconfigure({ concurrency: 64 });
+    expect(l.current.limit).toBe(64);
+    l.reconfigure({ concurrency: 4 });
+    expect(l.current.limit).toBe(4);
+    l.onRateLimited(undefined);
+    expect(l.current.limit).toBe(2);
+    l.reconfigure({ concurrency: 32 });
+    expect(l.current.limit).toBe(2); // still rate limited: creeps up as answers come
+    l.onAnswer();
+    l.onAnswer();
+    expect(l.current.limit).toBe(3);
+  });
 });

@@ -76,9 +76,17 @@ export class RequestLimiter {
     return { limit: this.limit, inFlight: this.inFlight, queued: this.waiters.length };
   }
 
-  /** A later run on the same worker may ask for a different bound. */
+  /**
+   * A later run on the same worker may ask for a different bound. A lower one applies at once;
+   * a higher one too, unless 429s have held the limit below the old bound: then it creeps up
+   * from where it is, as after any 429. (Creeping up from the old bound instead left a worker
+   * that ran at --llm-concurrency 8 needing some 2,000 answers to reach a later run's 64.)
+   */
   reconfigure(settings: LimiterSettings): void {
-    if (settings.concurrency !== this.settings.concurrency) this.limit = Math.min(this.limit, settings.concurrency) || 1;
+    if (settings.concurrency !== this.settings.concurrency) {
+      const heldByRateLimits = this.limit < this.settings.concurrency;
+      this.limit = heldByRateLimits ? Math.min(this.limit, settings.concurrency) : settings.concurrency;
+    }
     this.settings = settings;
     this.wake();
   }
@@ -162,6 +170,11 @@ export class RequestLimiter {
 }
 
 const limiters = new Map<string, RequestLimiter>();
+
+/** Every limiter of this process, by server and model: for benches and diagnostics. */
+export function limiterStates(): Map<string, { limit: number; inFlight: number; queued: number }> {
+  return new Map([...limiters].map(([target, l]) => [target, l.current]));
+}
 
 /** The worker-wide limiter for one server and model. */
 export function limiterFor(target: string, settings: LimiterSettings): RequestLimiter {
