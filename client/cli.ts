@@ -35,6 +35,7 @@ import { applyConfig, findConfigFile, readConfigFile, RUN_CONFIG_FILE_NAMES, STA
 import { starterConfig } from './starterConfig.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { reviewCommand } from './review.js';
+import { formatInspected, inspectText, summaryLine, writeOutput } from './inspectText.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -519,6 +520,21 @@ ${EXIT_CODES}`)
     });
 
   program.addCommand(reviewCommand());
+
+  program
+    .command('inspect-text')
+    .description('print the text a run extracts from one document (with --chunks, its chunks); no server needed')
+    .argument('<file>', 'the document (its kind comes from the extension, as in a run)')
+    .option('--chunks', 'print each chunk with its id, offsets, title and section')
+    .option('--chunk-size <chars>', 'maximum characters per chunk (200-100000; default 1500)', rangedInt('chunkSize'))
+    .option('--chunk-overlap <chars>', 'characters repeated from the previous chunk (0-10000; default 150)', rangedInt('chunkOverlap'))
+    .option('--json', 'print one JSON object (the error row, for a file a run could not read)')
+    .action(async (file: string, flags: { chunks?: boolean; chunkSize?: number; chunkOverlap?: number; json?: boolean }) => {
+      const inspected = await inspectText(file, flags);
+      await writeOutput(formatInspected(inspected, flags));
+      console.error(summaryLine(inspected));
+      if (!inspected.ok) process.exitCode = 1;
+    });
 
   program
     .command('status')
