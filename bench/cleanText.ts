@@ -2,8 +2,8 @@
  * npx tsx bench/cleanText.ts [dirs or files...]
  *
  * How clean the text is that generators get from real manuals (issue 11): every .html/.htm and
- * .pdf under the given paths (default: the Python docs, the Rust book and the PDF manuals found
- * in /usr/share/doc) is extracted and chunked with the run's defaults, as a run does, and
+ * .pdf under the given paths (default: the Python docs, the Rust book, Bash's Texinfo HTML and the PDF
+ * manuals found in /usr/share/doc) is extracted and chunked with the run's defaults, as a run does, and
  * - chrome: the share of chunks with a line that IS navigation, footer or permalink text
  *   (line detectors below; a copyright line counts only when it repeats across documents or
  *   pages, i.e. is a footer, not the notice a manual states once);
@@ -38,6 +38,8 @@ function defaultPaths(): string[] {
   return [
     ...['library', 'tutorial', 'howto', 'faq'].map((d) => `/usr/share/doc/python3.11/html/${d}`),
     ...rustBooks.slice(0, 1),
+    '/usr/share/doc/bash-doc/bash.html',
+    '/usr/share/doc/bash-doc/bashref.html',
     '/usr/share/doc/bash/bashref.pdf',
     '/usr/share/doc/bash/bash.pdf',
     '/usr/share/doc/libtasn1-doc/libtasn1.pdf',
@@ -73,7 +75,7 @@ const CHROME: [string, RegExp][] = [
   ['mdBook help', /^(?:press ← or → to navigate between chapters|press s or \/ to search in the book|press \? to show this help|press esc to hide this help|print this book)$/i],
   ['footer', /^(?:last updated on\b.*|created using sphinx\b.*|found a bug\?|this page is licensed under\b.*|.*please donate\.|built with mdbook\b.*)$/i],
 ];
-const COPYRIGHT = /^(?:©|\(c\)|copyright\b)/i;
+const COPYRIGHT = /^(?:©|\(c\)|copyright\b).*\d{4}/i;
 
 interface Doc {
   path: string;
