@@ -71,6 +71,7 @@ const CHROME: [string, RegExp][] = [
   ['relbar', /^(?:(?:index|modules|next|previous)\s*\|\s*)+(?:index|modules|next|previous)?\s*\|?$|^(?:modules|next|previous)\s*\|$/i],
   ['breadcrumb', /\S »$|^«$|^»$/],
   ['permalink ¶', /¶/],
+  ['texinfo nav', /^(?:next|previous|prev|up):\s.*,\s*(?:next|previous|prev|up):|^\[(?:contents|index)\](?:\[(?:contents|index)\])?$/i],
   ['skip to content', /^skip to (?:main )?content$/i],
   ['mdBook help', /^(?:press ← or → to navigate between chapters|press s or \/ to search in the book|press \? to show this help|press esc to hide this help|print this book)$/i],
   ['footer', /^(?:last updated on\b.*|created using sphinx\b.*|found a bug\?|this page is licensed under\b.*|.*please donate\.|built with mdbook\b.*)$/i],

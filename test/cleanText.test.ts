@@ -74,6 +74,19 @@ describe('HTML: the main content, not the page chrome', () => {
     expect(r.text).not.toMatch(/Keyboard shortcuts|Press|Loading/);
   });
 
+  it("drops Texinfo's node navigation above every node of a one-page manual", async () => {
+    // As makeinfo --html writes bashref.html (Texinfo 6: div.header; Texinfo 7: div.nav-panel).
+    const nav = (next: string, up: string, cls: string) =>
+      `<div class="${cls}"><p>Next: <a href="#${next}" accesskey="n" rel="next">${next}</a>, Up: <a href="#${up}" accesskey="u" rel="up">${up}</a> &nbsp; ` +
+      '[<a href="#SEC_Contents" rel="contents">Contents</a>][<a href="#Indexes" rel="index">Index</a>]</p></div>';
+    const html =
+      `<html><body>${nav('Definitions', 'Top', 'header')}<h2 class="chapter">1 Introduction</h2><p>Bash is the shell.</p>` +
+      `${nav('Quoting', 'Introduction', 'nav-panel')}<h3 class="section">1.1 Definitions</h3><p>A blank is a space or tab.</p>` +
+      '<div class="header"><p>A header that is not navigation stays.</p></div></body></html>';
+    const r = ok(await extractText(utf8(html), 'html'));
+    expect(r.text).toBe('1 Introduction\n\nBash is the shell.\n\n1.1 Definitions\n\nA blank is a space or tab.\n\nA header that is not navigation stays.');
+  });
+
   it('removes permalink marks and skip links even on a page without chrome', async () => {
     const html = '<a href="#main">Skip to content</a><h2 id="x">Install<a href="#x">¶</a></h2><p>Run it.</p>';
     const r = ok(await extractText(utf8(html), 'html'));

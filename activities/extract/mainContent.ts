@@ -7,8 +7,8 @@
  * Mozilla Readability (on a linkedom DOM) picks the content; when it finds nothing, or much
  * less than the page's declared main region (<main>, [role=main], a single <article>, Sphinx's
  * div.body), or picks mostly words from outside that region (a footer, on an index page that
- * is a list of links), the declared region is used instead. Hidden elements and mdBook's
- * keyboard-help popup go first. Readability drops an <h1> that repeats the
+ * is a list of links), the declared region is used instead. Hidden elements, mdBook's
+ * keyboard-help popup and Texinfo's node navigation go first. Readability drops an <h1> that repeats the
  * page title; it is put back, since that is the document's heading.
  */
 import { Readability } from '@mozilla/readability';
@@ -34,12 +34,12 @@ const MIN_SHARE_OF_REGION = 0.6;
 
 export function mainContentHtml(html: string): string {
   // Cheap string test first: most pages of a plain corpus have none of this.
-  if (!/[¶§🔗]|skip|<(?:nav|header|footer|aside)\b|role=|sidebar|related|footer|navbar|breadcrumb/i.test(html)) return html;
+  if (!/[¶§🔗]|skip|<(?:nav|header|footer|aside)\b|role=|sidebar|related|footer|navbar|breadcrumb|nav-panel|class="header"/i.test(html)) return html;
   // linkedom needs a whole document: given a fragment, it grows <head><body> inside an element.
   const whole = /<(?:html|body)[\s>]/i.test(html) ? html : `<!DOCTYPE html><html><head></head><body>${html}</body></html>`;
   const { document } = parseHTML(whole);
-  const hidden = removeHidden(document);
-  const removed = removeLinkChrome(document) || hidden;
+  // Each removal must run: no short-circuit.
+  const removed = [removeHidden(document), removeTexinfoNav(document), removeLinkChrome(document)].includes(true);
   const body = document.body ?? document.documentElement;
   if (!body) return html;
   if (!document.querySelector(CHROME)) return removed ? serialize(document) : html;
@@ -78,6 +78,19 @@ const HIDDEN = '[hidden], #mdbook-help-container';
 
 function removeHidden(document: Doc): boolean {
   const found = [...document.querySelectorAll(HIDDEN)];
+  for (const el of found) el.remove();
+  return found.length > 0;
+}
+
+/**
+ * Texinfo's node navigation ("Next: Definitions, Up: Bash Features [Contents][Index]"), above
+ * every node of a one-page manual: div.header (Texinfo 6) or div.nav-panel (Texinfo 7) holding
+ * next/prev/up links.
+ */
+function removeTexinfoNav(document: Doc): boolean {
+  const found = [...document.querySelectorAll('div.header, div.nav-panel')].filter(
+    (el) => el.querySelector('a[rel=next], a[rel=prev], a[rel=up]') && /^\s*(?:next|previous|prev|up):/i.test(el.textContent ?? ''),
+  );
   for (const el of found) el.remove();
   return found.length > 0;
 }
