@@ -82,6 +82,7 @@ describe('HTML: the main content, not the page chrome', () => {
     const html =
       `<html><body>${nav('Definitions', 'Top', 'header')}<h2 class="chapter">1 Introduction</h2><p>Bash is the shell.</p>` +
       `${nav('Quoting', 'Introduction', 'nav-panel')}<h3 class="section">1.1 Definitions</h3><p>A blank is a space or tab.</p>` +
+      '<div class="header"><p> &nbsp; [<a href="#SEC_Contents" rel="contents">Contents</a>][<a href="#Indexes" rel="index">Index</a>]</p></div>' +
       '<div class="header"><p>A header that is not navigation stays.</p></div></body></html>';
     const r = ok(await extractText(utf8(html), 'html'));
     expect(r.text).toBe('1 Introduction\n\nBash is the shell.\n\n1.1 Definitions\n\nA blank is a space or tab.\n\nA header that is not navigation stays.');

@@ -85,12 +85,14 @@ function removeHidden(document: Doc): boolean {
 /**
  * Texinfo's node navigation ("Next: Definitions, Up: Bash Features [Contents][Index]"), above
  * every node of a one-page manual: div.header (Texinfo 6) or div.nav-panel (Texinfo 7) holding
- * next/prev/up links.
+ * next/prev/up/contents/index links.
  */
 function removeTexinfoNav(document: Doc): boolean {
-  const found = [...document.querySelectorAll('div.header, div.nav-panel')].filter(
-    (el) => el.querySelector('a[rel=next], a[rel=prev], a[rel=up]') && /^\s*(?:next|previous|prev|up):/i.test(el.textContent ?? ''),
-  );
+  const found = [...document.querySelectorAll('div.header, div.nav-panel')].filter((el) => {
+    const text = (el.textContent ?? '').replace(/\s+/g, '');
+    // A node without neighbours has only "[Contents][Index]".
+    return el.querySelector('a[rel=next], a[rel=prev], a[rel=up], a[rel=contents], a[rel=index]') && /^(?:(?:next|previous|prev|up):|\[contents\])/i.test(text);
+  });
   for (const el of found) el.remove();
   return found.length > 0;
 }
