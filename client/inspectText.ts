@@ -12,6 +12,7 @@ import { closeExtractionPool, extractAndChunk } from '../activities/extract/pool
 import { kindFromPath } from '../activities/extract/index.js';
 import type { IsolatedResult } from '../activities/extract/extractAndChunk.js';
 import { typeOf } from '../activities/readDocument.js';
+import { UsageError } from './errors.js';
 import { OutputSettings, type Chunk, type DocumentErrorReason, type DocumentKind, type ErrorRow } from '../schemas/index.js';
 
 export interface InspectTextOptions {
@@ -30,7 +31,7 @@ const DEFAULTS = OutputSettings.parse({});
 export async function inspectText(file: string, opts: InspectTextOptions = {}): Promise<InspectedText> {
   const chunkSize = opts.chunkSize ?? DEFAULTS.chunkSize;
   const chunkOverlap = opts.chunkOverlap ?? DEFAULTS.chunkOverlap;
-  if (chunkOverlap >= chunkSize) throw new Error(`--chunk-overlap (${chunkOverlap}) must be smaller than --chunk-size (${chunkSize})`);
+  if (chunkOverlap >= chunkSize) throw new UsageError(`--chunk-overlap (${chunkOverlap}) must be smaller than --chunk-size (${chunkSize})`);
   const kind = kindFromPath(file);
   const failed = (reason: DocumentErrorReason, detail: string): InspectedText => ({ ok: false, source: file, kind, error: { source: file, stage: 'load', reason, detail } });
 

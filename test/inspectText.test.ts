@@ -104,5 +104,8 @@ describe('corpus-qa inspect-text', () => {
     const bad = cli(['inspect-text', 'empty.md', '--chunk-size', '50'], corpus);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--chunk-size: must be between 200 and 100000 \(got 50\)/);
+    const overlap = cli(['inspect-text', 'empty.md', '--chunk-size', '300', '--chunk-overlap', '300'], corpus);
+    expect(overlap.code).toBe(2);
+    expect(overlap.stderr).toMatch(/--chunk-overlap \(300\) must be smaller than --chunk-size \(300\)/);
   });
 });
