@@ -37,6 +37,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { reviewCommand } from './commands/review.js';
 import { resolveHubToken, resolveHubUrl } from './commands/hubAuth.js';
 import { checkRepoName, formatPushResult, pushDataset } from './commands/push.js';
+import { formatInspected, inspectText, summaryLine, writeOutput } from './commands/inspectText.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -572,6 +573,21 @@ Example:
       const target = hubTarget(repo, flags.hubUrl);
       const result = await pushDataset({ ...target, outDir: resolve(out), private: flags.private, revision: flags.revision, message: flags.message, onProgress: (l) => console.error(l) });
       console.log(formatPushResult(result));
+    });
+
+  program
+    .command('inspect-text')
+    .description('print the text a run extracts from one document (with --chunks, its chunks); no server needed')
+    .argument('<file>', 'the document (its kind comes from the extension, as in a run)')
+    .option('--chunks', 'print each chunk with its id, offsets, title and section')
+    .option('--chunk-size <chars>', 'maximum characters per chunk (200-100000; default 1500)', rangedInt('chunkSize'))
+    .option('--chunk-overlap <chars>', 'characters repeated from the previous chunk (0-10000; default 150)', rangedInt('chunkOverlap'))
+    .option('--json', 'print one JSON object (the error row, for a file a run could not read)')
+    .action(async (file: string, flags: { chunks?: boolean; chunkSize?: number; chunkOverlap?: number; json?: boolean }) => {
+      const inspected = await inspectText(file, flags);
+      await writeOutput(formatInspected(inspected, flags));
+      console.error(summaryLine(inspected));
+      if (!inspected.ok) process.exitCode = 1;
     });
 
   program

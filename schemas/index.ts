@@ -24,7 +24,7 @@ export const DocumentErrorReason = z.enum([
 ]);
 export type DocumentErrorReason = z.infer<typeof DocumentErrorReason>;
 
-export const DocumentKind = z.enum(['text', 'markdown', 'html', 'pdf', 'other', 'docx', 'epub']);
+export const DocumentKind = z.enum(['text', 'markdown', 'html', 'pdf', 'other', 'docx', 'epub', 'pptx']);
 export type DocumentKind = z.infer<typeof DocumentKind>;
 
 /** Why a generated pair was rejected. Stable codes: they end up in rejected.jsonl. */

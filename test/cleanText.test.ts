@@ -45,6 +45,49 @@ describe('HTML: the main content, not the page chrome', () => {
     expect(r.text).toBe('Short\n\nOne line.');
   });
 
+  it('keeps an index page that is a list of links, not the footer Readability prefers to it', async () => {
+    // Python's faq/index.html: the main region is a toctree; the footer has more prose.
+    const html =
+      '<html><body><div class="related" role="navigation"><a href="genindex.html">index</a></div>' +
+      '<div class="body" role="main"><h1>Python Frequently Asked Questions</h1><ul>' +
+      '<li><a href="general.html">General Python FAQ</a></li><li><a href="programming.html">Programming FAQ</a></li></ul></div>' +
+      '<div class="footer">© Copyright 2001-2026, Python Software Foundation.<br>This page is licensed under the Python Software ' +
+      'Foundation License Version 2. Examples, recipes, and other code in the documentation are additionally licensed under the ' +
+      'Zero Clause BSD License. See History and License for more information.<br>The Python Software Foundation is a non-profit ' +
+      'corporation. Please donate.</div></body></html>';
+    const r = ok(await extractText(utf8(html), 'html'));
+    expect(r.text).toBe('Python Frequently Asked Questions\n\n- General Python FAQ\n- Programming FAQ');
+  });
+
+  it("drops mdBook's keyboard-help popup and hidden elements", async () => {
+    // The Rust book (mdBook 0.4): the popup opens the body, before the sidebar and <main>.
+    const html =
+      '<html><body><div id="mdbook-help-container"><div id="mdbook-help-popup"><h2 class="mdbook-help-title">Keyboard shortcuts</h2>' +
+      '<div><p>Press <kbd>←</kbd> or <kbd>→</kbd> to navigate between chapters</p><p>Press <kbd>?</kbd> to show this help</p></div></div></div>' +
+      '<nav id="mdbook-sidebar" class="sidebar"><ol><li><a href="ch01.html">Getting Started</a></li></ol></nav>' +
+      '<div id="mdbook-content" class="content"><main><h1>Data Types</h1><p hidden>Loading…</p>' +
+      '<p>Every value in Rust is of a certain data type, which tells Rust what kind of data is being specified so that it knows how to work with that data.</p>' +
+      '<p>Keep in mind that Rust is a statically typed language, which means that it must know the types of all variables at compile time.</p></main></div>' +
+      '</body></html>';
+    const r = ok(await extractText(utf8(html), 'html'));
+    expect(r.text).toMatch(/^Data Types\n\nEvery value in Rust/);
+    expect(r.text).not.toMatch(/Keyboard shortcuts|Press|Loading/);
+  });
+
+  it("drops Texinfo's node navigation above every node of a one-page manual", async () => {
+    // As makeinfo --html writes bashref.html (Texinfo 6: div.header; Texinfo 7: div.nav-panel).
+    const nav = (next: string, up: string, cls: string) =>
+      `<div class="${cls}"><p>Next: <a href="#${next}" accesskey="n" rel="next">${next}</a>, Up: <a href="#${up}" accesskey="u" rel="up">${up}</a> &nbsp; ` +
+      '[<a href="#SEC_Contents" rel="contents">Contents</a>][<a href="#Indexes" rel="index">Index</a>]</p></div>';
+    const html =
+      `<html><body>${nav('Definitions', 'Top', 'header')}<h2 class="chapter">1 Introduction</h2><p>Bash is the shell.</p>` +
+      `${nav('Quoting', 'Introduction', 'nav-panel')}<h3 class="section">1.1 Definitions</h3><p>A blank is a space or tab.</p>` +
+      '<div class="header"><p> &nbsp; [<a href="#SEC_Contents" rel="contents">Contents</a>][<a href="#Indexes" rel="index">Index</a>]</p></div>' +
+      '<div class="header"><p>A header that is not navigation stays.</p></div></body></html>';
+    const r = ok(await extractText(utf8(html), 'html'));
+    expect(r.text).toBe('1 Introduction\n\nBash is the shell.\n\n1.1 Definitions\n\nA blank is a space or tab.\n\nA header that is not navigation stays.');
+  });
+
   it('removes permalink marks and skip links even on a page without chrome', async () => {
     const html = '<a href="#main">Skip to content</a><h2 id="x">Install<a href="#x">¶</a></h2><p>Run it.</p>';
     const r = ok(await extractText(utf8(html), 'html'));
@@ -148,8 +191,8 @@ describe('encodings', () => {
 });
 
 describe('office formats and e-books', () => {
-  it('maps .docx, .epub to their kinds', () => {
-    expect([kindFromPath('a/Report.DOCX'), kindFromPath('book.epub'), kindFromPath('slides.pptx')]).toEqual(['docx', 'epub', 'other']);
+  it('maps .docx, .epub, .pptx to their kinds', () => {
+    expect([kindFromPath('a/Report.DOCX'), kindFromPath('book.epub'), kindFromPath('slides.pptx')]).toEqual(['docx', 'epub', 'pptx']);
   });
 
   it('reads a .docx: headings from styles, paragraphs as text', async () => {

@@ -11,6 +11,7 @@ import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits, isStackOverflow, stackOverf
 import { markdownToBlocks } from './markdown.js';
 import { docxToBlocks, epubToBlocks } from './office.js';
 import { pdfToBlocks } from './pdf.js';
+import { pptxToBlocks } from './pptx.js';
 import { textToBlocks } from './plaintext.js';
 
 export { normalizeText } from './normalize.js';
@@ -42,6 +43,7 @@ const KIND_BY_EXTENSION: Record<string, DocumentKind> = {
   xhtml: 'html',
   pdf: 'pdf',
   docx: 'docx',
+  pptx: 'pptx',
   epub: 'epub',
 };
 
@@ -76,7 +78,7 @@ export async function extractText(bytes: Uint8Array, kind: DocumentKind, limits:
 
 /** Zip-based formats, like PDFs, can be decompression bombs: never extracted outside the pool's threads. */
 export function needsIsolation(kind: DocumentKind): boolean {
-  return kind === 'pdf' || kind === 'docx' || kind === 'epub';
+  return kind === 'pdf' || kind === 'docx' || kind === 'epub' || kind === 'pptx';
 }
 
 async function extract(bytes: Uint8Array, kind: DocumentKind, limits: ExtractLimits): Promise<Extraction> {
@@ -91,8 +93,8 @@ async function extract(bytes: Uint8Array, kind: DocumentKind, limits: ExtractLim
     if (!pdf.ok) return pdf;
     blocks = pdf.blocks;
     pageOf = pdf.pageOf;
-  } else if (kind === 'docx' || kind === 'epub') {
-    const office = kind === 'docx' ? await docxToBlocks(bytes, limits) : epubToBlocks(bytes, limits);
+  } else if (kind === 'docx' || kind === 'epub' || kind === 'pptx') {
+    const office = kind === 'docx' ? await docxToBlocks(bytes, limits) : kind === 'epub' ? epubToBlocks(bytes, limits) : pptxToBlocks(bytes, limits);
     if (!office.ok) return office;
     blocks = office.blocks;
     if (office.warnings.length) extras.warnings = office.warnings;
@@ -109,7 +111,7 @@ async function extract(bytes: Uint8Array, kind: DocumentKind, limits: ExtractLim
   const { text, headings, blockStarts } = assemble(blocks);
   if (text === '') {
     const detail =
-      kind === 'pdf' ? 'no text after extraction (scanned PDF?)' : kind === 'docx' || kind === 'epub' ? 'no text after extraction' : 'no text after extraction (only whitespace or markup)';
+      kind === 'pdf' ? 'no text after extraction (scanned PDF?)' : kind === 'docx' || kind === 'epub' || kind === 'pptx' ? 'no text after extraction' : 'no text after extraction (only whitespace or markup)';
     return { ok: false, reason: kind === 'pdf' ? 'no_text' : 'empty', detail };
   }
   const result: ExtractOk = { ok: true, text, headings, ...extras };

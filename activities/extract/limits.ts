@@ -15,7 +15,7 @@ export interface ExtractLimits {
   maxHtmlDepth: number;
   /** Decoded size of a PDF's FlateDecode streams other than images and attachments, in MB. */
   maxPdfDecodedMb: number;
-  /** Declared size of the entries of a .docx or .epub (zip) archive, in MB. */
+  /** Declared size of the entries of a .docx, .pptx or .epub (zip) archive, in MB. */
   maxArchiveDecodedMb: number;
 }
 

@@ -6,7 +6,9 @@
  * footer classes) is returned unchanged, so simple HTML reads exactly as before. Otherwise
  * Mozilla Readability (on a linkedom DOM) picks the content; when it finds nothing, or much
  * less than the page's declared main region (<main>, [role=main], a single <article>, Sphinx's
- * div.body), the declared region is used instead. Readability drops an <h1> that repeats the
+ * div.body), or picks mostly words from outside that region (a footer, on an index page that
+ * is a list of links), the declared region is used instead. Hidden elements, mdBook's
+ * keyboard-help popup and Texinfo's node navigation go first. Readability drops an <h1> that repeats the
  * page title; it is put back, since that is the document's heading.
  */
 import { Readability } from '@mozilla/readability';
@@ -32,11 +34,12 @@ const MIN_SHARE_OF_REGION = 0.6;
 
 export function mainContentHtml(html: string): string {
   // Cheap string test first: most pages of a plain corpus have none of this.
-  if (!/[¶§🔗]|skip|<(?:nav|header|footer|aside)\b|role=|sidebar|related|footer|navbar|breadcrumb/i.test(html)) return html;
+  if (!/[¶§🔗]|skip|<(?:nav|header|footer|aside)\b|role=|sidebar|related|footer|navbar|breadcrumb|nav-panel|class="header"/i.test(html)) return html;
   // linkedom needs a whole document: given a fragment, it grows <head><body> inside an element.
   const whole = /<(?:html|body)[\s>]/i.test(html) ? html : `<!DOCTYPE html><html><head></head><body>${html}</body></html>`;
   const { document } = parseHTML(whole);
-  const removed = removeLinkChrome(document);
+  // Each removal must run: no short-circuit.
+  const removed = [removeHidden(document), removeTexinfoNav(document), removeLinkChrome(document)].includes(true);
   const body = document.body ?? document.documentElement;
   if (!body) return html;
   if (!document.querySelector(CHROME)) return removed ? serialize(document) : html;
@@ -53,7 +56,7 @@ export function mainContentHtml(html: string): string {
     for (const h of [...copy.querySelectorAll('h1')]) h.classList.add(H1_MARK);
     const article = new Readability(copy as unknown as ConstructorParameters<typeof Readability>[0], { keepClasses: true }).parse();
     const text = article?.textContent?.replace(/\s+/g, ' ').trim() ?? '';
-    if (article && text !== '' && text.length >= MIN_SHARE_OF_REGION * regionText.length) {
+    if (article && text !== '' && text.length >= MIN_SHARE_OF_REGION * regionText.length && !outsideRegion(text, region, regionText)) {
       picked = restoreH1(article.content ?? '', title ? title.innerHTML : undefined);
     }
   } catch {
@@ -65,6 +68,33 @@ export function mainContentHtml(html: string): string {
     picked = region.outerHTML;
   }
   return `<html><body>${picked}</body></html>`;
+}
+
+/**
+ * What a reader never sees unless they ask: elements marked `hidden` and mdBook's keyboard help
+ * popup (shown by "?"). Readability would keep them with the article they sit next to.
+ */
+const HIDDEN = '[hidden], #mdbook-help-container';
+
+function removeHidden(document: Doc): boolean {
+  const found = [...document.querySelectorAll(HIDDEN)];
+  for (const el of found) el.remove();
+  return found.length > 0;
+}
+
+/**
+ * Texinfo's node navigation ("Next: Definitions, Up: Bash Features [Contents][Index]"), above
+ * every node of a one-page manual: div.header (Texinfo 6) or div.nav-panel (Texinfo 7) holding
+ * next/prev/up/contents/index links.
+ */
+function removeTexinfoNav(document: Doc): boolean {
+  const found = [...document.querySelectorAll('div.header, div.nav-panel')].filter((el) => {
+    const text = (el.textContent ?? '').replace(/\s+/g, '');
+    // A node without neighbours has only "[Contents][Index]".
+    return el.querySelector('a[rel=next], a[rel=prev], a[rel=up], a[rel=contents], a[rel=index]') && /^(?:(?:next|previous|prev|up):|\[contents\])/i.test(text);
+  });
+  for (const el of found) el.remove();
+  return found.length > 0;
 }
 
 /** Removes permalink marks and skip links; true if anything went. */
@@ -83,6 +113,22 @@ function removeLinkChrome(document: Doc): boolean {
   }
   return removed;
 }
+
+/**
+ * Readability scores blocks by their prose: on a page whose main region is short (a Sphinx
+ * index that is a list of links) it can pick the footer instead. Its pick must be mostly words
+ * of the declared region, when the page declares one.
+ */
+function outsideRegion(picked: string, region: El | null, regionText: string): boolean {
+  if (!region) return false;
+  const inRegion = new Set(regionText.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+  const words = picked.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const inside = words.filter((w) => inRegion.has(w)).length;
+  return words.length > 0 && inside < MIN_WORDS_IN_REGION * words.length;
+}
+
+/** Share of Readability's words that must be words of the declared region (see outsideRegion). */
+const MIN_WORDS_IN_REGION = 0.5;
 
 function declaredRegion(document: Doc): El | null {
   for (const selector of MAIN_REGIONS) {

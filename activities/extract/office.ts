@@ -7,6 +7,7 @@
  *   chapter does not start with it already.
  * Both are zip archives: the declared sizes of the entries are summed before anything is
  * inflated, and past `maxArchiveDecodedMb` the document is `too_complex` (a zip bomb).
+ * (.pptx: activities/extract/pptx.ts, with the same container checks.)
  * An OLE compound file (what Office writes for a password-protected document, or the old
  * binary .doc) is recognised by its signature: `encrypted` or `unsupported_type`.
  */
@@ -102,7 +103,7 @@ export function epubToBlocks(bytes: Uint8Array, limits: ExtractLimits): OfficeRe
 }
 
 /** `unsupported_type` or `encrypted` for OLE files, `unreadable` for anything else that is not a zip. */
-function checkContainer(bytes: Uint8Array, what: string): OfficeResult | null {
+export function checkContainer(bytes: Uint8Array, what: string): OfficeResult | null {
   if (OLE_SIGNATURE.every((b, i) => bytes[i] === b)) {
     // Office encrypts a .docx/.pptx/.xlsx by wrapping it in an OLE file with these streams.
     const names = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -116,7 +117,7 @@ function checkContainer(bytes: Uint8Array, what: string): OfficeResult | null {
 }
 
 /** Entry names, after checking the sum of their declared sizes against the limit (nothing is inflated). */
-function listZip(bytes: Uint8Array, what: string, limits: ExtractLimits): { ok: true; names: string[] } | Extract<OfficeResult, { ok: false }> {
+export function listZip(bytes: Uint8Array, what: string, limits: ExtractLimits): { ok: true; names: string[] } | Extract<OfficeResult, { ok: false }> {
   const infos: UnzipFileInfo[] = [];
   try {
     unzipSync(bytes, { filter: (f) => (infos.push(f), false) });
@@ -168,12 +169,12 @@ function elements(xml: string, name: string): (Element & { attribs: Record<strin
   return DomUtils.findAll((e) => localName(e.name) === name, doc.children);
 }
 
-function localName(name: string): string {
+export function localName(name: string): string {
   return name.slice(name.indexOf(':') + 1);
 }
 
 /** A zip path for `href` relative to the directory `base` ("OEBPS/"), with `..` and %-escapes resolved. */
-function resolve(base: string, href: string): string {
+export function resolve(base: string, href: string): string {
   let decoded = href;
   try {
     decoded = decodeURIComponent(href);
@@ -195,6 +196,6 @@ function sameTitle(a: string, b: string): boolean {
   return x === y || x.includes(y) || y.includes(x);
 }
 
-function unreadable(detail: string): Extract<OfficeResult, { ok: false }> {
+export function unreadable(detail: string): Extract<OfficeResult, { ok: false }> {
   return { ok: false, reason: 'unreadable', detail };
 }
