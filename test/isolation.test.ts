@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { chunkText, type ChunkOptions } from '../activities/chunk.js';
 import { extractText } from '../activities/extract/index.js';
+import { setPages } from '../activities/extract/extractAndChunk.js';
 import { markdownNestingBound } from '../activities/extract/limits.js';
 import {
   closeExtractionPool,
@@ -50,7 +51,9 @@ afterAll(async () => {
 async function direct(bytes: Uint8Array, kind: DocumentKind, opts: ChunkOptions = CHUNKS): Promise<IsolatedResult> {
   const r = await extractText(bytes, kind);
   if (!r.ok) return r;
-  return { ok: true, text: r.text, headings: r.headings, chunks: chunkText(r.text, r.headings, opts) };
+  const chunks = chunkText(r.text, r.headings, opts);
+  if (r.pages) setPages(chunks, r.pages);
+  return { ok: true, text: r.text, headings: r.headings, chunks };
 }
 
 function failure(r: IsolatedResult): Extract<IsolatedResult, { ok: false }> {

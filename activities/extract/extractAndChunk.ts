@@ -1,5 +1,6 @@
 /**
- * Load + chunk of one document in the current thread: exactly `extractText` then `chunkText`,
+ * Load + chunk of one document in the current thread: exactly `extractText` then `chunkText`
+ * (then the pages of each chunk, for sources with pages),
  * as activities/pipeline.ts does them. The pool runs this inside its worker threads; it is also
  * the in-process path and the reference the isolation tests compare against.
  */
