@@ -146,8 +146,8 @@ function haystackOf(text: string): Haystack {
   return lastHaystack;
 }
 
-/** Index of the last element of a sorted array that is <= x. */
-function floorIndex(sorted: number[], x: number): number {
+/** Index of the last element of a sorted array that is <= x (0 when none is). */
+export function floorIndex(sorted: number[], x: number): number {
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo < hi) {

@@ -9,6 +9,7 @@ import type { Chunk, DocumentKind, Heading } from '../../schemas/index.js';
 import { chunkText, type ChunkOptions } from '../chunk.js';
 import type { ExtractResult } from '../types.js';
 import { extractText } from './index.js';
+import { floorIndex } from '../evidence.js';
 import type { ExtractLimits } from './limits.js';
 
 export type IsolatedResult =
@@ -52,16 +53,7 @@ export async function extractAndChunkHere(
  * page p+1 starts (ascending; a page without text starts where the next one does).
  */
 export function setPages(chunks: Chunk[], pageStarts: number[]): void {
-  const pageAt = (cp: number): number => {
-    let lo = 0;
-    let hi = pageStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (pageStarts[mid]! <= cp) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  };
+  const pageAt = (cp: number): number => floorIndex(pageStarts, cp) + 1;
   for (const c of chunks) {
     c.pageStart = pageAt(c.charStart);
     c.pageEnd = pageAt(Math.max(c.charStart, c.charEnd - 1));
