@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { chunkText } from '../activities/chunk.js';
 import type { Chunk, Heading } from '../schemas/index.js';
+import { rng } from './helpers/syntheticCorpus.js';
 
 const opts = (chunkSize: number, chunkOverlap = 0) => ({ chunkSize, chunkOverlap, idPrefix: 'doc' });
-
-/** Deterministic PRNG (mulberry32) so fuzz cases are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

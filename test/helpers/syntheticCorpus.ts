@@ -2,8 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-function rng(seed: number): () => number {
-  // mulberry32: tiny, fast, deterministic.
+/** mulberry32: a tiny, fast, deterministic PRNG, so generated corpora and fuzz cases are reproducible. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
