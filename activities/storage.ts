@@ -143,6 +143,16 @@ export async function removeJournal(outDir: string): Promise<number> {
   return count;
 }
 
+/** A file's text, or undefined when there is no such file (other errors are thrown). */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /**
  * Reads and parses a JSON file written by us. Missing: undefined. Unparseable or of the wrong
  * shape (cut short by a power loss, written by another version): undefined too, after `onCorrupt`
@@ -153,13 +163,8 @@ export async function readParsedIfExists<T>(
   schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } },
   onCorrupt?: (why: string) => void,
 ): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -4,25 +4,18 @@
  * corpus keeps the decisions) and `corpus-qa review apply` (re-export of the rows already
  * written) use, so the two give the same rows in the same order.
  */
-import { readFile } from 'node:fs/promises';
 import { ReviewDecision, type QaRow, type RejectedRow, type ReviewTally } from '../../schemas/index.js';
 import { wellFormed } from '../exportRows.js';
-import { REVIEW_DECISIONS_FILE, reviewDecisionsPath, writeFileAtomic } from '../storage.js';
+import { readTextIfExists, REVIEW_DECISIONS_FILE, reviewDecisionsPath, writeFileAtomic } from '../storage.js';
 
 export const DECISIONS_FILE = REVIEW_DECISIONS_FILE;
-const decisionsPath = reviewDecisionsPath;
 
 export class ReviewFileError extends Error {}
 
 /** The stored decisions, or undefined when this output was never reviewed. */
 export async function readDecisions(outDir: string): Promise<Map<string, ReviewDecision> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(decisionsPath(outDir), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = await readTextIfExists(reviewDecisionsPath(outDir));
+  if (text === undefined) return undefined;
   const decisions = new Map<string, ReviewDecision>();
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
@@ -54,7 +47,7 @@ export function decisionsText(decisions: Map<string, ReviewDecision>): string {
 }
 
 export async function writeDecisions(outDir: string, decisions: Map<string, ReviewDecision>): Promise<void> {
-  await writeFileAtomic(decisionsPath(outDir), decisionsText(decisions), true);
+  await writeFileAtomic(reviewDecisionsPath(outDir), decisionsText(decisions), true);
 }
 
 /** A pair a decision let through: its row (edited or not) and whether it was edited. */

@@ -4,7 +4,7 @@
  * and the rejected pairs. Both `review export` and `review apply` start from this, so neither
  * needs the shards (removed after a run unless --keep-intermediate).
  */
-import { readFile } from 'node:fs/promises';
+import { readTextIfExists } from '../storage.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -63,14 +63,6 @@ export function splitFile(split: string): string {
   return `data/${split}.jsonl`;
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 function parseJsonl<T>(rel: string, text: string, parse: (row: unknown) => T): T[] {
   const rows: T[] = [];
@@ -109,7 +101,7 @@ export function qaRowOf(format: TrainingFormat, row: Record<string, unknown>): Q
 }
 
 export async function readReviewableOutput(outDir: string): Promise<ReviewableOutput> {
-  const statsText = await readIfExists(join(outDir, 'stats.json'));
+  const statsText = await readTextIfExists(join(outDir, 'stats.json'));
   if (statsText === undefined) throw new ReviewFileError(`${join(outDir, 'stats.json')}: missing (is ${outDir} the --out of a finished run?)`);
   let stats: ReviewableStats;
   let rawStats: Record<string, unknown>;
@@ -132,7 +124,7 @@ export async function readReviewableOutput(outDir: string): Promise<ReviewableOu
   const passed: PassedEntry[] = [];
   for (const { name } of stats.settings.splits) {
     const rel = splitFile(name);
-    const text = await readIfExists(join(outDir, rel));
+    const text = await readTextIfExists(join(outDir, rel));
     if (text === undefined) continue; // a split with no rows has no file
     for (const [i, row] of parseJsonl(rel, text, (r) => rowSchema.parse(r)).entries()) {
       const current = qaRowOf(format, row);
@@ -146,9 +138,9 @@ export async function readReviewableOutput(outDir: string): Promise<ReviewableOu
       passed.push({ split: name, base, edited });
     }
   }
-  const rejectedText = await readIfExists(join(outDir, 'rejected/rejected.jsonl'));
+  const rejectedText = await readTextIfExists(join(outDir, 'rejected/rejected.jsonl'));
   const rejected = rejectedText === undefined ? [] : parseJsonl('rejected/rejected.jsonl', rejectedText, (r) => RejectedRow.parse(r));
-  const card = (await readIfExists(join(outDir, 'README.md'))) ?? '';
+  const card = (await readTextIfExists(join(outDir, 'README.md'))) ?? '';
   const llmLine = card.split('\n').find((l) => l.startsWith('LLM: '));
   return { outDir, stats, rawStats, passed, rejected, stored, llmLine };
 }
