@@ -10,6 +10,7 @@ import { z } from 'zod';
 import {
   AlpacaRow,
   MessagesRow,
+  OutputSettings,
   PromptCompletionRow,
   QaRow,
   RejectedRow,
@@ -33,6 +34,7 @@ export const ReviewableStats = StatsJson.extend({
     maxPairsPerChunk: z.number().int(),
     license: z.string(),
     generatorId: z.string(),
+    fileFormat: OutputSettings.shape.fileFormat,
   }),
 });
 export type ReviewableStats = z.infer<typeof ReviewableStats>;
@@ -113,7 +115,7 @@ export async function readReviewableOutput(outDir: string): Promise<ReviewableOu
     throw new ReviewFileError(`stats.json: ${msg}`);
   }
   if (!stats.settings.generateQa) throw new ReviewFileError(`${outDir}: a run without --generate-qa has no pairs to review`);
-  if ((rawStats.settings as { fileFormat?: string } | undefined)?.fileFormat === 'parquet') {
+  if (stats.settings.fileFormat === 'parquet') {
     throw new ReviewFileError(`${outDir}: review reads and rewrites JSON Lines output; run the review on a --file-format jsonl export of the same corpus (its decisions then apply to a later Parquet run)`);
   }
   const format = stats.settings.format;
