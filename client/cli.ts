@@ -13,7 +13,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { join, resolve } from 'node:path';
 import { QuestionKind, type RunResult } from '../schemas/index.js';
-import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, toolVersion } from '../worker/index.js';
+import { createCorpusWorker, DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
 import { planRun } from './commands/plan.js';
 import { closeExtractionPool } from '../activities/extract/pool.js';
 import { removeIntermediate, removeJournal, stateDir } from '../activities/storage.js';
@@ -22,7 +22,7 @@ import { createProgressView } from './progressView.js';
 import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { isServerUnreachable, preflight, RunInterrupted, runCorpusExport } from './runner.js';
 import { InfrastructureError, UsageError } from './errors.js';
-import { installCliRuntime } from './server/quietLogs.js';
+import { installCliRuntime, throttledRetryNotice } from './server/quietLogs.js';
 import { NUMERIC_FLAGS, rangeMessage } from './runOptions.js';
 import { planFiles } from '../activities/discover.js';
 import { relative } from 'node:path';
@@ -408,8 +408,8 @@ async function workerCommand(flags: { taskQueue: string; concurrency: number }):
     console.error('error: `corpus-qa worker` needs TEMPORAL_ADDRESS (host:port of the Temporal server) or a Temporal config profile');
     return 2;
   }
-  const address = target.connectionOptions.address;
-  installQuietRuntime();
+  const address = target.connectionOptions.address ?? 'localhost:7233';
+  installCliRuntime(throttledRetryNotice(address));
   const connection = await NativeConnection.connect(target.connectionOptions);
   const worker = await createCorpusWorker({
     connection,

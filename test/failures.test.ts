@@ -2,14 +2,16 @@
  * Failures a user can act on, with real `corpus-qa` processes on their embedded Temporal dev
  * server: two commands on one --out in every order (the second never stops the server the first
  * uses), the server killed mid-run (exit 3, the cause, how to resume), a full disk (exit 3,
- * naming the path), and bad input refused before anything is started (exit 2, or 1 for a glob
+ * naming the path), a standalone worker whose server goes away (one line, no gRPC noise), and bad input refused before anything is started (exit 2, or 1 for a glob
  * that matches nothing).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startEmbeddedServer } from '../client/server/devServer.js';
 import { writeBenchCorpus } from './helpers/syntheticCorpus.js';
+import { startWorker, stopProcesses, waitForOutput } from './helpers/cluster.js';
 import { tempDir } from './helpers/files.js';
 import {
   BIN,
@@ -160,6 +162,30 @@ describe('the server lost under a run', () => {
     } finally {
       await killEverythingUnder(dir);
       spawnSync('umount', [mnt]);
+    }
+  });
+});
+
+describe('a standalone worker whose server goes away', () => {
+  it('says once that the server cannot be reached, prints none of the SDK\'s gRPC retry lines, and stops on Ctrl-C', async () => {
+    const dir = tempDir('worker-lost-server');
+    dirs.push(dir);
+    const server = await startEmbeddedServer(join(dir, 'out'));
+    const worker = await startWorker({ address: server.address, taskQueue: `lost-server-${Date.now()}` });
+    try {
+      process.kill(server.pid, 'SIGKILL');
+      await waitForOutput(worker, /cannot be reached; the worker keeps retrying/, 120_000);
+      expect(worker.stderr()).toContain(`the Temporal server at ${server.address} cannot be reached`);
+      expect(worker.stderr().match(/cannot be reached/g)).toHaveLength(1);
+      const noise = /gRPC call|\u001b\[/;
+      expect(worker.stdout()).not.toMatch(noise);
+      expect(worker.stderr()).not.toMatch(noise);
+      process.kill(worker.pid, 'SIGINT');
+      const exit = await waitForExit(worker, 30_000);
+      expect(exit.code, describeCli(worker)).toBe(0);
+    } finally {
+      await stopProcesses([worker]);
+      await server.stop().catch(() => undefined);
     }
   });
 });
