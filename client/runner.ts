@@ -6,6 +6,7 @@
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { watchDiskSpace } from './server/diskSpace.js';
 import { NativeConnection } from '@temporalio/worker';
 import type { Progress, RunResult } from '../schemas/index.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, workflowBundle } from '../worker/index.js';
@@ -182,6 +183,7 @@ async function runOn(
   const uiBase = server?.uiUrl ?? process.env.TEMPORAL_UI_URL;
   let timer: NodeJS.Timeout | undefined;
   let watch: NodeJS.Timeout | undefined;
+  let stopDiskWatch: (() => void) | undefined;
   let lost = false;
   // Every long call (result long-poll, progress queries) can be aborted, so that closing
   // the connection never leaves a gRPC retry behind to throw "Channel has been shut down".
@@ -217,7 +219,17 @@ async function runOn(
     const aborted = new Promise<never>((_, reject) => {
       if (ro.signal?.aborted) reject(new RunInterrupted(handle.workflowId));
       ro.signal?.addEventListener('abort', () => reject(new RunInterrupted(handle.workflowId)), { once: true });
-      // The embedded server's process gone: say so now, not after the client's retries give up.
+    });
+    aborted.catch(() => undefined);
+    // What the run cannot go on without: the disk under <out>, the embedded server. Either gone
+    // is said now, not after the client's retries give up, and the worker is not waited for: its
+    // graceful shutdown needs the very server or disk that failed.
+    const infrastructure = new Promise<never>((_, reject) => {
+      stopDiskWatch = watchDiskSpace(options.outDir, (free) =>
+        reject(new InfrastructureError(
+          `the disk holding ${options.outDir} is full: no space left (${free} bytes free)`,
+          'free some space, then run the same command again to resume where it left off',
+        )));
       if (server) {
         watch = setInterval(() => {
           if (isAlive(server.pid)) return;
@@ -226,9 +238,11 @@ async function runOn(
         }, 500);
       }
     });
-    aborted.catch(() => undefined);
+    infrastructure.catch(() => undefined);
     const resultPromise = abortable(() => handle.result());
     resultPromise.catch(() => undefined); // when interrupted, nobody awaits it any more
+    const ended = Promise.race([resultPromise, aborted, infrastructure]);
+    ended.catch(() => undefined); // it may end while the worker is still being created
     let result: RunResult;
     if (nativeConnection) {
       const worker = await createCorpusWorker({
@@ -238,9 +252,9 @@ async function runOn(
         maxConcurrentActivities: options.concurrency ?? 4,
         onProcessDocument: ro.onProcessDocument,
       });
-      result = await worker.runUntil(Promise.race([resultPromise, aborted]));
+      result = await Promise.race([worker.runUntil(ended), infrastructure]);
     } else {
-      result = await Promise.race([resultPromise, aborted]);
+      result = await ended;
     }
     // The last word comes from the result: a query now would wait for a worker that has stopped.
     ro.onProgress?.({
@@ -268,6 +282,7 @@ async function runOn(
   } finally {
     if (timer) clearInterval(timer);
     if (watch) clearInterval(watch);
+    stopDiskWatch?.();
     for (const c of live) c.abort();
     await inFlightPoll;
     // With the server gone, an aborted call may still have a gRPC retry timer pending (the SDK does
