@@ -29,6 +29,10 @@ if (process.argv.includes('--llm')) {
   await import('./llm.js'); // npm run bench -- --llm: LLM requests/s through Temporal (bench/llm.ts)
   process.exit(process.exitCode ?? 0);
 }
+if (process.argv.includes('--isolation')) {
+  await import('./isolation.js'); // npm run bench -- --isolation: issue 13's bad files among ordinary ones (bench/isolation.ts)
+  process.exit(process.exitCode ?? 0);
+}
 const { values } = parseArgs({
   options: { docs: { type: 'string', default: '1000' }, fixed: { type: 'string', default: '20' }, keep: { type: 'boolean', default: false } },
 });

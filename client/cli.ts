@@ -10,19 +10,18 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { join, resolve } from 'node:path';
 import { QuestionKind, type RunResult } from '../schemas/index.js';
-import { createCorpusWorker, DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
+import { DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
 import { planRun } from './commands/plan.js';
-import { closeExtractionPool } from '../activities/extract/pool.js';
 import { removeIntermediate, removeJournal, stateDir } from '../activities/storage.js';
 import { costMicroUsd, formatUsd, priceFor } from '../activities/generate/pricing.js';
 import { createProgressView } from './progressView.js';
 import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { isServerUnreachable, preflight, RunInterrupted, runCorpusExport } from './runner.js';
 import { InfrastructureError, UsageError } from './errors.js';
-import { installCliRuntime, throttledRetryNotice } from './server/quietLogs.js';
+import { installCliRuntime } from './server/quietLogs.js';
+import { runStandaloneWorker } from './commands/worker.js';
 import { NUMERIC_FLAGS, rangeMessage } from './runOptions.js';
 import { planFiles } from '../activities/discover.js';
 import { relative } from 'node:path';
@@ -408,20 +407,7 @@ async function workerCommand(flags: { taskQueue: string; concurrency: number }):
     console.error('error: `corpus-qa worker` needs TEMPORAL_ADDRESS (host:port of the Temporal server) or a Temporal config profile');
     return 2;
   }
-  const address = target.connectionOptions.address ?? 'localhost:7233';
-  installCliRuntime(throttledRetryNotice(address));
-  const connection = await NativeConnection.connect(target.connectionOptions);
-  const worker = await createCorpusWorker({
-    connection,
-    namespace: target.namespace,
-    taskQueue: flags.taskQueue,
-    maxConcurrentActivities: flags.concurrency,
-  });
-  console.error(`Worker polling task queue ${flags.taskQueue} on ${address} (Ctrl-C to stop)`);
-  await worker.run(); // the SDK shuts down gracefully on SIGINT/SIGTERM
-  await closeExtractionPool();
-  await connection.close();
-  return 0;
+  return runStandaloneWorker(target, flags);
 }
 
 export function buildProgram(): Command {
@@ -675,6 +661,13 @@ Example:
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `corpus-qa … | head`: the reader is gone, which is no error of ours (Node would throw EPIPE).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   try {
     await buildProgram().parseAsync(argv);
     // The server is gone: the gRPC client may still hold retry timers for calls to it (see

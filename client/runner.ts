@@ -100,6 +100,10 @@ export function preflight(options: CorpusExportOptions): void {
   }
 }
 
+/** How long Ctrl-C waits for the worker to stop its activities before the CLI leaves anyway. */
+const INTERRUPT_GRACE_MS = 1000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** A gRPC "server unavailable" (or unreachable) anywhere in the cause chain. */
 export function isServerUnreachable(err: unknown): boolean {
   for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 10; e = e.cause as typeof e, depth++) {
@@ -252,7 +256,13 @@ async function runOn(
         maxConcurrentActivities: options.concurrency ?? 4,
         onProcessDocument: ro.onProcessDocument,
       });
-      result = await Promise.race([worker.runUntil(ended), infrastructure]);
+      // After Ctrl-C the worker cancels its activities and waits for them; one busy in code that
+      // does not look at its cancellation (a huge document's generation) could hold the user for
+      // minutes. Give them a second, then go: the server hands the abandoned attempt to the next
+      // worker after its heartbeat timeout, and its finished shards are kept.
+      const giveUpOnWorker = aborted.catch((err: unknown) => sleep(INTERRUPT_GRACE_MS).then(() => Promise.reject(err)));
+      giveUpOnWorker.catch(() => undefined);
+      result = await Promise.race([worker.runUntil(ended), infrastructure, giveUpOnWorker]);
     } else {
       result = await ended;
     }

@@ -5,11 +5,11 @@
  * naming the path), a standalone worker whose server goes away (one line, no gRPC noise), and bad input refused before anything is started (exit 2, or 1 for a glob
  * that matches nothing).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedServer } from '../client/server/devServer.js';
+import { freePort } from '../client/server/devServer.js';
 import { writeBenchCorpus } from './helpers/syntheticCorpus.js';
 import { startWorker, stopProcesses, waitForOutput } from './helpers/cluster.js';
 import { tempDir } from './helpers/files.js';
@@ -21,6 +21,7 @@ import {
   processesLeft, processesMentioning,
   readServerRecord,
   startCli,
+  startCorpusQa,
   waitForExit,
   waitUntil,
   waitUntilDead,
@@ -168,25 +169,50 @@ describe('the server lost under a run', () => {
 });
 
 describe('a standalone worker whose server goes away', () => {
-  it('says once that the server cannot be reached, prints none of the SDK\'s gRPC retry lines, and stops on Ctrl-C', async () => {
+  /** A dev server on a fixed port and database, so that it can come back at the same address. */
+  function devServerAt(port: number, db: string): ChildProcess {
+    return spawn(process.env.TEMPORAL_CLI_PATH ?? 'temporal', ['server', 'start-dev', '--headless', '--port', String(port), '--db-filename', db, '--log-level', 'error'], { stdio: 'ignore' });
+  }
+
+  it('says once that the server cannot be reached (no gRPC noise), outlives it, and does the next run when it is back', async () => {
     const dir = tempDir('worker-lost-server');
     dirs.push(dir);
-    const server = await startEmbeddedServer(join(dir, 'out'));
-    const worker = await startWorker({ address: server.address, taskQueue: `lost-server-${Date.now()}` });
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    const db = join(dir, 'temporal.db');
+    let server = devServerAt(port, db);
+    const taskQueue = `lost-server-${Date.now()}`;
+    let worker: CliProcess | undefined;
     try {
-      process.kill(server.pid, 'SIGKILL');
+      worker = await waitUntil('the server to accept a worker', async () => {
+        try {
+          return await startWorker({ address, taskQueue });
+        } catch {
+          return undefined; // not listening yet
+        }
+      }, { timeoutMs: 120_000, intervalMs: 1000 });
+      server.kill('SIGKILL');
       await waitForOutput(worker, /cannot be reached; the worker keeps retrying/, 120_000);
-      expect(worker.stderr()).toContain(`the Temporal server at ${server.address} cannot be reached`);
+      expect(worker.stderr()).toContain(`the Temporal server at ${address} cannot be reached`);
+
+      server = devServerAt(port, db);
+      const corpus = join(dir, 'corpus');
+      writeBenchCorpus(corpus, 4);
+      const run = startCorpusQa(['run', corpus, '--out', join(dir, 'out'), '--generate-qa', '--no-worker', '--task-queue', taskQueue, '--no-progress'], { TEMPORAL_ADDRESS: address });
+      const done = await waitForExit(run, EXIT_TIMEOUT_MS);
+      expect(done.code, describeCli(run)).toBe(0);
+      expect(worker.exit, describeCli(worker)).toBeUndefined();
       expect(worker.stderr().match(/cannot be reached/g)).toHaveLength(1);
       const noise = /gRPC call|\u001b\[/;
       expect(worker.stdout()).not.toMatch(noise);
       expect(worker.stderr()).not.toMatch(noise);
+
       process.kill(worker.pid, 'SIGINT');
       const exit = await waitForExit(worker, 30_000);
       expect(exit.code, describeCli(worker)).toBe(0);
     } finally {
-      await stopProcesses([worker]);
-      await server.stop().catch(() => undefined);
+      if (worker) await stopProcesses([worker]);
+      server.kill('SIGKILL');
     }
   });
 });
