@@ -256,6 +256,9 @@ describe('conditions stated before the fact', () => {
     expect(qa(one, 'Bash Reference Manual')).toEqual([['In Bash, when does the shell recognize several extended pattern matching operators?', one]]);
     const will = 'If no input is received within the timeout, Readline will use the shorter but complete key sequence.';
     expect(qa(will, 'Bash Reference Manual')).toEqual([['In Bash, when does Readline use the shorter but complete key sequence?', will]]);
+    // A passive main clause is asked in the passive.
+    const passive = 'When the shell starts up, the history is initialized from the file named by the HISTFILE variable.';
+    expect(qa(passive, 'Bash Reference Manual')).toEqual([['In Bash, when is the history initialized from the file named by the HISTFILE variable?', passive]]);
   });
 
   it('asks nothing when the condition needs its entry or the subject was misread', () => {
@@ -267,6 +270,7 @@ describe('conditions stated before the fact', () => {
       'If nargs is not provided, the number of arguments consumed is determined by the action.', // "arguments" is no verb
       'If set to none, Readline never rings the bell at all.',
       'If it does, the shell reports an error about the job.',
+      'If the variable does not exist, then EOF signifies the end of input to the shell.', // which variable?
     ]) {
       expect(qa(s, 'Bash Reference Manual').filter(([q]) => /\bwhen (?:does|do)\b/i.test(q!)), s).toEqual([]);
     }

@@ -50,7 +50,7 @@ export function thirdPerson(sentence: string): string | undefined {
   const v = m[1]!.toLowerCase();
   const verb = /[^s]s$/.test(v) ? v : /(?:s|sh|ch|x|z)$/.test(v) ? `${v}es` : /[^aeiou]y$/.test(v) ? `${v.slice(0, -1)}ies` : `${v}s`;
   // "Analyze the sample and return a subclass" → "analyzes … and returns …".
-  const rest = m[2]!.replace(/\b(and|or) (return|set|raise|make|create|add|remove|call|yield|close|open|write|read|apply|reset|update|append|insert|wait|send|store)\b/g, (_, c: string, w: string) => `${c} ${w === 'apply' ? 'applies' : /(?:s|sh|ch|x|z)$/.test(w) ? `${w}es` : `${w}s`}`);
+  const rest = m[2]!.replace(/\b(and|or) (return|set|raise|make|create|add|remove|call|yield|close|open|write|read|apply|reset|update|append|insert|wait|send|store|execute|print|display|redraw|save|restore|move)\b/g, (_, c: string, w: string) => `${c} ${w === 'apply' ? 'applies' : /(?:s|sh|ch|x|z)$/.test(w) ? `${w}es` : `${w}s`}`);
   return `${verb}${rest}`;
 }
 
