@@ -5,8 +5,8 @@
  * asked by what it does, "Which option of `dirs` in Bash clears …?" (the term answers), or when
  * that does not read as a question, "In Bash, what does the `-c` option of `dirs` do?" (the
  * description's first sentence answers). Settings ("autocd If set, …" under `shopt`, Readline's
- * variables) are asked "what does … do", answered by their first sentence. These lists hold much of a manual and gave no pair before: their paragraphs open on a
- * term, not on a subject a sentence kind could read.
+ * variables) are asked the same two ways. These lists hold much of a manual and gave no pair
+ * before: their paragraphs open on a term, not on a subject a sentence kind could read.
  */
 import { spanAnswer } from '../answers.js';
 import { words, type Block } from '../blocks.js';
@@ -20,13 +20,13 @@ import type { Candidate } from './types.js';
 const OPTION = /^(?<opt>[-+][A-Za-z]|--[a-z][\w-]{1,30})(?<arg>\s[a-z][\w-]{0,20})?\s+(?=[A-Z][a-z]+\s)/;
 // "kill-line (C-k) Kill …", "dump-macros () Print …": a hyphenated name and its default keys.
 const READLINE_COMMAND = /^(?<name>[a-z][a-z0-9]*(?:-[a-z0-9]+)+)\s\((?<keys>[^()\n]{0,30})\)\s+(?=[A-Z][a-z]+\s)/;
-// The entry that owns an option list: the builtin's name alone ("dirs") or with its synopsis
-// ("ulimit ulimit [-HS] -a …"), or a section titled for it ("4.3.2 The Shopt Builtin").
 // "autocd If set, a command name …", "disable-completion If set to ‘On’, Readline will …",
 // "editing-mode The editing-mode variable controls …": a setting, then what it does.
 const SETTING = /^(?<name>[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)\s+(?=(?:If|When) (?:set|enabled|this (?:is|variable is) set)\b|The (?<again>[a-z][\w-]*) (?:variable|option)\b)/;
 // "If set to ‘on’, Readline displays …": the setting's effect said of the program itself.
 const SETTING_EFFECT = /^(?:If|When) (?:this is )?(?:set|enabled)(?: to ‘[Oo]n’)?(?: \(the default\))?, (?<subj>Bash|Readline|the shell) (?:(?<will>will) )?(?<v>[a-z]{3,})(?<rest> [^,;:()]{3,120})\.$/;
+// The entry that owns an option list: the builtin's name alone ("dirs") or with its synopsis
+// ("ulimit ulimit [-HS] -a …"), or a section titled for it ("4.3.2 The Shopt Builtin").
 const OWNER_LINE = /^(?<name>[a-z][\w-]{1,20})(?:$| \k<name>\b)/;
 const OWNER_HEADING = /^(?:\d+(?:\.\d+)*\.?\s+)?The (?<name>\w+) Builtin$/i;
 const MIN_DOES_WORDS = 3;
