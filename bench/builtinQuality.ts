@@ -4,7 +4,10 @@
  * prints JSON with the question-form distribution, coverage, heading-template share, broken
  * words and a deterministic sample of passed pairs for a human to read.
  *
- *   npx tsx bench/builtinQuality.ts [dir=/tmp/q12corpus] [--sample N] [--dump file.jsonl]
+ *   npx tsx bench/builtinQuality.ts [dir=/tmp/q12corpus] [--sample N] [--dump file.jsonl] [--uncovered file.jsonl]
+ *
+ * --uncovered writes the chunks that gave no passed pair (with why their candidates failed), the
+ * place to look for what the generator still leaves out.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -38,6 +41,8 @@ async function main(): Promise<void> {
   };
   const sampleSize = Number(flag('--sample') ?? 20);
   const dump = flag('--dump');
+  const uncoveredFile = flag('--uncovered');
+  const uncovered: Array<{ source: string; heading?: string; section?: string[]; rejected: string[]; text: string }> = [];
   const dir = args[0] ?? '/tmp/q12corpus';
 
   const forms: Record<string, number> = {};
@@ -61,6 +66,7 @@ async function main(): Promise<void> {
       const { pairs } = await builtinGenerator.generateChunk(chunk, { maxPairs: 8, usage: {} });
       genMs += performance.now() - t0;
       let chunkPassed = 0;
+      const chunkRejects: string[] = [];
       for (const pair of pairs) {
         generated++;
         const ev = pair.evidence;
@@ -68,6 +74,7 @@ async function main(): Promise<void> {
         const verdict = validatePair(pair, chunk);
         if (verdict.reasons.length > 0) {
           for (const r of verdict.reasons) rejects[r] = (rejects[r] ?? 0) + 1;
+          chunkRejects.push(`${verdict.reasons.join(',')}: ${pair.question}`);
           continue;
         }
         passed++;
@@ -79,6 +86,7 @@ async function main(): Promise<void> {
         passedRows.push({ question: pair.question, answer: pair.answer, source: `${relative(dir, file)}#${chunk.index}` });
       }
       if (chunkPassed > 0) chunksWithPair++;
+      else uncovered.push({ source: `${relative(dir, file)}#${chunk.index}`, heading: chunk.heading, section: chunk.section, rejected: chunkRejects, text: chunk.text });
       if (chunkPassed > 0) docChunksWithPair++;
       docPassed += chunkPassed;
     }
@@ -92,6 +100,7 @@ async function main(): Promise<void> {
   const sample = Array.from({ length: Math.min(sampleSize, passedRows.length) }, (_, i) => passedRows[Math.floor(i * step)]!).map(
     (r) => `${r.question} | ${r.answer} | ${r.source}`,
   );
+  if (uncoveredFile) writeFileSync(uncoveredFile, uncovered.map((r) => JSON.stringify(r)).join('\n') + '\n');
   if (dump) writeFileSync(dump, passedRows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const formShares = Object.fromEntries(Object.entries(forms).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, share(v, passed)]));
   console.log(

@@ -192,6 +192,91 @@ describe('question kinds', () => {
   });
 });
 
+describe('definition lists of manuals (options, Readline commands and variables, settings)', () => {
+  const bash = 'Bash Reference Manual';
+
+  it("which: a builtin's option is asked by what it does, the builtin named from its entry line", () => {
+    const text =
+      'dirs\n\ndirs [-clpv] [+N | -N]\n\nDisplay the list of currently remembered directories.\n\n' +
+      '-c Clears the directory stack by deleting all of the elements.\n\n-f filename Read key bindings from filename.';
+    const pairs = qa(text, bash, [bash, '6.8 The Directory Stack', '6.8.1 Directory Stack Builtins']);
+    expect(pairs).toContainEqual(['Which option of `dirs` in Bash clears the directory stack by deleting all of the elements?', '-c']);
+    // The argument the description uses is part of the option's name.
+    expect(pairs).toContainEqual(['Which option of `dirs` in Bash reads key bindings from filename?', '-f filename']);
+  });
+
+  it('what: an option whose description does not read as a clause is asked by its name; one that names no action is not asked', () => {
+    const text = 'ulimit ulimit [-HS] -a\n\n-l Produces a listing using full pathnames; the default listing format uses a tilde.\n\n-b The maximum socket buffer size.';
+    const pairs = qa(text, bash, [bash, '4.2 Bash Builtin Commands']);
+    expect(pairs).toContainEqual([
+      'In Bash, what does the `-l` option of `ulimit` do?',
+      'Produces a listing using full pathnames; the default listing format uses a tilde.',
+    ]);
+    expect(pairs.filter(([q]) => q!.includes('`-b`'))).toEqual([]);
+  });
+
+  it('asks nothing about an option list whose builtin is not in the chunk or its section', () => {
+    const text = '-p Display Readline function names and bindings in such a way that they can be used as input.\n\n-P List current Readline function names and bindings.';
+    expect(qa(text, bash, [bash, '4.2 Bash Builtin Commands']).filter(([q]) => /option of/.test(q!))).toEqual([]);
+    // The section can name it: "4.3.2 The Shopt Builtin".
+    expect(qa('-s Enable each optname named on the command line.', bash, [bash, '4.3.2 The Shopt Builtin'])).toEqual([
+      ['Which option of `shopt` in Bash enables each optname named on the command line?', '-s'],
+    ]);
+  });
+
+  it('which: a bindable Readline command is answered by its name', () => {
+    const text = 'kill-line (C-k) Kill the text from point to the end of the line. With a negative numeric argument, kill backward.\n\nyank (C-y) Yank.';
+    expect(qa(text, bash, [bash, '8.4 Bindable Readline Commands', '8.4.4 Killing And Yanking'])).toEqual([
+      ['Which Readline command in Bash kills the text from point to the end of the line?', 'kill-line'],
+    ]);
+    // The same paragraph outside a Readline commands section is no command entry.
+    expect(qa(text, bash, [bash, '3.1 Shell Syntax']).filter(([, a]) => a === 'kill-line')).toEqual([]);
+  });
+
+  it('which/what: a setting is asked by its effect, or by its name when the effect is not said of the program', () => {
+    const readline = [bash, '8.3 Readline Init File', '8.3.1 Readline Init File Syntax'];
+    expect(qa('disable-completion If set to ‘On’, Readline will inhibit word completion. Completion characters are inserted.', bash, readline)).toContainEqual([
+      'Which Readline variable in Bash makes Readline inhibit word completion?',
+      'disable-completion',
+    ]);
+    expect(qa('mark-directories If set to ‘on’, completed directory names have a slash appended.', bash, readline)).toEqual([
+      ['In Bash, what does the Readline variable `mark-directories` do?', 'If set to ‘on’, completed directory names have a slash appended.'],
+    ]);
+    const shopt = 'autocd If set, a command name that is the name of a directory is executed as if it were the argument to the cd command.';
+    expect(qa(shopt, bash, [bash, '4.3 Modifying Shell Behavior', '4.3.2 The Shopt Builtin'])).toEqual([['In Bash, what does the `autocd` option of `shopt` do?', shopt.slice(7)]]);
+  });
+});
+
+describe('conditions stated before the fact', () => {
+  it('when: "If/When <condition>, X does Y." asks when X does Y, answered by the sentence', () => {
+    const s = 'When no arguments are given, popd removes the top directory from the stack and changes to the new top directory.';
+    // Two clauses in the predicate: which one would the question ask about?
+    expect(qa(s, 'Bash Reference Manual').filter(([q]) => /^When|when does/.test(q!))).toEqual([]);
+    const one = 'If the extglob shell option is enabled using the shopt builtin, the shell recognizes several extended pattern matching operators.';
+    expect(qa(one, 'Bash Reference Manual')).toEqual([['In Bash, when does the shell recognize several extended pattern matching operators?', one]]);
+    const will = 'If no input is received within the timeout, Readline will use the shorter but complete key sequence.';
+    expect(qa(will, 'Bash Reference Manual')).toEqual([['In Bash, when does Readline use the shorter but complete key sequence?', will]]);
+    // A passive main clause is asked in the passive.
+    const passive = 'When the shell starts up, the history is initialized from the file named by the HISTFILE variable.';
+    expect(qa(passive, 'Bash Reference Manual')).toEqual([['In Bash, when is the history initialized from the file named by the HISTFILE variable?', passive]]);
+  });
+
+  it('asks nothing when the condition needs its entry or the subject was misread', () => {
+    for (const s of [
+      'If set, Bash attempts to preserve what the user typed in the buffer.', // set: which setting?
+      'If n is zero or greater than the count, the positional parameters are not changed.', // n of what?
+      'If -a is supplied, the shell passes name as the zeroth argument to command.', // -a of what?
+      'If there are no options, a list of the shell builtins is displayed.',
+      'If nargs is not provided, the number of arguments consumed is determined by the action.', // "arguments" is no verb
+      'If set to none, Readline never rings the bell at all.',
+      'If it does, the shell reports an error about the job.',
+      'If the variable does not exist, then EOF signifies the end of input to the shell.', // which variable?
+    ]) {
+      expect(qa(s, 'Bash Reference Manual').filter(([q]) => /\bwhen (?:does|do)\b/i.test(q!)), s).toEqual([]);
+    }
+  });
+});
+
 describe('issue 12 regressions', () => {
   it('makes no heading templates: labels and page furniture are not subjects', () => {
     const text =

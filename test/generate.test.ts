@@ -31,7 +31,7 @@ describe('builtin generator', () => {
   it('is what createGenerator gives for the built-in settings', async () => {
     const g = createGenerator(OutputSettings.parse({ generateQa: true }), { outDir: '/nowhere' });
     expect(g).toBe(builtinGenerator);
-    expect(g.id).toBe('builtin-v2');
+    expect(g.id).toBe('builtin-v3');
     expect(g.concurrent).toBe(false);
     const chunk: Chunk = { chunkId: 'd-0000', index: 0, text: 'Redis is an in-memory data store used as a cache.', charStart: 0, charEnd: 50 };
     const usage = {};

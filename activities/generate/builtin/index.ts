@@ -17,12 +17,14 @@ import { pairBudget, pick } from './budget.js';
 import { documentFrame } from './frame.js';
 import { apiEntries } from './kinds/api.js';
 import { comparison } from './kinds/comparison.js';
+import { condition } from './kinds/condition.js';
 import { copular } from './kinds/copular.js';
 import { definition } from './kinds/definition.js';
 import { glossaryEntries } from './kinds/glossary.js';
 import { headingQuestions } from './kinds/headings.js';
 import { how } from './kinds/how.js';
 import { howMany } from './kinds/howMany.js';
+import { listEntries } from './kinds/listEntries.js';
 import type { Candidate, SentenceKind } from './kinds/types.js';
 import { when } from './kinds/when.js';
 import { where } from './kinds/where.js';
@@ -32,7 +34,7 @@ import { yesNo } from './kinds/yesNo.js';
 import { sentencesIn } from './sentences.js';
 
 export const builtinGenerator: Generator = {
-  id: 'builtin-v2',
+  id: 'builtin-v3',
   concurrent: false,
   async generateChunk(chunk: Chunk, ctx: { maxPairs: number }): Promise<ChunkGeneration> {
     return { pairs: generatePairs(chunk, ctx.maxPairs) };
@@ -40,7 +42,7 @@ export const builtinGenerator: Generator = {
 };
 
 // Sentence kinds in order of how specific their match is: the first that matches a sentence wins.
-const SENTENCE_KINDS: SentenceKind[] = [definition, who, when, where, comparison, why, howMany, how, yesNo, copular];
+const SENTENCE_KINDS: SentenceKind[] = [definition, who, when, where, comparison, why, howMany, how, condition, yesNo, copular];
 const MAX_SENTENCE = 600;
 
 export type ChunkInput = Pick<Chunk, 'text'> & Partial<Pick<Chunk, 'heading' | 'title' | 'section'>>;
@@ -53,6 +55,7 @@ export function generatePairs(chunk: ChunkInput, maxPairs: number): CandidatePai
   const candidates: Candidate[] = [
     ...apiEntries(text, blocks, frame, chunk.section),
     ...glossaryEntries(text, blocks, frame, chunk.section),
+    ...listEntries(text, blocks, frame, chunk.section),
     ...headingQuestions(text, blocks, frame, chunk.title),
   ];
   blocks.forEach((b, i) => {

@@ -84,6 +84,7 @@ export function baseVerb(v: string): string {
   if (v === 'has') return 'have';
   if (v === 'does') return 'do';
   if (v === 'is') return 'be';
+  if (/[^z]zes$/.test(v)) return v.slice(0, -1); // "recognizes" → "recognize"
   if (/(?:ss|sh|ch|x|z|o)es$/.test(v)) return v.slice(0, -2);
   if (/[^aeiou]ies$/.test(v)) return v.slice(0, -3) + 'y';
   if (/[^s]s$/.test(v)) return v.slice(0, -1);

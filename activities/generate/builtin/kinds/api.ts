@@ -34,16 +34,23 @@ function apiName(signature: string, section: string[] | undefined): { name: stri
 
 const MAX_REVERSE_WORDS = 18;
 // Openers that are not the entry's verb ("By default, …", "Like …").
-const NOT_VERBS = new Set('By In If When For On At As With To Given Unlike Like Note Since After Before Once While Although Unless Only Also Both Each Every Some Any All Most Many This That These Those It Its There Here Special Subclass Deprecated Changed New Added Exactly Similar Equivalent Same'.split(' '));
+// Determiners, prepositions and nouns that open a description in manuals' option lists ("The
+// maximum size …", "Without a numeric argument, …", "Names of …") are no verb either.
+const NOT_VERBS = new Set(
+  ('By In If When For On At As With To Given Unlike Like Note Since After Before Once While Although Unless Only Also Both Each Every Some Any All Most Many This That These Those It Its There Here Special Subclass Deprecated Changed New Added Exactly Similar Equivalent Same ' +
+    'The A An Without From Into Within Except Otherwise No None Either Neither Whether Maximum Minimum Default Current Names Name Number').split(' '),
+);
+// "Conditionally …", "Simply …": an adverb, not the verb (these few verbs end in -ly too).
+const LY_VERBS = new Set(['Apply', 'Reply', 'Supply', 'Multiply', 'Comply', 'Rely']);
 
 /** "Return the base name …" → "returns the base name …"; "Logs a message …" → "logs a message …". */
 export function thirdPerson(sentence: string): string | undefined {
   const m = /^([A-Z][a-z]+)( (?:a|an|the|[a-z][\w-]*)\b.*)\.$/.exec(sentence);
-  if (!m || NOT_VERBS.has(m[1]!)) return undefined;
+  if (!m || NOT_VERBS.has(m[1]!) || (/ly$/.test(m[1]!) && !LY_VERBS.has(m[1]!))) return undefined;
   const v = m[1]!.toLowerCase();
   const verb = /[^s]s$/.test(v) ? v : /(?:s|sh|ch|x|z)$/.test(v) ? `${v}es` : /[^aeiou]y$/.test(v) ? `${v.slice(0, -1)}ies` : `${v}s`;
   // "Analyze the sample and return a subclass" → "analyzes … and returns …".
-  const rest = m[2]!.replace(/\b(and|or) (return|set|raise|make|create|add|remove|call|yield|close|open|write|read|apply|reset|update|append|insert|wait|send|store)\b/g, (_, c: string, w: string) => `${c} ${w === 'apply' ? 'applies' : /(?:s|sh|ch|x|z)$/.test(w) ? `${w}es` : `${w}s`}`);
+  const rest = m[2]!.replace(/\b(and|or) (return|set|raise|make|create|add|remove|call|yield|close|open|write|read|apply|reset|update|append|insert|wait|send|store|execute|print|display|redraw|save|restore|move)\b/g, (_, c: string, w: string) => `${c} ${w === 'apply' ? 'applies' : /(?:s|sh|ch|x|z)$/.test(w) ? `${w}es` : `${w}s`}`);
   return `${verb}${rest}`;
 }
 
