@@ -71,7 +71,7 @@ try {
     const t0 = performance.now();
     // The worker's limiter, sampled: is it full (requests wait for a slot), or starved (too few
     // documents in hand to use its slots)? Less noise-sensitive than requests/s on a busy machine.
-    const samples: Array<{ at: number; inFlight: number; queued: number; limit: number }> = [];
+    const samples: Array<{ at: number; inFlight: number; unsaved: number; queued: number; limit: number }> = [];
     const sampler = setInterval(() => {
       for (const [target, st] of limiterStates()) if (target.includes(llm.openaiBaseUrl)) samples.push({ at: Date.now(), ...st });
     }, 5);
@@ -106,10 +106,12 @@ try {
       idealRequestsPerSecond: +ideal.toFixed(2),
       efficiency: +(achieved / ideal).toFixed(3),
       peakRequestsInFlight: peakInFlight,
-      // Over the span, from samples every 5 ms: requests holding a limiter slot, requests waiting
-      // for one, and the share of samples where every slot was taken.
+      // Over the span, from samples every 5 ms: requests at the server, answers not yet journaled
+      // (those at the server included), requests waiting for a slot, and the share of samples
+      // where every slot at the server was taken.
       limiter: {
         meanInFlight: mean((s) => s.inFlight),
+        meanUnsaved: mean((s) => s.unsaved),
         meanQueued: mean((s) => s.queued),
         fullShare: mean((s) => (s.inFlight >= s.limit ? 1 : 0)),
         samples: during.length,

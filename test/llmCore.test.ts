@@ -255,10 +255,34 @@ describe('reply parsing and the limiter', () => {
     const waiting = l.acquire(10).then((r) => ((sixth = true), r));
     await new Promise((r) => setTimeout(r, 20));
     expect(sixth).toBe(false);
-    releases[0]!();
-    (await waiting)();
+    releases[0]!.release();
+    (await waiting).release();
     expect(sixth).toBe(true);
-    releases.slice(1).forEach((r) => r());
+    releases.slice(1).forEach((r) => r.release());
+  });
+
+  it('gives the server slot back when the reply is read, and bounds the answers not yet journaled to twice the limit', async () => {
+    const l = new RequestLimiter({ concurrency: 2 });
+    const first = await Promise.all([l.acquire(10), l.acquire(10)]);
+    let third = false;
+    const waiting = l.acquire(10).then((s) => ((third = true), s));
+    await new Promise((r) => setImmediate(r));
+    expect(third).toBe(false);
+    first.forEach((s) => s.replied()); // both replies read, both still being journaled
+    const second = [await waiting, await l.acquire(10)];
+    expect(l.current).toMatchObject({ inFlight: 2, unsaved: 4 });
+    second.forEach((s) => s.replied());
+    // The server is free, but four answers are unsaved: a fifth request waits for a journal write.
+    let fifth = false;
+    const blocked = l.acquire(10).then((s) => ((fifth = true), s));
+    await new Promise((r) => setImmediate(r));
+    expect(l.current).toMatchObject({ inFlight: 0, unsaved: 4, queued: 1 });
+    expect(fifth).toBe(false);
+    first[0]!.release();
+    (await blocked).release();
+    expect(fifth).toBe(true);
+    [first[1]!, ...second].forEach((s) => s.release());
+    expect(l.current).toMatchObject({ inFlight: 0, unsaved: 0, queued: 0 });
   });
 
   it("takes a later run's higher --llm-concurrency at once, unless 429s hold it lower", () => {
