@@ -10,9 +10,8 @@
  * - --rpm and --tpm are token buckets (a minute's worth at most), for providers whose quotas are
  *   known; tokens are estimated before the request (characters / 4).
  * - A slot is two places: one among the requests at the server (`limit`), given back as soon as
- *   the reply is read, and one among the answers not yet journaled (twice `limit`), given back
- *   once the reply is on disk. The journal's fsync then no longer holds the server's slot, and a
- *   kill -9 still loses at most 2 x --llm-concurrency answers.
+ *   the reply is read, and one among the answers not yet journaled (UNSAVED_PER_SLOT x `limit`),
+ *   given back once the reply is on disk. A kill -9 loses at most that many answers.
  */
 export interface LimiterSettings {
   concurrency: number;
@@ -56,8 +55,14 @@ class Bucket {
   }
 }
 
-/** Answers not yet journaled, per request slot: the second place a slot holds (see above). */
-export const UNSAVED_PER_SLOT = 2;
+/**
+ * Answers not yet journaled, per request slot. At 1, a reply holds its slot until it is on disk,
+ * and a kill loses at most --llm-concurrency answers. 2 lets the server take the next request
+ * while a reply is written, at the price of twice the answers lost to a kill; on the 2-core
+ * bench machine it gave no more requests/s, because the journal writes themselves (libuv's
+ * thread pool, fsync, a saturated main thread) were the limit (docs/llm-throughput.md).
+ */
+export const UNSAVED_PER_SLOT = 1;
 
 /** What `acquire` gives: a place at the server and a place among the unsaved answers. */
 export interface LimiterSlot {

@@ -147,12 +147,11 @@ export class LlmRequester {
       bump(usage, 'attempts');
       try {
         const reply = await this.o.backend().complete({ system: call.system, messages: call.messages, signal, ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}) });
-        // The server may take the next request while this reply is written: the fsync is ours,
-        // not the server's. The slot keeps its place among the unsaved answers until then.
+        // No longer at the server: the limiter counts it among the answers being journaled.
         leaveServer();
         const cost = costMicroUsd(this.o.price, reply.promptTokens, reply.completionTokens);
         // Journaled before it is used: from here on this answer is never paid for again, and at
-        // most 2 x --llm-concurrency answers are ever unjournaled (the limiter's unsaved places).
+        // most UNSAVED_PER_SLOT x --llm-concurrency answers are ever unjournaled (limiter.ts).
         await this.o.journal.put(key, call.purpose, reply, cost, false);
         health.lastAnswerAt = Date.now();
         health.answers++;
