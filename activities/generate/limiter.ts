@@ -208,7 +208,7 @@ export class RequestLimiter {
 const limiters = new Map<string, RequestLimiter>();
 
 /** Every limiter of this process, by server and model: for benches and diagnostics. */
-export function limiterStates(): Map<string, RequestLimiter["current"]> {
+export function limiterStates(): Map<string, RequestLimiter['current']> {
   return new Map([...limiters].map(([target, l]) => [target, l.current]));
 }
 
