@@ -282,8 +282,11 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   };
 
   // In parallel only where it pays (LLM requests) and where order does not decide the result
-  // (--fail-fast stops at the first bad document in manifest order).
-  const lanes = generator?.concurrent && !run.failFast ? Math.max(1, Math.min(run.llmRuntime?.concurrency ?? 16, entries.length)) : 1;
+  // (--fail-fast stops at the first bad document in manifest order). One lane more than the
+  // limiter has slots: the next document is read and chunked while the others' requests are
+  // out, so a freed slot finds a request waiting (at --llm-concurrency 1, one lane left a
+  // document's reading, chunking and shard write between every two requests).
+  const lanes = generator?.concurrent && !run.failFast ? Math.max(1, Math.min((run.llmRuntime?.concurrency ?? 16) + 1, entries.length)) : 1;
   let cursor = 0;
   let stop = false;
   const lane = async () => {

@@ -67,30 +67,49 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/**
+ * Temp names: the pid, then a per-process counter from a random start (unique within the process
+ * without a randomBytes call per file, and apart from other processes that share the pid, as
+ * in containers).
+ */
+let tempCounter = randomBytes(4).readUInt32BE(0);
 function tempPathFor(path: string): string {
-  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  tempCounter = (tempCounter + 1) >>> 0;
+  return `${path}.tmp-${process.pid}-${tempCounter.toString(16).padStart(8, '0')}`;
 }
 
 /** Write a whole file atomically. `durable` adds an fsync, worth it for final outputs. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, durable = false): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   try {
-    if (durable) {
-      const fh = await open(tmp, 'w');
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    } else {
-      await writeFile(tmp, data);
-    }
+    // The directory is made only when it is missing (the first write there, or after a clean):
+    // a mkdir per write was one more trip through libuv's thread pool for every shard and reply.
+    await onMissingDirectory(() => writeTemp(tmp, data, durable), dirname(path));
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  }
+}
+
+async function writeTemp(tmp: string, data: string | Uint8Array, durable: boolean): Promise<void> {
+  if (!durable) return writeFile(tmp, data);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function onMissingDirectory(write: () => Promise<void>, dir: string): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true });
+    await write();
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * npm run bench -- --llm [--latency-ms 200] [--levels 1,8,32,64] [--docs-per-slot 24] [--batch-size N]
  *                        [--kill-chunks 1000]   (--kill-chunks 0: no kill run)
+ *                        [--server-in-process]  (the fake server in the bench's own process, as before)
  *
  * LLM throughput through Temporal: the local fake LLM server (test/helpers/fakeLlmServer.ts)
  * answers every request after a fixed latency; for each --llm-concurrency level, a corpus of
  * single-chunk documents (one request each) is exported with --generator openai through a real
- * Temporal dev server and an in-process worker. Achieved requests/s is measured at the server,
+ * Temporal dev server and an in-process worker. The fake server runs in a child process
+ * (bench/fakeLlmProcess.ts), as a real one is elsewhere. Achieved requests/s is measured at the server,
  * from the first request's arrival to the last answer; the ideal is concurrency / latency.
  *
  * Then a kill at 50%: a `corpus-qa run` process over a corpus of --kill-chunks chunks is
@@ -18,7 +20,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { startEmbeddedServer } from '../client/server/devServer.js';
 import { runCorpusExport } from '../client/runner.js';
 import { startFakeLlmServer } from '../test/helpers/fakeLlmServer.js';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     'batch-size': { type: 'string' },
     'kill-chunks': { type: 'string', default: '1000' },
     keep: { type: 'boolean', default: false },
+    'server-in-process': { type: 'boolean', default: false },
   },
 });
 const latencyMs = Number(values['latency-ms']);
@@ -55,7 +58,50 @@ function writeCorpus(dir: string, n: number): void {
 }
 
 process.env.OPENAI_API_KEY ??= 'bench-key'; // the fake server accepts any key
-const llm = await startFakeLlmServer({ latencyMs });
+/** The fake server the levels are measured against: what the bench needs of it. */
+interface MeasuredServer {
+  openaiBaseUrl: string;
+  /** Arrival times (Date.now()) of the requests after the first `from`. */
+  arrivals(from: number): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+async function startMeasuredServer(): Promise<MeasuredServer> {
+  if (values['server-in-process']) {
+    const s = await startFakeLlmServer({ latencyMs });
+    return { openaiBaseUrl: s.openaiBaseUrl, arrivals: async (from) => s.requests.slice(from).map((r) => r.at), close: () => s.close() };
+  }
+  const child = fork(join(import.meta.dirname, 'fakeLlmProcess.ts'), [String(latencyMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = <T>(key: string) =>
+    new Promise<T>((resolve, reject) => {
+      const onMessage = (m: Record<string, unknown>) => {
+        if (!(key in m)) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m as T);
+      };
+      const onExit = (code: number | null) => reject(new Error(`the fake LLM server process exited (${code})`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const { openaiBaseUrl } = await next<{ openaiBaseUrl: string }>('openaiBaseUrl');
+  return {
+    openaiBaseUrl,
+    arrivals: async (from) => {
+      const reply = next<{ arrivals: number[] }>('arrivals');
+      child.send({ arrivals: from });
+      return (await reply).arrivals;
+    },
+    close: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send({ close: true });
+      await exited;
+    },
+  };
+}
+
+const llm = await startMeasuredServer();
+let answeredBefore = 0;
 // One dev server for every level, unless TEMPORAL_ADDRESS names one.
 const server = process.env.TEMPORAL_ADDRESS ? undefined : await startEmbeddedServer(join(work, 'temporal'));
 const address = process.env.TEMPORAL_ADDRESS ?? server!.address;
@@ -67,11 +113,10 @@ try {
     const corpus = join(work, `corpus-${concurrency}`);
     const out = join(work, `out-${concurrency}`);
     writeCorpus(corpus, docs);
-    const first = llm.requests.length;
     const t0 = performance.now();
     // The worker's limiter, sampled: is it full (requests wait for a slot), or starved (too few
     // documents in hand to use its slots)? Less noise-sensitive than requests/s on a busy machine.
-    const samples: Array<{ at: number; inFlight: number; queued: number; limit: number }> = [];
+    const samples: Array<{ at: number; inFlight: number; unsaved: number; queued: number; limit: number }> = [];
     const sampler = setInterval(() => {
       for (const [target, st] of limiterStates()) if (target.includes(llm.openaiBaseUrl)) samples.push({ at: Date.now(), ...st });
     }, 5);
@@ -81,7 +126,8 @@ try {
     );
     clearInterval(sampler);
     const wallSeconds = (performance.now() - t0) / 1000;
-    const reqs = llm.requests.slice(first);
+    const reqs = (await llm.arrivals(answeredBefore)).map((at) => ({ at }));
+    answeredBefore += reqs.length;
     // From the first arrival to the last answer (each answered latencyMs after it arrived).
     const spanSeconds = (Math.max(...reqs.map((r) => r.at)) + latencyMs - Math.min(...reqs.map((r) => r.at))) / 1000;
     const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as { llm: { requests: number }; settings: { batchSize: number } };
@@ -106,10 +152,12 @@ try {
       idealRequestsPerSecond: +ideal.toFixed(2),
       efficiency: +(achieved / ideal).toFixed(3),
       peakRequestsInFlight: peakInFlight,
-      // Over the span, from samples every 5 ms: requests holding a limiter slot, requests waiting
-      // for one, and the share of samples where every slot was taken.
+      // Over the span, from samples every 5 ms: requests at the server, answers not yet journaled
+      // (those at the server included), requests waiting for a slot, and the share of samples
+      // where every slot at the server was taken.
       limiter: {
         meanInFlight: mean((s) => s.inFlight),
+        meanUnsaved: mean((s) => s.unsaved),
         meanQueued: mean((s) => s.queued),
         fullShare: mean((s) => (s.inFlight >= s.limit ? 1 : 0)),
         samples: during.length,
@@ -188,6 +236,7 @@ console.log(
   JSON.stringify(
     {
       latencyMs,
+      fakeServer: values['server-in-process'] ? 'in the bench process' : 'a child process',
       batchSize: batchSize ?? 'default (max(20, --llm-concurrency))',
       levels: results,
       killAtHalf: kill,

@@ -12,7 +12,7 @@ import { discoverCorpus } from '../activities/discover.js';
 import { readManifestRange } from '../activities/manifest.js';
 import { processBatch, shardKeyFor, shardSettingsKey, type BatchProgress } from '../activities/processBatch.js';
 import { parseScores, salvagePairs } from '../activities/generate/replies.js';
-import { RequestLimiter } from '../activities/generate/limiter.js';
+import { RequestLimiter, UNSAVED_PER_SLOT } from '../activities/generate/limiter.js';
 import { readParsedIfExists, shardPath } from '../activities/storage.js';
 import { resolveRunInput, type CorpusExportOptions } from '../client/runOptions.js';
 import { ShardContent } from '../schemas/index.js';
@@ -255,10 +255,33 @@ describe('reply parsing and the limiter', () => {
     const waiting = l.acquire(10).then((r) => ((sixth = true), r));
     await new Promise((r) => setTimeout(r, 20));
     expect(sixth).toBe(false);
-    releases[0]!();
-    (await waiting)();
+    releases[0]!.release();
+    (await waiting).release();
     expect(sixth).toBe(true);
-    releases.slice(1).forEach((r) => r());
+    releases.slice(1).forEach((r) => r.release());
+  });
+
+  it('counts a read reply apart from those at the server, and holds new requests while too many are not journaled yet', async () => {
+    const l = new RequestLimiter({ concurrency: 2 });
+    const bound = 2 * UNSAVED_PER_SLOT;
+    // Replies read but not journaled, up to the bound: each leaves the server, none is released.
+    const unsaved = [];
+    for (let i = 0; i < bound; i++) {
+      const slot = await l.acquire(10);
+      slot.replied();
+      unsaved.push(slot);
+    }
+    expect(l.current).toMatchObject({ inFlight: 0, unsaved: bound });
+    let sent = false;
+    const blocked = l.acquire(10).then((s) => ((sent = true), s));
+    await new Promise((r) => setImmediate(r));
+    expect(l.current).toMatchObject({ inFlight: 0, queued: 1 });
+    expect(sent).toBe(false);
+    unsaved[0]!.release(); // one reply is on disk: the waiting request goes
+    (await blocked).release();
+    expect(sent).toBe(true);
+    unsaved.slice(1).forEach((s) => s.release());
+    expect(l.current).toMatchObject({ inFlight: 0, unsaved: 0, queued: 0 });
   });
 
   it("takes a later run's higher --llm-concurrency at once, unless 429s hold it lower", () => {

@@ -9,6 +9,9 @@
  *   got it: the others would only collect more 429s.
  * - --rpm and --tpm are token buckets (a minute's worth at most), for providers whose quotas are
  *   known; tokens are estimated before the request (characters / 4).
+ * - A slot is two places: one among the requests at the server (`limit`), given back as soon as
+ *   the reply is read, and one among the answers not yet journaled (UNSAVED_PER_SLOT x `limit`),
+ *   given back once the reply is on disk. A kill -9 loses at most that many answers.
  */
 export interface LimiterSettings {
   concurrency: number;
@@ -52,9 +55,28 @@ class Bucket {
   }
 }
 
+/**
+ * Answers not yet journaled, per request slot. At 1, a reply holds its slot until it is on disk,
+ * and a kill loses at most --llm-concurrency answers. 2 lets the server take the next request
+ * while a reply is written, at the price of twice the answers lost to a kill; on the 2-core
+ * bench machine it gave no more requests/s, because the journal writes themselves (libuv's
+ * thread pool, fsync, a saturated main thread) were the limit (docs/llm-throughput.md).
+ */
+export const UNSAVED_PER_SLOT = 1;
+
+/** What `acquire` gives: a place at the server and a place among the unsaved answers. */
+export interface LimiterSlot {
+  /** The reply is read: the server may take the next request. */
+  replied(): void;
+  /** Done with the request (its reply journaled, or it failed): frees both places. */
+  release(): void;
+}
+
 export class RequestLimiter {
   private limit: number;
   private inFlight = 0;
+  /** Sent and not yet journaled (in flight at the server, or being written). */
+  private unsaved = 0;
   private answersSinceRaise = 0;
   private holdUntil = 0;
   /** Waiters woken but not yet running: they count against the limit so we never over-wake. */
@@ -72,8 +94,8 @@ export class RequestLimiter {
     if (settings.tpm) this.tokens = new Bucket(settings.tpm);
   }
 
-  get current(): { limit: number; inFlight: number; queued: number } {
-    return { limit: this.limit, inFlight: this.inFlight, queued: this.waiters.length };
+  get current(): { limit: number; inFlight: number; unsaved: number; queued: number } {
+    return { limit: this.limit, inFlight: this.inFlight, unsaved: this.unsaved, queued: this.waiters.length };
   }
 
   /**
@@ -92,11 +114,11 @@ export class RequestLimiter {
   }
 
   /**
-   * Waits for a slot (and quota), then returns a release function. `onWait` hears how long a
-   * quota or Retry-After wait will be, for progress and accounting.
+   * Waits for a slot (and quota). `onWait` hears how long a quota or Retry-After wait will be,
+   * for progress and accounting.
    */
-  async acquire(estimatedTokens: number, signal?: AbortSignal, onWait?: (ms: number) => void): Promise<() => void> {
-    while (this.inFlight + this.waking >= this.limit) {
+  async acquire(estimatedTokens: number, signal?: AbortSignal, onWait?: (ms: number) => void): Promise<LimiterSlot> {
+    while (!this.hasRoom()) {
       await new Promise<void>((resolve, reject) => {
         const go = () => {
           signal?.removeEventListener('abort', onAbort);
@@ -113,6 +135,7 @@ export class RequestLimiter {
       this.waking--;
     }
     this.inFlight++;
+    this.unsaved++;
     try {
       for (;;) {
         const hold = this.holdUntil - Date.now();
@@ -127,16 +150,29 @@ export class RequestLimiter {
         await this.sleep(tokenWait, signal);
       }
     } catch (err) {
-      this.release();
+      this.inFlight--;
+      this.unsaved--;
+      this.wake();
       throw err;
     }
+    let replied = false;
     let released = false;
-    return () => {
-      if (!released) {
+    const slot: LimiterSlot = {
+      replied: () => {
+        if (replied) return;
+        replied = true;
+        this.inFlight--;
+        this.wake();
+      },
+      release: () => {
+        if (released) return;
+        slot.replied();
         released = true;
-        this.release();
-      }
+        this.unsaved--;
+        this.wake();
+      },
     };
+    return slot;
   }
 
   /** An answer came back: creep the limit back up towards the configured bound. */
@@ -156,13 +192,13 @@ export class RequestLimiter {
     if (retryAfterMs !== undefined) this.holdUntil = Math.max(this.holdUntil, Date.now() + retryAfterMs);
   }
 
-  private release(): void {
-    this.inFlight--;
-    this.wake();
+  /** Room for one more (waiters woken but not yet running count as taken: we never over-wake). */
+  private hasRoom(): boolean {
+    return this.inFlight + this.waking < this.limit && this.unsaved + this.waking < this.limit * UNSAVED_PER_SLOT;
   }
 
   private wake(): void {
-    while (this.waiters.length > 0 && this.inFlight + this.waking < this.limit) {
+    while (this.waiters.length > 0 && this.hasRoom()) {
       this.waking++;
       this.waiters.shift()!();
     }
@@ -172,7 +208,7 @@ export class RequestLimiter {
 const limiters = new Map<string, RequestLimiter>();
 
 /** Every limiter of this process, by server and model: for benches and diagnostics. */
-export function limiterStates(): Map<string, { limit: number; inFlight: number; queued: number }> {
+export function limiterStates(): Map<string, RequestLimiter['current']> {
   return new Map([...limiters].map(([target, l]) => [target, l.current]));
 }
 

@@ -128,21 +128,30 @@ export class LlmRequester {
     for (let attempt = 1; ; attempt++) {
       const waitSignal = halt ? (signal ? AbortSignal.any([signal, halt]) : halt) : signal;
       if (waitSignal) setMaxListeners(0, waitSignal);
-      const release = await this.o.limiter.acquire(estimate, waitSignal, (ms) => {
+      const slot = await this.o.limiter.acquire(estimate, waitSignal, (ms) => {
         bump(usage, 'waitMs', ms);
         health.waiting = { kind: 'quota', message: `waiting ${Math.ceil(ms / 1000)} s for the request quota (--rpm/--tpm or Retry-After)`, untilMs: Date.now() + ms };
       });
       if (halt?.aborted) {
-        release();
+        slot.release();
         throw halt.reason;
       }
       health.inFlight++;
+      let atServer = true;
+      const leaveServer = () => {
+        if (!atServer) return;
+        atServer = false;
+        health.inFlight--;
+        slot.replied();
+      };
       bump(usage, 'attempts');
       try {
         const reply = await this.o.backend().complete({ system: call.system, messages: call.messages, signal, ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}) });
+        // No longer at the server: the limiter counts it among the answers being journaled.
+        leaveServer();
         const cost = costMicroUsd(this.o.price, reply.promptTokens, reply.completionTokens);
-        // Journaled before the slot is given up and before it is used: from here on this answer
-        // is never paid for again, and at most --llm-concurrency answers are ever unjournaled.
+        // Journaled before it is used: from here on this answer is never paid for again, and at
+        // most UNSAVED_PER_SLOT x --llm-concurrency answers are ever unjournaled (limiter.ts).
         await this.o.journal.put(key, call.purpose, reply, cost, false);
         health.lastAnswerAt = Date.now();
         health.answers++;
@@ -188,11 +197,12 @@ export class LlmRequester {
         }
         health.waiting = { kind, message: `${describe(kind)}, retrying in ${Math.ceil(wait / 1000)} s`, untilMs: Date.now() + wait };
         bump(usage, 'waitMs', Math.round(wait));
-        release();
+        leaveServer();
+        slot.release();
         await abortableSleep(wait, waitSignal);
       } finally {
-        health.inFlight--;
-        release();
+        leaveServer();
+        slot.release();
       }
     }
   }
