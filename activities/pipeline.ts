@@ -61,6 +61,7 @@ export async function processDocument(
     detectLanguage: settings.generateQa && settings.llm?.language === 'auto',
   }, {
     signal: hooks.signal,
+    keepText: false,
     onTimings: (tm) => {
       durationsMs.load += tm.loadMs;
       durationsMs.chunk += tm.chunkMs;
@@ -71,7 +72,7 @@ export async function processDocument(
     return { shard: { status: 'error', stage: 'load', reason: extracted.reason, detail: extracted.detail, durationsMs }, usage };
   }
   const chunks = extracted.chunks;
-  const words = countWords(extracted.text);
+  const words = extracted.words;
   if (!settings.generateQa) {
     return { shard: { status: 'ok', chunks: chunks.length, words, chunkRows: chunks, pairs: [], durationsMs }, usage };
   }
@@ -197,14 +198,6 @@ function markDuplicates(pairs: ShardPair[]): void {
 }
 
 const DUPLICATE_WORDS = { exact: 'same answer as', near: 'nearly the same answer as', span: 'nearly the same evidence as' } as const;
-
-/** Words of the extracted text (runs of letters and digits): the base of pairs per 1,000 words. */
-function countWords(text: string): number {
-  let n = 0;
-  const re = /[\p{L}\p{N}]+(?:['’.-][\p{L}\p{N}]+)*/gu;
-  while (re.exec(text)) n++;
-  return n;
-}
 
 function applyJudgement(passing: ShardPair[], judged: JudgeResult, minScore: number): void {
   passing.forEach((p, i) => {

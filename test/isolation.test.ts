@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { chunkText, type ChunkOptions } from '../activities/chunk.js';
 import { extractText } from '../activities/extract/index.js';
-import { setPages } from '../activities/extract/extractAndChunk.js';
+import { countWords, setPages } from '../activities/extract/extractAndChunk.js';
 import { markdownNestingBound } from '../activities/extract/limits.js';
 import {
   closeExtractionPool,
@@ -53,7 +53,7 @@ async function direct(bytes: Uint8Array, kind: DocumentKind, opts: ChunkOptions 
   if (!r.ok) return r;
   const chunks = chunkText(r.text, r.headings, opts);
   if (r.pages) setPages(chunks, r.pages);
-  return { ok: true, text: r.text, headings: r.headings, chunks };
+  return { ok: true, text: r.text, words: countWords(r.text), headings: r.headings, chunks };
 }
 
 function failure(r: IsolatedResult): Extract<IsolatedResult, { ok: false }> {

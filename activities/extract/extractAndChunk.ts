@@ -14,7 +14,18 @@ import type { ExtractLimits } from './limits.js';
 
 export type IsolatedResult =
   | Extract<ExtractResult, { ok: false }>
-  | { ok: true; text: string; headings: Heading[]; chunks: Chunk[]; pages?: number[]; encoding?: string; warnings?: string[] };
+  | {
+      ok: true;
+      /** The whole extracted text; '' when the caller said it does not need it (keepText false). */
+      text: string;
+      /** Words of the text (runs of letters and digits): the base of pairs per 1,000 words. */
+      words: number;
+      headings: Heading[];
+      chunks: Chunk[];
+      pages?: number[];
+      encoding?: string;
+      warnings?: string[];
+    };
 
 /** Time spent in each stage, in milliseconds (chunkMs is 0 when extraction failed). */
 export interface StageTimings {
@@ -30,6 +41,11 @@ export async function extractAndChunkHere(
   timings: StageTimings = { loadMs: 0, chunkMs: 0 },
   /** Also return what extractText knows beyond text and headings (pages, encoding, warnings), when it does. */
   meta = false,
+  /**
+   * Return the whole text too. The pipeline needs only the chunks and the word count: a text
+   * sent back from a thread is one more copy of the document in each heap (300 MB for a 300 MB file).
+   */
+  keepText = true,
 ): Promise<IsolatedResult> {
   const t0 = performance.now();
   const extracted = await extractText(bytes, kind, limits);
@@ -39,13 +55,21 @@ export async function extractAndChunkHere(
   const chunks = chunkText(extracted.text, extracted.headings, chunkOptions);
   if (extracted.pages) setPages(chunks, extracted.pages);
   timings.chunkMs = performance.now() - t1;
-  const result: IsolatedResult = { ok: true, text: extracted.text, headings: extracted.headings, chunks };
+  const result: IsolatedResult = { ok: true, text: keepText ? extracted.text : '', words: countWords(extracted.text), headings: extracted.headings, chunks };
   if (meta) {
     if (extracted.pages) result.pages = extracted.pages;
     if (extracted.encoding) result.encoding = extracted.encoding;
     if (extracted.warnings) result.warnings = extracted.warnings;
   }
   return result;
+}
+
+/** Words of a text (runs of letters and digits). */
+export function countWords(text: string): number {
+  let n = 0;
+  const re = /[\p{L}\p{N}]+(?:['’.-][\p{L}\p{N}]+)*/gu;
+  while (re.exec(text)) n++;
+  return n;
 }
 
 /**

@@ -17,6 +17,7 @@ export interface JobMessage {
   chunkOptions: ChunkOptions;
   limits: Partial<ExtractLimits>;
   meta?: boolean;
+  keepText?: boolean;
 }
 
 export type WorkerMessage =
@@ -32,7 +33,7 @@ await loadPdfjs();
 
 port.on('message', (job: JobMessage) => {
   const timings: StageTimings = { loadMs: 0, chunkMs: 0 };
-  extractAndChunkHere(job.bytes, job.kind, job.chunkOptions, job.limits, timings, job.meta ?? false).then(
+  extractAndChunkHere(job.bytes, job.kind, job.chunkOptions, job.limits, timings, job.meta ?? false, job.keepText ?? true).then(
     (result) => {
       // Name the stack limit, which only the thread knows.
       if (!result.ok && result.detail === stackOverflowDetail() && resourceLimits.stackSizeMb) {

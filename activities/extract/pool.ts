@@ -81,6 +81,8 @@ export interface ExtractCallOptions {
   onTimings?: (timings: PoolTimings) => void;
   /** Also return the extraction's pages (PDF), encoding and warnings, when known. Default false. */
   meta?: boolean;
+  /** Return the whole text (default true); the pipeline, which needs only chunks and words, says false. */
+  keepText?: boolean;
 }
 
 export interface PoolTimings extends StageTimings {
@@ -124,6 +126,7 @@ interface Job {
   chunkOptions: ChunkOptions;
   limits: Partial<ExtractLimits>;
   meta: boolean;
+  keepText: boolean;
   heapMb: number;
   budgetMs: number;
   budgetText: string;
@@ -181,9 +184,10 @@ export class ExtractionPool {
     const limits = this.opts.limits;
     const queuedAt = performance.now();
     const meta = call.meta ?? false;
+    const keepText = call.keepText ?? true;
     if (!needsIsolation(kind) && bytes.length < this.opts.inProcessBelowBytes) {
       const timings: StageTimings = { loadMs: 0, chunkMs: 0 };
-      return extractAndChunkHere(bytes, kind, chunkOptions, limits, timings, meta).then((result) => {
+      return extractAndChunkHere(bytes, kind, chunkOptions, limits, timings, meta, keepText).then((result) => {
         call.onTimings?.({ ...timings, waitMs: 0, totalMs: performance.now() - queuedAt });
         return result;
       });
@@ -214,6 +218,7 @@ export class ExtractionPool {
         chunkOptions,
         limits,
         meta,
+        keepText,
         heapMb: this.heapFor(bytes.length),
         budgetMs,
         budgetText,
@@ -320,7 +325,7 @@ export class ExtractionPool {
         result: { ok: false, reason: 'timeout', detail: `extraction did not finish in time (limit: ${job.budgetText})` },
       });
     }, job.budgetMs);
-    const message: JobMessage = { id: job.id, bytes: sent, kind: job.kind, chunkOptions: job.chunkOptions, limits: job.limits, meta: job.meta };
+    const message: JobMessage = { id: job.id, bytes: sent, kind: job.kind, chunkOptions: job.chunkOptions, limits: job.limits, meta: job.meta, keepText: job.keepText };
     slot.worker.postMessage(message, [sent.buffer as ArrayBuffer]);
   }
 
