@@ -5,16 +5,26 @@
  * types so they never depend on inference.
  */
 import { z } from 'zod';
-import { RowMeta, type DatasetQuality, type ReviewTally, type TrainingFormat } from '../schemas/index.js';
+import { ChunkRow, ErrorRow, RejectedRow, RowMeta, type DatasetQuality, type ReviewTally, type TrainingFormat } from '../schemas/index.js';
 import { LEAK_MIN_WORDS } from './exportStats.js';
 
 /** A column type as the card declares it. */
 export type Feature = 'string' | 'int64' | 'bool' | { list: 'string' } | { list: Record<string, 'string'> };
 
-/** The card's type of each RowMeta column: numbers are int64, the rest strings. */
-const META: Record<string, Feature> = Object.fromEntries(
-  Object.entries(RowMeta).map(([k, schema]) => [k, schema instanceof z.ZodNumber ? 'int64' : 'string']),
-);
+/**
+ * The card's type of each column of a flat row schema: numbers are int64, booleans bool, arrays
+ * lists of strings, the rest strings. The rows' schemas (schemas/index.ts) are the source.
+ */
+function featuresOf(shape: Record<string, z.ZodType>): Record<string, Feature> {
+  return Object.fromEntries(
+    Object.entries(shape).map(([k, schema]): [string, Feature] => [
+      k,
+      schema instanceof z.ZodNumber ? 'int64' : schema instanceof z.ZodBoolean ? 'bool' : schema instanceof z.ZodArray ? { list: 'string' } : 'string',
+    ]),
+  );
+}
+
+const META = featuresOf(RowMeta);
 
 export const TRAINING_FEATURES: Record<TrainingFormat, Record<string, Feature>> = {
   qa: { id: 'string', question: 'string', answer: 'string', ...META },
@@ -28,26 +38,11 @@ export function trainingFeatures(format: TrainingFormat, reviewed: boolean): Rec
   return reviewed ? { ...TRAINING_FEATURES[format], edited: 'bool' } : TRAINING_FEATURES[format];
 }
 
-export const REJECTED_FEATURES: Record<string, Feature> = {
-  ...TRAINING_FEATURES.qa,
-  reason: 'string',
-  reasons: { list: 'string' },
-  detail: 'string',
-  duplicate_of: 'string',
-};
+export const REJECTED_FEATURES: Record<string, Feature> = featuresOf(RejectedRow.shape);
 
-export const CHUNK_FEATURES: Record<string, Feature> = {
-  id: 'string',
-  text: 'string',
-  source: 'string',
-  chunk_id: 'string',
-  char_start: 'int64',
-  char_end: 'int64',
-  page_start: 'int64',
-  page_end: 'int64',
-};
+export const CHUNK_FEATURES: Record<string, Feature> = featuresOf(ChunkRow.shape);
 
-export const ERROR_FEATURES: Record<string, Feature> = { source: 'string', stage: 'string', reason: 'string', detail: 'string' };
+export const ERROR_FEATURES: Record<string, Feature> = featuresOf(ErrorRow.shape);
 
 /** One split's data: a file, or the shards of a Parquet split (data/train-00000-of-00002.parquet ...). */
 export type SplitFiles = string | string[];

@@ -67,7 +67,8 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function tempPathFor(path: string): string {
+/** A temporary name beside `path` that the orphan sweep below recognizes (`.tmp-<pid>-<8 hex>`). */
+export function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
