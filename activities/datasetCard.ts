@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ChunkRow, ErrorRow, RejectedRow, RowMeta, type DatasetQuality, type ReviewTally, type TrainingFormat } from '../schemas/index.js';
 import { LEAK_MIN_WORDS } from './exportStats.js';
+import { OUTPUT_FILES } from './paths.js';
 
 /** A column type as the card declares it. */
 export type Feature = 'string' | 'int64' | 'bool' | { list: 'string' } | { list: Record<string, 'string'> };
@@ -141,12 +142,12 @@ export function cardConfigs(f: CardFacts): CardConfig[] {
     }
     configs.push({ name: 'default', files: present.map((s) => ({ split: s.name, path: s.path })), features });
     if (f.rejectedRows > 0) {
-      configs.push({ name: 'rejected', files: [{ split: 'train', path: f.rejectedPath ?? 'rejected/rejected.jsonl' }], features: REJECTED_FEATURES });
+      configs.push({ name: 'rejected', files: [{ split: 'train', path: f.rejectedPath ?? OUTPUT_FILES.rejected }], features: REJECTED_FEATURES });
     }
   } else {
-    configs.push({ name: 'default', files: [{ split: 'train', path: f.chunksPath ?? 'data/chunks.jsonl' }], features: CHUNK_FEATURES });
+    configs.push({ name: 'default', files: [{ split: 'train', path: f.chunksPath ?? OUTPUT_FILES.chunks }], features: CHUNK_FEATURES });
   }
-  if (f.errorRows > 0) configs.push({ name: 'errors', files: [{ split: 'train', path: f.errorsPath ?? 'errors.jsonl' }], features: ERROR_FEATURES });
+  if (f.errorRows > 0) configs.push({ name: 'errors', files: [{ split: 'train', path: f.errorsPath ?? OUTPUT_FILES.errors }], features: ERROR_FEATURES });
   return configs;
 }
 
@@ -226,7 +227,7 @@ export function renderCard(f: CardFacts): string {
     if (f.review) {
       b.push(
         '',
-        `Review: ${reviewLine(f.review)} by a person with \`corpus-qa review\`. Dropped pairs are in \`rejected/rejected.jsonl\` with reason ` +
+        `Review: ${reviewLine(f.review)} by a person with \`corpus-qa review\`. Dropped pairs are in \`${OUTPUT_FILES.rejected}\` with reason ` +
           '`reviewer_rejected`; every passed row has `edited` (`true` when the reviewer rewrote its question or answer).',
       );
     }
@@ -237,7 +238,7 @@ export function renderCard(f: CardFacts): string {
           'directory fails on purpose. The rejected pairs, with the reasons, load with ' +
           (f.fileFormat === 'parquet'
             ? `\`load_dataset("parquet", data_files=${JSON.stringify(oneOrAll(f.rejectedPath ?? ''))})\`.`
-            : '`load_dataset("json", data_files="rejected/rejected.jsonl")`.'),
+            : `\`load_dataset("json", data_files="${OUTPUT_FILES.rejected}")\`.`),
       );
     }
   } else {
@@ -257,8 +258,8 @@ export function renderCard(f: CardFacts): string {
   }
   if (f.llmLine) b.push('', f.llmLine);
   b.push('', 'Counts, timings, settings and tool versions are in `stats.json`.');
-  b.push(...countsTable(`document errors (\`${firstOf(f.errorsPath ?? 'errors.jsonl')}\`)`, f.failedByReason));
-  b.push(...countsTable(`rejection reason (\`${firstOf(f.rejectedPath ?? 'rejected/rejected.jsonl')}\`)`, f.rejectedByReason));
+  b.push(...countsTable(`document errors (\`${firstOf(f.errorsPath ?? OUTPUT_FILES.errors)}\`)`, f.failedByReason));
+  b.push(...countsTable(`rejection reason (\`${firstOf(f.rejectedPath ?? OUTPUT_FILES.rejected)}\`)`, f.rejectedByReason));
   if (f.generateQa) b.push(...columnsSection());
   if (f.quality) b.push(...qualitySection(f.quality));
   b.push('', '## Loading', '', '```python', 'from datasets import load_dataset', '', 'ds = load_dataset("path/to/this/directory")');

@@ -15,13 +15,13 @@ import { generatorId as generatorIdOf } from './generate/index.js';
 import { removeOrphanTempFiles } from './storage.js';
 import { exportCard } from './export/card.js';
 import { commitStaged } from './export/commit.js';
-import { OUTPUT_DIRS, OUTPUT_FILES } from './export/outputFiles.js';
+import { OUTPUT_DIRS, OUTPUT_FILES } from './paths.js';
 import { writeRows } from './export/rows.js';
 import { ExportSinks } from './export/sinks.js';
 import { discardStaged, stageFile, type StagedFile } from './export/staging.js';
 import { exportSummary, pairCounts, qualityFigures, statsJson } from './export/stats.js';
 
-export { OUTPUT_FILES } from './export/outputFiles.js';
+export { OUTPUT_FILES } from './paths.js';
 
 export interface ExportInput {
   run: ResolvedRunInput;

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { ByteWriter, ParquetWriter, type SchemaElement, type Writer } from 'hyparquet-writer';
 import type { Feature } from './datasetCard.js';
 import type { RowSink } from './export/sinks.js';
+import { parquetShardPath } from './paths.js';
 import { tempPathFor } from './storage.js';
 
 /** `created_by` in every file: constant, so a re-run with a newer tool still writes the same bytes. */
@@ -29,14 +30,7 @@ export const SHARD_BYTES = 500 * 1024 * 1024;
 const ROW_GROUP_ROWS = 10_000;
 const ROW_GROUP_BYTES = 64 * 1024 * 1024;
 
-/** data/train-00000-of-00004.parquet (prefix data/train): the name the Hub gives shard `index` of `count`. */
-export function parquetShardPath(prefix: string, index: number, count: number): string {
-  const pad = (n: number) => String(n).padStart(5, '0');
-  return `${prefix}-${pad(index)}-of-${pad(count)}.parquet`;
-}
-
-/** Matches the shard names of any prefix (a stale shard of an earlier export is found by it). */
-export const PARQUET_SHARD_NAME = /^(.+)-(\d{5})-of-(\d{5})\.parquet$/;
+export { PARQUET_SHARD_NAME, parquetShardPath } from './paths.js';
 
 const stringColumn = (name: string): SchemaElement => ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' });
 

@@ -3,13 +3,11 @@
  * A sink is a JSON Lines file or, with --file-format parquet, that file's Parquet shards; the
  * rest of the export writes rows and never asks which.
  */
-import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { ExportSummary, ResolvedRunInput } from '../../schemas/index.js';
 import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, TRAINING_FEATURES, type Feature, type SplitFiles } from '../datasetCard.js';
 import { PARQUET_SHARD_NAME, parquetShardPath, StagedParquetShards } from '../parquet.js';
-import { exists } from '../storage.js';
-import { OUTPUT_FILES, PARQUET_PREFIX, splitPath } from './outputFiles.js';
+import { OUTPUT_FILES, outputStore, PARQUET_PREFIX, splitPath } from '../storage.js';
 import { StagedLineWriter, type StagedFile } from './staging.js';
 
 /** `finish` leaves a sink's files complete under temporary names (none for a sink without rows). */
@@ -145,12 +143,13 @@ export class ExportSinks {
    * the same rows. Removed with the commit, so the directory holds one set.
    */
   private async staleFiles(keep: Set<string>, jsonlPaths: string[]): Promise<string[]> {
+    const out = outputStore(this.outDir);
     const stale: string[] = [];
     for (const dir of ['data', 'rejected', 'errors']) {
-      const names = await readdir(join(this.outDir, dir)).catch(() => [] as string[]);
-      stale.push(...names.filter((n) => PARQUET_SHARD_NAME.test(n)).map((n) => join(this.outDir, dir, n)));
+      const names = await out.list(dir);
+      stale.push(...names.filter((n) => PARQUET_SHARD_NAME.test(n)).map((n) => out.pathOf(`${dir}/${n}`)));
     }
-    for (const rel of jsonlPaths) if (await exists(join(this.outDir, rel))) stale.push(join(this.outDir, rel));
+    for (const rel of jsonlPaths) if (await out.exists(rel)) stale.push(out.pathOf(rel));
     return stale.filter((p) => !keep.has(p)).sort();
   }
 

@@ -5,7 +5,7 @@
 import type { DatasetQuality, ExportSummary, StatsJson } from '../../schemas/index.js';
 import { llmStats } from '../generate/report.js';
 import type { ExportDeps, ExportInput } from '../export.js';
-import { OUTPUT_FILES } from './outputFiles.js';
+import { OUTPUT_FILES } from '../paths.js';
 import type { RowTally } from './rows.js';
 import type { ExportSinks } from './sinks.js';
 
