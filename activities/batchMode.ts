@@ -15,7 +15,6 @@
  * in the journal and normal processing runs from it, sending nothing. Failed items are simply
  * collected again in the next round.
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { LlmSettings, ResolvedRunInput } from '../schemas/index.js';
 import { addReply, type LlmUsage } from '../schemas/llmUsage.js';
@@ -27,7 +26,7 @@ import { costMicroUsd, priceFor } from './generate/pricing.js';
 import { RequestPending, type LlmCall } from './generate/requester.js';
 import { readManifestRange } from './manifest.js';
 import { loadOrProcess, shardSettingsKey } from './processBatch.js';
-import { AtomicLineWriter, batchRequestsPath, readParsedIfExists, writeFileAtomic } from './storage.js';
+import { AtomicLineWriter, batchRequestsPath, readParsedIfExists, readRequiredText, writeFileAtomic } from './storage.js';
 
 export interface CollectInput {
   run: ResolvedRunInput;
@@ -117,7 +116,7 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
 }
 
 async function readCollected(file: string): Promise<CollectedRequest[]> {
-  const text = await readFile(file, 'utf8');
+  const text = await readRequiredText(file, 'the requests collected for a provider batch');
   return text.split('\n').filter(Boolean).map((l) => CollectedRequest.parse(JSON.parse(l)));
 }
 

@@ -5,16 +5,27 @@
  * types so they never depend on inference.
  */
 import { z } from 'zod';
-import { RowMeta, type DatasetQuality, type ReviewTally, type TrainingFormat } from '../schemas/index.js';
+import { ChunkRow, ErrorRow, RejectedRow, RowMeta, type DatasetQuality, type ReviewTally, type TrainingFormat } from '../schemas/index.js';
 import { LEAK_MIN_WORDS } from './exportStats.js';
+import { OUTPUT_FILES } from './paths.js';
 
 /** A column type as the card declares it. */
 export type Feature = 'string' | 'int64' | 'bool' | { list: 'string' } | { list: Record<string, 'string'> };
 
-/** The card's type of each RowMeta column: numbers are int64, the rest strings. */
-const META: Record<string, Feature> = Object.fromEntries(
-  Object.entries(RowMeta).map(([k, schema]) => [k, schema instanceof z.ZodNumber ? 'int64' : 'string']),
-);
+/**
+ * The card's type of each column of a flat row schema: numbers are int64, booleans bool, arrays
+ * lists of strings, the rest strings. The rows' schemas (schemas/index.ts) are the source.
+ */
+function featuresOf(shape: Record<string, z.ZodType>): Record<string, Feature> {
+  return Object.fromEntries(
+    Object.entries(shape).map(([k, schema]): [string, Feature] => [
+      k,
+      schema instanceof z.ZodNumber ? 'int64' : schema instanceof z.ZodBoolean ? 'bool' : schema instanceof z.ZodArray ? { list: 'string' } : 'string',
+    ]),
+  );
+}
+
+const META = featuresOf(RowMeta);
 
 export const TRAINING_FEATURES: Record<TrainingFormat, Record<string, Feature>> = {
   qa: { id: 'string', question: 'string', answer: 'string', ...META },
@@ -28,26 +39,11 @@ export function trainingFeatures(format: TrainingFormat, reviewed: boolean): Rec
   return reviewed ? { ...TRAINING_FEATURES[format], edited: 'bool' } : TRAINING_FEATURES[format];
 }
 
-export const REJECTED_FEATURES: Record<string, Feature> = {
-  ...TRAINING_FEATURES.qa,
-  reason: 'string',
-  reasons: { list: 'string' },
-  detail: 'string',
-  duplicate_of: 'string',
-};
+export const REJECTED_FEATURES: Record<string, Feature> = featuresOf(RejectedRow.shape);
 
-export const CHUNK_FEATURES: Record<string, Feature> = {
-  id: 'string',
-  text: 'string',
-  source: 'string',
-  chunk_id: 'string',
-  char_start: 'int64',
-  char_end: 'int64',
-  page_start: 'int64',
-  page_end: 'int64',
-};
+export const CHUNK_FEATURES: Record<string, Feature> = featuresOf(ChunkRow.shape);
 
-export const ERROR_FEATURES: Record<string, Feature> = { source: 'string', stage: 'string', reason: 'string', detail: 'string' };
+export const ERROR_FEATURES: Record<string, Feature> = featuresOf(ErrorRow.shape);
 
 /** One split's data: a file, or the shards of a Parquet split (data/train-00000-of-00002.parquet ...). */
 export type SplitFiles = string | string[];
@@ -146,12 +142,12 @@ export function cardConfigs(f: CardFacts): CardConfig[] {
     }
     configs.push({ name: 'default', files: present.map((s) => ({ split: s.name, path: s.path })), features });
     if (f.rejectedRows > 0) {
-      configs.push({ name: 'rejected', files: [{ split: 'train', path: f.rejectedPath ?? 'rejected/rejected.jsonl' }], features: REJECTED_FEATURES });
+      configs.push({ name: 'rejected', files: [{ split: 'train', path: f.rejectedPath ?? OUTPUT_FILES.rejected }], features: REJECTED_FEATURES });
     }
   } else {
-    configs.push({ name: 'default', files: [{ split: 'train', path: f.chunksPath ?? 'data/chunks.jsonl' }], features: CHUNK_FEATURES });
+    configs.push({ name: 'default', files: [{ split: 'train', path: f.chunksPath ?? OUTPUT_FILES.chunks }], features: CHUNK_FEATURES });
   }
-  if (f.errorRows > 0) configs.push({ name: 'errors', files: [{ split: 'train', path: f.errorsPath ?? 'errors.jsonl' }], features: ERROR_FEATURES });
+  if (f.errorRows > 0) configs.push({ name: 'errors', files: [{ split: 'train', path: f.errorsPath ?? OUTPUT_FILES.errors }], features: ERROR_FEATURES });
   return configs;
 }
 
@@ -231,7 +227,7 @@ export function renderCard(f: CardFacts): string {
     if (f.review) {
       b.push(
         '',
-        `Review: ${reviewLine(f.review)} by a person with \`corpus-qa review\`. Dropped pairs are in \`rejected/rejected.jsonl\` with reason ` +
+        `Review: ${reviewLine(f.review)} by a person with \`corpus-qa review\`. Dropped pairs are in \`${OUTPUT_FILES.rejected}\` with reason ` +
           '`reviewer_rejected`; every passed row has `edited` (`true` when the reviewer rewrote its question or answer).',
       );
     }
@@ -242,7 +238,7 @@ export function renderCard(f: CardFacts): string {
           'directory fails on purpose. The rejected pairs, with the reasons, load with ' +
           (f.fileFormat === 'parquet'
             ? `\`load_dataset("parquet", data_files=${JSON.stringify(oneOrAll(f.rejectedPath ?? ''))})\`.`
-            : '`load_dataset("json", data_files="rejected/rejected.jsonl")`.'),
+            : `\`load_dataset("json", data_files="${OUTPUT_FILES.rejected}")\`.`),
       );
     }
   } else {
@@ -262,8 +258,8 @@ export function renderCard(f: CardFacts): string {
   }
   if (f.llmLine) b.push('', f.llmLine);
   b.push('', 'Counts, timings, settings and tool versions are in `stats.json`.');
-  b.push(...countsTable(`document errors (\`${firstOf(f.errorsPath ?? 'errors.jsonl')}\`)`, f.failedByReason));
-  b.push(...countsTable(`rejection reason (\`${firstOf(f.rejectedPath ?? 'rejected/rejected.jsonl')}\`)`, f.rejectedByReason));
+  b.push(...countsTable(`document errors (\`${firstOf(f.errorsPath ?? OUTPUT_FILES.errors)}\`)`, f.failedByReason));
+  b.push(...countsTable(`rejection reason (\`${firstOf(f.rejectedPath ?? OUTPUT_FILES.rejected)}\`)`, f.rejectedByReason));
   if (f.generateQa) b.push(...columnsSection());
   if (f.quality) b.push(...qualitySection(f.quality));
   b.push('', '## Loading', '', '```python', 'from datasets import load_dataset', '', 'ds = load_dataset("path/to/this/directory")');

@@ -2,11 +2,11 @@
  * Discovery: find the documents, hash them, and write the sorted manifest to storage. Only a
  * small summary goes back to the workflow; the manifest itself can hold millions of entries.
  */
-import { lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { DiscoverySummary, ManifestEntry } from '../schemas/index.js';
 import { kindFromPath } from './extract/index.js';
-import { MANIFEST_PAGE_SIZE, exists, manifestDir, manifestPagePath, sha256Hex, writeFileAtomic } from './storage.js';
+import { MANIFEST_PAGE_SIZE, manifestDir, manifestPageName, sha256Hex, writeDirectoryOnce } from './storage.js';
 import { DocumentChanged, fileIdOf, hashDocument, realPathBytes, typeOf } from './readDocument.js';
 import { walkInput } from './walk.js';
 
@@ -139,24 +139,14 @@ export async function discoverCorpus(
   // The key is the manifest's own hash: the same corpus gives the same key, so a retried or
   // re-run discovery finds its pages already in place.
   const manifestKey = sha256Hex(lines.join('\n')).slice(0, 32);
-  const dir = manifestDir(input.outDir, manifestKey);
-  if (!(await exists(dir))) {
-    const tmp = `${dir}.tmp-${process.pid}`;
-    await rm(tmp, { recursive: true, force: true });
-    await mkdir(tmp, { recursive: true });
-    for (let page = 0; page * MANIFEST_PAGE_SIZE < lines.length || page === 0; page++) {
-      const pageLines = lines.slice(page * MANIFEST_PAGE_SIZE, (page + 1) * MANIFEST_PAGE_SIZE);
-      const target = manifestPagePath(input.outDir, manifestKey, page).replace(dir, tmp);
-      // fsynced: the pages are trusted as they are once the directory is in place.
-      await writeFileAtomic(target, pageLines.map((l) => `${l}\n`).join(''), true);
-    }
-    await writeFile(`${tmp}/warnings.json`, JSON.stringify(plan.warnings));
-    await rename(tmp, dir).catch(async (err) => {
-      // Another attempt won the race: its pages are identical, keep them.
-      await rm(tmp, { recursive: true, force: true });
-      if (!(await exists(dir))) throw err;
-    });
+  const pages: Array<{ name: string; data: string; durable: boolean }> = [];
+  for (let page = 0; page * MANIFEST_PAGE_SIZE < lines.length || page === 0; page++) {
+    const pageLines = lines.slice(page * MANIFEST_PAGE_SIZE, (page + 1) * MANIFEST_PAGE_SIZE);
+    // fsynced: the pages are trusted as they are once the directory is in place.
+    pages.push({ name: manifestPageName(page), data: pageLines.map((l) => `${l}\n`).join(''), durable: true });
   }
+  pages.push({ name: 'warnings.json', data: JSON.stringify(plan.warnings), durable: false });
+  await writeDirectoryOnce(manifestDir(input.outDir, manifestKey), pages);
   return {
     manifestKey,
     documents: plan.files.length,

@@ -3,7 +3,7 @@
  * gathered while the export streams the shards: counters, one document's chunk ids at a time,
  * and typed-array indexes of 12-byte keys for the leakage check, so memory stays flat.
  */
-import { QuestionForm, type DatasetQuality } from '../schemas/index.js';
+import { QuestionForm, type DatasetQuality, type QaRow } from '../schemas/index.js';
 import { contentWords, DEDUP_RULE, normalizeText } from './dedup.js';
 import { idFromWords, idWords, KeyTable, keyOf } from './keyTable.js';
 
@@ -22,6 +22,11 @@ export interface PassedPair {
   answer: string;
   questionForm: QuestionForm;
   answerStart: number;
+}
+
+/** What the quality figures take of a passed row (as written: after a reviewer's edit). */
+export function passedPair(r: QaRow): PassedPair {
+  return { id: r.id, chunkId: r.chunk_id, question: r.question, answer: r.answer, questionForm: r.question_type, answerStart: r.answer_start };
 }
 
 /**

@@ -1,7 +1,6 @@
 /** Reads the manifest back, a page at a time, with a small cache: batches read neighbouring ranges. */
-import { readFile } from 'node:fs/promises';
 import { ManifestEntry } from '../schemas/index.js';
-import { MANIFEST_PAGE_SIZE, manifestPagePath } from './storage.js';
+import { MANIFEST_PAGE_SIZE, manifestPagePath, readRequiredText } from './storage.js';
 
 const pageCache = new Map<string, ManifestEntry[]>();
 const PAGE_CACHE_LIMIT = 16;
@@ -10,7 +9,7 @@ async function readPage(outDir: string, manifestKey: string, page: number): Prom
   const path = manifestPagePath(outDir, manifestKey, page);
   const cached = pageCache.get(path);
   if (cached) return cached;
-  const text = await readFile(path, 'utf8');
+  const text = await readRequiredText(path, 'a page of the run\'s manifest');
   const entries = text
     .split('\n')
     .filter((l) => l.length > 0)

@@ -8,11 +8,14 @@
  * Same rows, same bytes: the writer puts no timestamp or path in the file, `created_by` is a
  * constant, and where a shard or a row group ends depends only on the rows.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ByteWriter, ParquetWriter, type SchemaElement, type Writer } from 'hyparquet-writer';
 import type { Feature } from './datasetCard.js';
+import type { RowSink } from './export/sinks.js';
+import { parquetShardPath } from './paths.js';
+import { tempPathFor } from './storage.js';
 
 /** `created_by` in every file: constant, so a re-run with a newer tool still writes the same bytes. */
 export const PARQUET_CREATED_BY = 'corpus-qa';
@@ -27,14 +30,7 @@ export const SHARD_BYTES = 500 * 1024 * 1024;
 const ROW_GROUP_ROWS = 10_000;
 const ROW_GROUP_BYTES = 64 * 1024 * 1024;
 
-/** data/train-00000-of-00004.parquet (prefix data/train): the name the Hub gives shard `index` of `count`. */
-export function parquetShardPath(prefix: string, index: number, count: number): string {
-  const pad = (n: number) => String(n).padStart(5, '0');
-  return `${prefix}-${pad(index)}-of-${pad(count)}.parquet`;
-}
-
-/** Matches the shard names of any prefix (a stale shard of an earlier export is found by it). */
-export const PARQUET_SHARD_NAME = /^(.+)-(\d{5})-of-(\d{5})\.parquet$/;
+export { PARQUET_SHARD_NAME, parquetShardPath } from './paths.js';
 
 const stringColumn = (name: string): SchemaElement => ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' });
 
@@ -90,7 +86,7 @@ interface ClosedShard {
   rows: number;
 }
 
-/** A file written completely to `tmp`, to be renamed to `path` (export.ts commits them together). */
+/** A file written completely to `tmp`, to be renamed to `path` (export/commit.ts commits them together). */
 export interface StagedParquetFile {
   path: string;
   tmp: string;
@@ -159,10 +155,10 @@ class OpenShard {
 /**
  * One file's rows as Parquet shards (`prefix` data/train gives data/train-00000-of-00002.parquet
  * ...). `write` takes rows in output order; `finish` closes the last shard and names them all
- * (`-of-N` is known only then); nothing is visible under a final name until export.ts renames
+ * (`-of-N` is known only then); nothing is visible under a final name until export/commit.ts renames
  * the staged files.
  */
-export class StagedParquetShards {
+export class StagedParquetShards implements RowSink {
   private readonly schema: SchemaElement[];
   private readonly columns: string[];
   private readonly integer: Set<string>;
@@ -201,7 +197,7 @@ export class StagedParquetShards {
 
   private async flushGroup(): Promise<void> {
     if (this.group.length === 0) return;
-    this.shard ??= await OpenShard.open(tempPath(join(this.outDir, `${this.prefix}-${this.closed.length}.parquet`)), this.schema);
+    this.shard ??= await OpenShard.open(tempPathFor(join(this.outDir, `${this.prefix}-${this.closed.length}.parquet`)), this.schema);
     const rows = this.group;
     const columnData = this.columns.map((name) => ({
       name,
@@ -232,9 +228,4 @@ export class StagedParquetShards {
     this.shard = undefined;
     await Promise.all(this.closed.map((s) => rm(s.tmp, { force: true })));
   }
-}
-
-/** A temporary name the orphan sweep of storage.ts recognizes (`.tmp-<pid>-<8 hex>`). */
-function tempPath(path: string): string {
-  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }

@@ -1,66 +1,47 @@
 /**
- * Where a run keeps its intermediate state, and how files are written so that a reader never
- * sees half of one: everything goes to a temporary file in the same directory, then rename().
- *
- * Layout under <out>/.corpus-qa/:
- *   manifests/<key>/page-000000.jsonl   the sorted manifest, in pages so a batch reads one page
- *   shards/<ab>/<key>.json              one document's result, keyed by content + settings
- *   journal/<ab>/<key>.json             one answered LLM request, keyed by what decides its answer:
- *                                       the paid work, kept after export (see activities/generate/journal.ts)
- *   batch-api/<run>-round-<n>.jsonl     requests collected for a provider batch (--batch-api), and
- *                                       <file>.submitted.json, the batches made of them
- *   temporal.db                         the embedded dev server's database (client/)
+ * How files under <out> are read and written so that a reader never sees half of one:
+ * everything goes to a temporary file in the same directory, then rename(). Where each file
+ * lives is activities/paths.ts (re-exported here: callers import both from storage).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { STATE_FILES } from './paths.js';
 
-export const STATE_DIR_NAME = '.corpus-qa';
-export const MANIFEST_PAGE_SIZE = 1000;
-
-export function stateDir(outDir: string): string {
-  return join(outDir, STATE_DIR_NAME);
-}
-
-export function manifestDir(outDir: string, manifestKey: string): string {
-  return join(stateDir(outDir), 'manifests', manifestKey);
-}
-
-export function manifestPagePath(outDir: string, manifestKey: string, page: number): string {
-  return join(manifestDir(outDir, manifestKey), `page-${String(page).padStart(6, '0')}.jsonl`);
-}
-
-export function shardPath(outDir: string, shardKey: string): string {
-  return join(stateDir(outDir), 'shards', shardKey.slice(0, 2), `${shardKey}.json`);
-}
-
-export function journalDir(outDir: string): string {
-  return join(stateDir(outDir), 'journal');
-}
-
-export function journalPath(outDir: string, requestKey: string): string {
-  return join(journalDir(outDir), requestKey.slice(0, 2), `${requestKey}.json`);
-}
-
-/** Requests collected for a provider's Batch API, one file per round, and what was submitted. */
-export function batchRequestsPath(outDir: string, runKey: string, round: number): string {
-  return join(stateDir(outDir), 'batch-api', `${runKey}-round-${round}.jsonl`);
-}
+export * from './paths.js';
 
 /**
- * A read failure that depends on this machine (permissions, I/O): recorded beside the shards but
- * never as a shard, so the document is tried again on the next run.
+ * <out> as the code that reads and writes its files sees it: names relative to <out>
+ * ('/'-separated, as paths.ts gives them), never joined paths. A local directory today; the
+ * interface is small so that an object store (issue 16: --out s3://...) can implement it too.
  */
-export function localErrorPath(outDir: string, shardKey: string): string {
-  return join(stateDir(outDir), 'local-errors', `${shardKey}.json`);
+export interface OutputStore {
+  readonly root: string;
+  /** The local path of a name; only for code that must hand a path to a library. */
+  pathOf(rel: string): string;
+  exists(rel: string): Promise<boolean>;
+  /** The file's text, or undefined when there is none (other errors are thrown). */
+  readText(rel: string): Promise<string | undefined>;
+  /** The names in a folder (not recursive); [] when there is no such folder. */
+  list(relDir: string): Promise<string[]>;
+  /** Written whole and renamed into place; `durable` adds an fsync, worth it for final outputs. */
+  write(rel: string, data: string | Uint8Array, durable?: boolean): Promise<void>;
+  /** A file or a folder with everything in it; nothing when there is none. */
+  remove(rel: string): Promise<void>;
 }
 
-/** A reviewer's decisions (corpus-qa review apply), kept across runs: not run state, never removed by a run. */
-export const REVIEW_DECISIONS_FILE = 'review/decisions.jsonl';
-
-export function reviewDecisionsPath(outDir: string): string {
-  return join(outDir, REVIEW_DECISIONS_FILE);
+export function outputStore(outDir: string): OutputStore {
+  const pathOf = (rel: string) => join(outDir, rel);
+  return {
+    root: outDir,
+    pathOf,
+    exists: (rel) => exists(pathOf(rel)),
+    readText: (rel) => readTextIfExists(pathOf(rel)),
+    list: (relDir) => readdir(pathOf(relDir)).catch(() => [] as string[]),
+    write: (rel, data, durable) => writeFileAtomic(pathOf(rel), data, durable),
+    remove: (rel) => rm(pathOf(rel), { recursive: true, force: true }),
+  };
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
@@ -68,12 +49,12 @@ export function sha256Hex(data: string | Uint8Array): string {
 }
 
 /**
- * Temp names: the pid, then a per-process counter from a random start (unique within the process
- * without a randomBytes call per file, and apart from other processes that share the pid, as
- * in containers).
+ * A temporary name beside `path` that the orphan sweep below recognizes (`.tmp-<pid>-<8 hex>`):
+ * the pid, then a per-process counter from a random start (unique within the process without a
+ * randomBytes call per file, and apart from other processes that share the pid, as in containers).
  */
 let tempCounter = randomBytes(4).readUInt32BE(0);
-function tempPathFor(path: string): string {
+export function tempPathFor(path: string): string {
   tempCounter = (tempCounter + 1) >>> 0;
   return `${path}.tmp-${process.pid}-${tempCounter.toString(16).padStart(8, '0')}`;
 }
@@ -114,14 +95,39 @@ async function onMissingDirectory(write: () => Promise<void>, dir: string): Prom
 }
 
 /**
+ * A directory of files made visible at once: written (fsynced) to a temporary sibling, then
+ * renamed into place. If another attempt put the same directory there first, its copy is kept
+ * (the callers key directories by their content, so the two are the same).
+ */
+export async function writeDirectoryOnce(dir: string, files: Array<{ name: string; data: string; durable: boolean }>): Promise<void> {
+  if (await exists(dir)) return;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  for (const f of files) {
+    if (f.durable) await writeFileAtomic(join(tmp, f.name), f.data, true);
+    else await writeFile(join(tmp, f.name), f.data);
+  }
+  await rename(tmp, dir).catch(async (err) => {
+    await rm(tmp, { recursive: true, force: true });
+    if (!(await exists(dir))) throw err;
+  });
+}
+
+/** A file of ours that must be there (a manifest page, a batch's requests): its text, or an error naming it. */
+export async function readRequiredText(path: string, what: string): Promise<string> {
+  const text = await readTextIfExists(path);
+  if (text === undefined) throw new Error(`${path}: missing (${what})`);
+  return text;
+}
+
+/**
  * Removes what only a run in progress needs (manifest and shards); keeps the server database and
  * the LLM journal (the replies paid for: a re-run with other settings reads them back).
  */
 export async function removeIntermediate(outDir: string): Promise<void> {
-  await rm(join(stateDir(outDir), 'shards'), { recursive: true, force: true });
-  await rm(join(stateDir(outDir), 'manifests'), { recursive: true, force: true });
-  await rm(join(stateDir(outDir), 'local-errors'), { recursive: true, force: true });
-  await rm(join(stateDir(outDir), 'batch-api'), { recursive: true, force: true });
+  const out = outputStore(outDir);
+  for (const rel of [STATE_FILES.shards, STATE_FILES.manifests, STATE_FILES.localErrors, STATE_FILES.batchApi]) await out.remove(rel);
 }
 
 const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]{8}$/;
@@ -154,11 +160,12 @@ export async function exists(path: string): Promise<boolean> {
 
 /** Removes the LLM journal; returns how many replies it held. */
 export async function removeJournal(outDir: string): Promise<number> {
+  const out = outputStore(outDir);
   let count = 0;
-  for (const sub of await readdir(journalDir(outDir)).catch(() => [] as string[])) {
-    count += (await readdir(join(journalDir(outDir), sub)).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).length;
+  for (const sub of await out.list(STATE_FILES.journal)) {
+    count += (await out.list(`${STATE_FILES.journal}/${sub}`)).filter((n) => n.endsWith('.json')).length;
   }
-  await rm(journalDir(outDir), { recursive: true, force: true });
+  await out.remove(STATE_FILES.journal);
   return count;
 }
 

@@ -14,6 +14,7 @@ import { ensureSearchAttributes } from './server/searchAttributes.js';
 import { corpusExportWorkflow, progressQuery } from '../workflows/index.js';
 import { liveProgress } from './liveProgress.js';
 import { outputSetProblem } from './commands/verify.js';
+import { OUTPUT_FILES } from '../activities/paths.js';
 import { identityChanges, resolveRunInput, runIdentity, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { corpusFingerprint, readLastRun, writeLastRun } from './runState.js';
 
@@ -46,7 +47,7 @@ export { InfrastructureError, UsageError } from './errors.js';
 /** The outputs on disk are this run's, and a complete set (not half of an interrupted re-export). */
 function outputsBelongTo(outDir: string, workflowId: string): boolean {
   try {
-    const stats = JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')) as { workflow?: { id?: string } };
+    const stats = JSON.parse(readFileSync(join(outDir, OUTPUT_FILES.stats), 'utf8')) as { workflow?: { id?: string } };
     return stats.workflow?.id === workflowId && outputSetProblem(outDir, stats as Parameters<typeof outputSetProblem>[1]) === undefined;
   } catch {
     return false;

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { QuestionKind, type RunResult } from '../schemas/index.js';
 import { DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
 import { planRun } from './commands/plan.js';
-import { removeIntermediate, removeJournal, stateDir } from '../activities/storage.js';
+import { OUTPUT_FILES, removeIntermediate, removeJournal, stateDir } from '../activities/storage.js';
 import { costMicroUsd, formatUsd, priceFor } from '../activities/generate/pricing.js';
 import { createProgressView } from './progressView.js';
 import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
@@ -265,26 +265,30 @@ async function dryRun(options: CorpusExportOptions): Promise<void> {
   console.log(out.join('\n'));
 }
 
-/** The run's summary, from the export's tally (what the files hold). */
-function printResult(result: RunResult): void {
+/**
+ * The run's summary, from the export's tally (what the files hold). `generateQa` is the run's own
+ * setting, not guessed from the files' names (a chunks run with no chunk writes no chunks file).
+ */
+function printResult(result: RunResult, generateQa: boolean): void {
   const e = result.export;
   const lines = [
     `Done: ${plural(result.documents, 'document')}, ${e.loaded} loaded, ${e.errors} failed, ${e.chunks} chunks.`,
   ];
-  const qaFiles = !Object.keys(e.files).some((f) => f === 'data/chunks.jsonl' || /^data\/chunks-\d{5}-of-\d{5}\.parquet$/.test(f));
-  if (qaFiles) {
+  if (generateQa) {
     const reasons = e.rejectedByReason;
     lines.push(`Pairs: ${e.pairsPassed} passed, ${e.pairsRejected} rejected` +
       (Object.keys(reasons).length ? ` (${formatCounts(reasons)})` : '') + '.');
   }
   lines.push(`Wrote to ${result.outDir}:`);
-  for (const [file, info] of Object.entries(e.files)) lines.push(`  ${file.padEnd(24)} ${plural(info.rows, 'row')}`);
-  lines.push('  stats.json', qaFiles && e.pairsPassed === 0
+  // As wide as the longest name: Parquet shard names are longer than the JSON Lines ones.
+  const width = Math.max(24, ...Object.keys(e.files).map((f) => f.length));
+  for (const [file, info] of Object.entries(e.files)) lines.push(`  ${file.padEnd(width)} ${plural(info.rows, 'row')}`);
+  lines.push(`  ${OUTPUT_FILES.stats}`, generateQa && e.pairsPassed === 0
     ? '  README.md (dataset card; no pair passed, so load_dataset(<out>) has no data to load)'
     : '  README.md (dataset card: load_dataset(<out>) works)');
   for (const w of result.warnings ?? []) lines.push(`Skipped: ${w}`);
   if (e.errors > 0) {
-    const errorsFile = Object.keys(e.files).find((f) => f.startsWith('errors/')) ?? 'errors.jsonl';
+    const errorsFile = Object.keys(e.files).find((f) => f.startsWith('errors/')) ?? OUTPUT_FILES.errors;
     lines.push(`Warning: ${plural(e.errors, 'document')} could not be used (${formatCounts(e.failedByReason)}); see ${errorsFile}.`);
   }
   console.log(lines.join('\n'));
@@ -363,7 +367,7 @@ async function runCommand(dir: string, flags: RunFlags, configFile?: string): Pr
     if (handle.status === 'completed') {
       console.log(`Already complete: outputs in ${result.outDir} are untouched (use --fresh to start over).`);
     }
-    printResult(result);
+    printResult(result, resolveRunInput(options).settings.generateQa);
     if (!push) return 0;
     // A client-side step after the run, never part of it: a failed upload leaves the run complete.
     try {

@@ -4,29 +4,24 @@
  * completed run from one whose input has changed since).
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { ResolvedRunInput } from '../schemas/index.js';
 import { LastRun } from '../schemas/localState.js';
 import { planFiles } from '../activities/discover.js';
-import { stateDir, writeFileAtomic } from '../activities/storage.js';
+import { outputStore, STATE_FILES } from '../activities/storage.js';
 
 export { LastRun } from '../schemas/localState.js';
 
-function lastRunPath(outDir: string): string {
-  return join(stateDir(outDir), 'last-run.json');
-}
-
 export async function readLastRun(outDir: string): Promise<LastRun | undefined> {
   try {
-    return LastRun.parse(JSON.parse(await readFile(lastRunPath(outDir), 'utf8')));
+    return LastRun.parse(JSON.parse((await outputStore(outDir).readText(STATE_FILES.lastRun)) ?? ''));
   } catch {
     return undefined;
   }
 }
 
 export async function writeLastRun(outDir: string, last: LastRun): Promise<void> {
-  await writeFileAtomic(lastRunPath(outDir), `${JSON.stringify(last, null, 2)}\n`);
+  await outputStore(outDir).write(STATE_FILES.lastRun, `${JSON.stringify(last, null, 2)}\n`);
 }
 
 /**

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { writeBenchCorpus } from './helpers/syntheticCorpus.js';
 import { writeFixtureCorpus } from './helpers/corpus.js';
 import { readJsonl, tempDir } from './helpers/files.js';
+import { cliNodeArgs } from './helpers/processes.js';
 import { temporalAddress, uniqueTaskQueue } from './helpers/temporal.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'corpus-qa.mjs');
@@ -104,7 +105,7 @@ describe('corpus-qa CLI', () => {
     const args = [BIN, 'run', root, '--out', out, '--generate-qa', '--batch-size', '2', '--no-progress'];
     const env: NodeJS.ProcessEnv = { ...process.env, CORPUS_QA_TEST_DOC_DELAY_MS: '300' };
     delete env.TEMPORAL_ADDRESS;
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, cliNodeArgs(args.slice(1)), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     const shards = join(out, '.corpus-qa', 'shards');

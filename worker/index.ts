@@ -3,7 +3,6 @@
  * by the in-process worker of `corpus-qa run`, by `corpus-qa worker`, by tests and the bench.
  */
 import { setMaxListeners } from 'node:events';
-import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkflowBundle } from '@temporalio/worker';
@@ -11,6 +10,7 @@ import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { setExtractionPoolSize } from '../activities/extract/pool.js';
 import { cacheDir } from '../client/server/temporalCli.js';
 import { cachedWorkflowBundle } from './bundleCache.js';
+import { withDocumentObservers } from './documentObservers.js';
 
 export const DEFAULT_TASK_QUEUE = 'corpus-qa';
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -88,22 +88,6 @@ export function installQuietRuntime(): void {
   }
 }
 
-/**
- * Hooks for the crash tests, which run real `corpus-qa` processes and kill them: a delay per
- * document makes a kill land mid-run, and a log of processed documents shows what was redone.
- * Both are off unless their variables are set.
- */
-function testHooksFromEnv(inner: ActivityDeps['onProcessDocument']): ActivityDeps['onProcessDocument'] {
-  const delayMs = Number(process.env.CORPUS_QA_TEST_DOC_DELAY_MS ?? 0);
-  const log = process.env.CORPUS_QA_TEST_PROCESS_LOG;
-  if (!delayMs && !log) return inner;
-  return async (source) => {
-    if (log) appendFileSync(log, `${source}\n`);
-    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-    await inner?.(source);
-  };
-}
-
 export async function createCorpusWorker(opts: CorpusWorkerOptions): Promise<Worker> {
   installQuietRuntime();
   // Dozens of LLM requests in flight share the activity's cancellation signal (each SDK call
@@ -115,7 +99,8 @@ export async function createCorpusWorker(opts: CorpusWorkerOptions): Promise<Wor
     toolVersion: toolVersion(),
     sdkVersion: sdkVersion(),
     serverVersion: await serverVersionOf(opts.connection),
-    onProcessDocument: testHooksFromEnv(opts.onProcessDocument),
+    // What this process registered (worker/documentObservers.ts), then the caller's.
+    onProcessDocument: withDocumentObservers(opts.onProcessDocument),
   };
   return Worker.create({
     connection: opts.connection,

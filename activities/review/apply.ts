@@ -6,18 +6,20 @@
  * unreviewed rows and the decisions, so applying the same file twice gives the same bytes, and
  * a later run over the same corpus (which applies the stored decisions) gives the same rows.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QaRow, type ReviewDecision, type ReviewTally } from '../../schemas/index.js';
 import { renderCard } from '../datasetCard.js';
-import { commitStaged, passedPair, settingsTable, stageFile, StagedLineWriter, writeReviewerRejections, type StagedFile } from '../export.js';
+import { settingsTable } from '../export/card.js';
+import { commitStaged } from '../export/commit.js';
+import { writeReviewerRejections } from '../export/rows.js';
+import { discardStaged, stageFile, StagedLineWriter, type StagedFile } from '../export/staging.js';
 import { rejectedRow, trainingRow } from '../exportRows.js';
-import { QualityStats } from '../exportStats.js';
-import { removeOrphanTempFiles } from '../storage.js';
+import { passedPair, QualityStats } from '../exportStats.js';
+import { OUTPUT_FILES, removeOrphanTempFiles } from '../storage.js';
 import { ReviewApplier, ReviewFileError, writeDecisions, type ReviewedPair } from './decisions.js';
 import { splitFile, type PassedEntry, type ReviewableOutput } from './output.js';
 
-const REJECTED_FILE = 'rejected/rejected.jsonl';
+const REJECTED_FILE = OUTPUT_FILES.rejected;
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface ApplyResult {
@@ -99,8 +101,8 @@ export async function applyReview(output: ReviewableOutput, decisions: Map<strin
       }
     }
     // errors.jsonl is not rewritten: a review does not touch the document errors.
-    const errorsFile = stats.files['errors.jsonl'];
-    if (errorsFile) files['errors.jsonl'] = { rows: errorsFile.rows ?? stats.documents.failed, sha256: errorsFile.sha256 };
+    const errorsFile = stats.files[OUTPUT_FILES.errors];
+    if (errorsFile) files[OUTPUT_FILES.errors] = { rows: errorsFile.rows ?? stats.documents.failed, sha256: errorsFile.sha256 };
 
     const qualityFigures = stats.quality
       ? quality.result({
@@ -127,7 +129,7 @@ export async function applyReview(output: ReviewableOutput, decisions: Map<strin
       review: review.tally,
       settingsTable: settingsTable(settings, settings.generatorId, stats.input.globs),
     });
-    const cardFile = await stageFile(out('README.md'), card);
+    const cardFile = await stageFile(out(OUTPUT_FILES.card), card);
     staged.push(cardFile);
 
     // stats.json as the run wrote it (timings, versions, workflow ids), with the counts the
@@ -140,13 +142,13 @@ export async function applyReview(output: ReviewableOutput, decisions: Map<strin
       } else if (key === 'quality') {
         newStats.quality = qualityFigures;
       } else if (key === 'files') {
-        newStats.files = { ...files, 'README.md': { sha256: cardFile.sha256 } };
+        newStats.files = { ...files, [OUTPUT_FILES.card]: { sha256: cardFile.sha256 } };
       } else {
         newStats[key] = value;
       }
       if (key === (stats.quality ? 'quality' : 'pairs')) newStats.review = review.tally;
     }
-    const statsFile = await stageFile(out('stats.json'), `${JSON.stringify(newStats, null, 2)}\n`);
+    const statsFile = await stageFile(out(OUTPUT_FILES.stats), `${JSON.stringify(newStats, null, 2)}\n`);
     // The decisions first: a crash before the commit leaves the old output with the new
     // decisions, which the next apply or run repairs.
     await writeDecisions(outDir, decisions);
@@ -154,7 +156,7 @@ export async function applyReview(output: ReviewableOutput, decisions: Map<strin
     return { tally: review.tally, passed, rejected: rejected.rows };
   } catch (err) {
     await Promise.all(writers.map((w) => w.abort()));
-    await Promise.all(staged.map((f) => rm(f.tmp, { force: true })));
+    await discardStaged(staged);
     throw err;
   }
 }

@@ -5,34 +5,30 @@
  * written) use, so the two give the same rows in the same order.
  */
 import { ReviewDecision, type QaRow, type RejectedRow, type ReviewTally } from '../../schemas/index.js';
+import { JsonLinesError, parseJsonLines } from '../../schemas/jsonLines.js';
 import { wellFormed } from '../exportRows.js';
-import { readTextIfExists, REVIEW_DECISIONS_FILE, reviewDecisionsPath, writeFileAtomic } from '../storage.js';
+import { outputStore, REVIEW_DECISIONS_FILE } from '../storage.js';
 
 export const DECISIONS_FILE = REVIEW_DECISIONS_FILE;
 
 export class ReviewFileError extends Error {}
 
+/** parseJsonLines, its line-numbered error as a ReviewFileError (what the review commands report). */
+export function reviewJsonLines<T>(file: string, text: string, parse: (row: unknown) => T): T[] {
+  try {
+    return parseJsonLines(file, text, parse);
+  } catch (err) {
+    if (err instanceof JsonLinesError) throw new ReviewFileError(err.message);
+    throw err;
+  }
+}
+
 /** The stored decisions, or undefined when this output was never reviewed. */
 export async function readDecisions(outDir: string): Promise<Map<string, ReviewDecision> | undefined> {
-  const text = await readTextIfExists(reviewDecisionsPath(outDir));
+  const text = await outputStore(outDir).readText(REVIEW_DECISIONS_FILE);
   if (text === undefined) return undefined;
   const decisions = new Map<string, ReviewDecision>();
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    const where = `${DECISIONS_FILE}:${i + 1}`;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch (err) {
-      throw new ReviewFileError(`${where}: not JSON (${(err as Error).message})`);
-    }
-    const parsed = ReviewDecision.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new ReviewFileError(`${where}: ${issue.path.join('.') || 'row'}: ${issue.message}`);
-    }
-    decisions.set(parsed.data.id, parsed.data);
-  });
+  for (const d of reviewJsonLines(DECISIONS_FILE, text, (r) => ReviewDecision.parse(r))) decisions.set(d.id, d);
   return decisions;
 }
 
@@ -47,7 +43,7 @@ export function decisionsText(decisions: Map<string, ReviewDecision>): string {
 }
 
 export async function writeDecisions(outDir: string, decisions: Map<string, ReviewDecision>): Promise<void> {
-  await writeFileAtomic(reviewDecisionsPath(outDir), decisionsText(decisions), true);
+  await outputStore(outDir).write(REVIEW_DECISIONS_FILE, decisionsText(decisions), true);
 }
 
 /** A pair a decision let through: its row (edited or not) and whether it was edited. */

@@ -4,8 +4,7 @@
  * and the rejected pairs. Both `review export` and `review apply` start from this, so neither
  * needs the shards (removed after a run unless --keep-intermediate).
  */
-import { readTextIfExists } from '../storage.js';
-import { join } from 'node:path';
+import { OUTPUT_FILES, outputStore, splitPath } from '../storage.js';
 import { z } from 'zod';
 import {
   AlpacaRow,
@@ -20,7 +19,7 @@ import {
   TrainingFormat,
   trainingRowSchema,
 } from '../../schemas/index.js';
-import { DECISIONS_FILE, readDecisions, ReviewFileError } from './decisions.js';
+import { DECISIONS_FILE, readDecisions, ReviewFileError, reviewJsonLines } from './decisions.js';
 
 /** What of stats.json a review re-export needs besides StatsJson's counts. */
 export const ReviewableStats = StatsJson.extend({
@@ -61,24 +60,8 @@ export interface ReviewableOutput {
   llmLine: string | undefined;
 }
 
-export function splitFile(split: string): string {
-  return `data/${split}.jsonl`;
-}
-
-
-function parseJsonl<T>(rel: string, text: string, parse: (row: unknown) => T): T[] {
-  const rows: T[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line === '') return;
-    try {
-      rows.push(parse(JSON.parse(line)));
-    } catch (err) {
-      const msg = err instanceof z.ZodError ? `${err.issues[0]!.path.join('.') || 'row'}: ${err.issues[0]!.message}` : (err as Error).message;
-      throw new ReviewFileError(`${rel}:${i + 1}: ${msg}`);
-    }
-  });
-  return rows;
-}
+/** Where a split's rows are: data/<split>.jsonl (the export's own name for it). */
+export const splitFile = splitPath;
 
 /** A passed row of any training format back to the plain QA row it was made from. */
 export function qaRowOf(format: TrainingFormat, row: Record<string, unknown>): QaRow {
@@ -103,8 +86,9 @@ export function qaRowOf(format: TrainingFormat, row: Record<string, unknown>): Q
 }
 
 export async function readReviewableOutput(outDir: string): Promise<ReviewableOutput> {
-  const statsText = await readTextIfExists(join(outDir, 'stats.json'));
-  if (statsText === undefined) throw new ReviewFileError(`${join(outDir, 'stats.json')}: missing (is ${outDir} the --out of a finished run?)`);
+  const out = outputStore(outDir);
+  const statsText = await out.readText(OUTPUT_FILES.stats);
+  if (statsText === undefined) throw new ReviewFileError(`${out.pathOf(OUTPUT_FILES.stats)}: missing (is ${outDir} the --out of a finished run?)`);
   let stats: ReviewableStats;
   let rawStats: Record<string, unknown>;
   try {
@@ -112,7 +96,7 @@ export async function readReviewableOutput(outDir: string): Promise<ReviewableOu
     stats = ReviewableStats.parse(rawStats);
   } catch (err) {
     const msg = err instanceof z.ZodError ? `${err.issues[0]!.path.join('.')}: ${err.issues[0]!.message}` : (err as Error).message;
-    throw new ReviewFileError(`stats.json: ${msg}`);
+    throw new ReviewFileError(`${OUTPUT_FILES.stats}: ${msg}`);
   }
   if (!stats.settings.generateQa) throw new ReviewFileError(`${outDir}: a run without --generate-qa has no pairs to review`);
   if (stats.settings.fileFormat === 'parquet') {
@@ -126,9 +110,9 @@ export async function readReviewableOutput(outDir: string): Promise<ReviewableOu
   const passed: PassedEntry[] = [];
   for (const { name } of stats.settings.splits) {
     const rel = splitFile(name);
-    const text = await readTextIfExists(join(outDir, rel));
+    const text = await out.readText(rel);
     if (text === undefined) continue; // a split with no rows has no file
-    for (const [i, row] of parseJsonl(rel, text, (r) => rowSchema.parse(r)).entries()) {
+    for (const [i, row] of reviewJsonLines(rel, text, (r) => rowSchema.parse(r)).entries()) {
       const current = qaRowOf(format, row);
       const edited = row.edited === true;
       let base = current;
@@ -140,9 +124,9 @@ export async function readReviewableOutput(outDir: string): Promise<ReviewableOu
       passed.push({ split: name, base, edited });
     }
   }
-  const rejectedText = await readTextIfExists(join(outDir, 'rejected/rejected.jsonl'));
-  const rejected = rejectedText === undefined ? [] : parseJsonl('rejected/rejected.jsonl', rejectedText, (r) => RejectedRow.parse(r));
-  const card = (await readTextIfExists(join(outDir, 'README.md'))) ?? '';
+  const rejectedText = await out.readText(OUTPUT_FILES.rejected);
+  const rejected = rejectedText === undefined ? [] : reviewJsonLines(OUTPUT_FILES.rejected, rejectedText, (r) => RejectedRow.parse(r));
+  const card = (await out.readText(OUTPUT_FILES.card)) ?? '';
   const llmLine = card.split('\n').find((l) => l.startsWith('LLM: '));
   return { outDir, stats, rawStats, passed, rejected, stored, llmLine };
 }

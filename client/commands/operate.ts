@@ -5,10 +5,9 @@
  */
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Progress } from '../../schemas/index.js';
-import { stateDir } from '../../activities/storage.js';
+import { outputStore, STATE_FILES } from '../../activities/storage.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime } from '../../worker/index.js';
 import { progressQuery } from '../../workflows/index.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../server/devServer.js';
@@ -81,17 +80,18 @@ export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | und
 
 /** Documents with a shard on disk, for runs that no worker answers queries for. */
 async function progressFromStorage(outDir: string): Promise<{ documents: number; withShard: number } | undefined> {
+  const out = outputStore(outDir);
   try {
-    const manifests = await readdir(join(stateDir(outDir), 'manifests'));
+    const manifests = await out.list(STATE_FILES.manifests);
     const last = manifests.filter((m) => !m.includes('.tmp')).sort().at(-1);
     if (!last) return undefined;
     let documents = 0;
-    for (const page of await readdir(join(stateDir(outDir), 'manifests', last))) {
-      if (page.startsWith('page-')) documents += (await readFile(join(stateDir(outDir), 'manifests', last, page), 'utf8')).split('\n').filter(Boolean).length;
+    for (const page of await out.list(`${STATE_FILES.manifests}/${last}`)) {
+      if (page.startsWith('page-')) documents += ((await out.readText(`${STATE_FILES.manifests}/${last}/${page}`)) ?? '').split('\n').filter(Boolean).length;
     }
     let withShard = 0;
-    for (const dir of await readdir(join(stateDir(outDir), 'shards')).catch(() => [] as string[])) {
-      withShard += (await readdir(join(stateDir(outDir), 'shards', dir))).filter((f) => f.endsWith('.json')).length;
+    for (const dir of await out.list(STATE_FILES.shards)) {
+      withShard += (await out.list(`${STATE_FILES.shards}/${dir}`)).filter((f) => f.endsWith('.json')).length;
     }
     return { documents, withShard };
   } catch {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { commitIter, createBranch, createRepo, HubApiError, listFiles, type CommitOperation } from '@huggingface/hub';
 import { StatsJson } from '../../schemas/index.js';
-import { STATE_DIR_NAME } from '../../activities/storage.js';
+import { OUTPUT_FILES, STATE_DIR_NAME } from '../../activities/storage.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { verifyOutput, VerifyError } from './verify.js';
 
@@ -74,14 +74,14 @@ export function datasetFiles(outDir: string): Array<{ path: string; bytes: numbe
     throw new PushRefused(`${outDir} is not a finished corpus-qa output (${err.message}); ` +
       'push uploads the output of a completed `corpus-qa run` only (`corpus-qa verify` checks it)');
   }
-  const stats = StatsJson.safeParse(JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')));
+  const stats = StatsJson.safeParse(JSON.parse(readFileSync(join(outDir, OUTPUT_FILES.stats), 'utf8')));
   if (!stats.success) {
     // verify passes a stats.json from before the files were listed; push needs the list.
     const issue = stats.error.issues[0]!;
     throw new PushRefused(`stats.json: ${issue.path.join('.') || 'content'}: ${issue.message} (written by an older corpus-qa?); ` +
       'export again with this version (`corpus-qa run ... --fresh`) to push it');
   }
-  const paths = [...Object.keys(stats.data.files), 'stats.json'].sort();
+  const paths = [...Object.keys(stats.data.files), OUTPUT_FILES.stats].sort();
   for (const p of paths) {
     // stats.json is ours, but it is read back from disk: never let it point outside the dataset.
     if (p.startsWith('/') || p.split('/').some((s) => s === '..' || s === '') || p.startsWith(`${STATE_DIR_NAME}/`)) {

@@ -15,6 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ChunkRow, ErrorRow, RejectedRow, trainingRowSchema, type TrainingFormat } from '../../schemas/index.js';
 import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, trainingFeatures, type Feature } from '../../activities/datasetCard.js';
+import { OUTPUT_FILES, PARQUET_PREFIX, splitPath } from '../../activities/paths.js';
 import { cacheDir } from '../server/temporalCli.js';
 import { allParquetShards, checkParquetShards, ParquetCheckError, parquetColumns, readParquetFooter } from './parquetCheck.js';
 
@@ -31,7 +32,7 @@ interface CardYaml {
 }
 
 function readCard(outDir: string): CardYaml {
-  const path = join(outDir, 'README.md');
+  const path = join(outDir, OUTPUT_FILES.card);
   if (!existsSync(path)) throw new VerifyError(`README.md: missing (the dataset card)`);
   const m = /^---\n([\s\S]*?)\n---\n/.exec(readFileSync(path, 'utf8'));
   if (!m) throw new VerifyError('README.md:1: no YAML header (--- ... ---)');
@@ -101,9 +102,9 @@ const MIXED = 'the output directory mixes files of two exports (one was interrup
 export function outputSetProblem(outDir: string, stats?: StatsFiles): string | undefined {
   if (!stats) {
     try {
-      stats = JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8')) as StatsFiles;
+      stats = JSON.parse(readFileSync(join(outDir, OUTPUT_FILES.stats), 'utf8')) as StatsFiles;
     } catch (err) {
-      return `stats.json: ${existsSync(join(outDir, 'stats.json')) ? `not JSON (${(err as Error).message})` : 'missing'}`;
+      return `stats.json: ${existsSync(join(outDir, OUTPUT_FILES.stats)) ? `not JSON (${(err as Error).message})` : 'missing'}`;
     }
   }
   const described = stats.files;
@@ -120,12 +121,12 @@ export function outputSetProblem(outDir: string, stats?: StatsFiles): string | u
   const candidates = stats.settings?.generateQa
     ? [
         ...new Set([...(stats.settings.splits ?? []).map((s) => s.name), ...Object.keys(stats.pairs?.splits ?? {})]),
-      ].map((name) => `data/${name}.jsonl`).concat('rejected/rejected.jsonl')
-    : ['data/chunks.jsonl'];
-  candidates.push('errors.jsonl');
+      ].map(splitPath).concat(OUTPUT_FILES.rejected)
+    : [OUTPUT_FILES.chunks];
+  candidates.push(OUTPUT_FILES.errors);
   // Parquet shards of any run, this format's or not: present but not described is a mix too.
   candidates.push(...allParquetShards(outDir));
-  if (described['README.md']) candidates.push('README.md');
+  if (described[OUTPUT_FILES.card]) candidates.push(OUTPUT_FILES.card);
   for (const rel of candidates) {
     if (!described[rel] && existsSync(join(outDir, rel))) return `${rel}: present, but stats.json does not describe it: ${MIXED}`;
   }
@@ -138,7 +139,7 @@ export interface VerifyReport {
 }
 
 export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = {}): VerifyReport {
-  const statsPath = join(outDir, 'stats.json');
+  const statsPath = join(outDir, OUTPUT_FILES.stats);
   if (!existsSync(statsPath)) throw new VerifyError('stats.json: missing');
   let stats: {
     settings: { generateQa: boolean; format?: TrainingFormat; fileFormat?: string };
@@ -204,22 +205,22 @@ function verifyFiles(
     for (const [split, n] of Object.entries(stats.pairs.splits ?? { train: stats.pairs.passed })) {
       // A reviewed output's rows end with `edited` (stats.json has `review` then).
       const reviewed = stats.review !== undefined;
-      const rows = check(`data/${split}.jsonl`, `data/${split}`, trainingRowSchema(format, reviewed), trainingFeatures(format, reviewed));
-      if (rows !== n) throw new VerifyError(`stats.json: pairs.splits.${split} is ${n}, ${label(`data/${split}.jsonl`, `data/${split}`)} has ${rows} rows`);
+      const rows = check(splitPath(split), PARQUET_PREFIX.split(split), trainingRowSchema(format, reviewed), trainingFeatures(format, reviewed));
+      if (rows !== n) throw new VerifyError(`stats.json: pairs.splits.${split} is ${n}, ${label(splitPath(split), PARQUET_PREFIX.split(split))} has ${rows} rows`);
       passed += rows;
     }
     if (passed !== stats.pairs.passed) throw new VerifyError(`stats.json: pairs.passed is ${stats.pairs.passed}, the data files have ${passed} rows`);
-    const rejected = check('rejected/rejected.jsonl', 'rejected/train', RejectedRow, REJECTED_FEATURES);
+    const rejected = check(OUTPUT_FILES.rejected, PARQUET_PREFIX.rejected, RejectedRow, REJECTED_FEATURES);
     if (rejected !== stats.pairs.rejected) {
-      throw new VerifyError(`stats.json: pairs.rejected is ${stats.pairs.rejected}, ${label('rejected/rejected.jsonl', 'rejected/train')} has ${rejected} rows`);
+      throw new VerifyError(`stats.json: pairs.rejected is ${stats.pairs.rejected}, ${label(OUTPUT_FILES.rejected, PARQUET_PREFIX.rejected)} has ${rejected} rows`);
     }
   } else {
-    const chunks = check('data/chunks.jsonl', 'data/chunks', ChunkRow, CHUNK_FEATURES);
-    if (chunks !== stats.chunks) throw new VerifyError(`stats.json: chunks is ${stats.chunks}, ${label('data/chunks.jsonl', 'data/chunks')} has ${chunks} rows`);
+    const chunks = check(OUTPUT_FILES.chunks, PARQUET_PREFIX.split('chunks'), ChunkRow, CHUNK_FEATURES);
+    if (chunks !== stats.chunks) throw new VerifyError(`stats.json: chunks is ${stats.chunks}, ${label(OUTPUT_FILES.chunks, PARQUET_PREFIX.split('chunks'))} has ${chunks} rows`);
   }
-  const errors = check('errors.jsonl', 'errors/train', ErrorRow, ERROR_FEATURES);
+  const errors = check(OUTPUT_FILES.errors, PARQUET_PREFIX.errors, ErrorRow, ERROR_FEATURES);
   if (errors !== stats.documents.failed) {
-    throw new VerifyError(`stats.json: documents.failed is ${stats.documents.failed}, ${label('errors.jsonl', 'errors/train')} has ${errors} rows`);
+    throw new VerifyError(`stats.json: documents.failed is ${stats.documents.failed}, ${label(OUTPUT_FILES.errors, PARQUET_PREFIX.errors)} has ${errors} rows`);
   }
 
   for (const config of card.configs) {

@@ -6,8 +6,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'corpus-qa.mjs');
+
+/**
+ * Node's arguments for a `corpus-qa` process of the tests: the CLI with documentHook.mjs
+ * preloaded, which reads CORPUS_QA_TEST_DOC_DELAY_MS / CORPUS_QA_TEST_PROCESS_LOG (inert without them).
+ */
+export function cliNodeArgs(args: string[]): string[] {
+  return ['--import', pathToFileURL(join(import.meta.dirname, 'documentHook.mjs')).href, BIN, ...args];
+}
 
 export interface CliExit {
   code: number | null;
@@ -30,7 +39,7 @@ export interface CliProcess {
 export function startCorpusQa(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete fullEnv[k];
-  const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, cliNodeArgs(args), { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start corpus-qa ${args.join(' ')}`);
   let out = '';
   let err = '';
@@ -201,7 +210,7 @@ export function countShards(outDir: string): number {
   return n;
 }
 
-/** Lines of the CORPUS_QA_TEST_PROCESS_LOG file: one per document really processed. */
+/** Lines of the CORPUS_QA_TEST_PROCESS_LOG file (documentHook.mjs): one per document really processed. */
 export function readProcessLog(path: string): string[] {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8').split('\n').filter(Boolean);

@@ -1,0 +1,127 @@
+/**
+ * The rows step of an export: every document of the manifest, in its order, read back from its
+ * shard and written to the sinks: an error row, its chunks, or its pairs (judged for duplicates,
+ * placed in their split, passed through the reviewer's decisions).
+ */
+import type { ErrorRow, ManifestEntry, ResolvedRunInput, ShardContent } from '../../schemas/index.js';
+import { ErrorRow as ErrorRowSchema, ShardContent as ShardContentSchema } from '../../schemas/index.js';
+import { chunkRow, errorRow, rejectedRow, trainingRow, wellFormed } from '../exportRows.js';
+import { passedPair, QualityStats } from '../exportStats.js';
+import { iterateManifest } from '../manifest.js';
+import { shardKeyFor, shardSettingsKey } from '../processBatch.js';
+import { readDecisions, ReviewApplier } from '../review/decisions.js';
+import { splitOf } from '../splits.js';
+import { localErrorPath, readParsedIfExists, shardPath } from '../storage.js';
+import { PairDuplicates } from './duplicates.js';
+import type { ExportSinks, RowSink } from './sinks.js';
+
+/** What the rows step counted, for stats.json and the card. */
+export interface RowTally {
+  loaded: number;
+  chunks: number;
+  failedByReason: Record<string, number>;
+  rejectedByReason: Record<string, number>;
+  duplicates: PairDuplicates;
+  quality: QualityStats;
+  /** Set for a reviewed output (<out>/review/decisions.jsonl exists). */
+  review: ReviewApplier | undefined;
+}
+
+type DocumentResult = { error: Omit<ErrorRow, 'source'> } | { shard: Extract<ShardContent, { status: 'ok' }> };
+
+/** One manifest entry's result: its shard, or why it has none. */
+async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, settingsKey: string): Promise<DocumentResult> {
+  if (entry.error) return { error: { stage: 'discover', reason: entry.error.reason, detail: entry.error.detail } };
+  const key = shardKeyFor(entry, settingsKey);
+  const shard = await readParsedIfExists(shardPath(run.outDir, key), ShardContentSchema);
+  if (!shard) {
+    // Only machine-local read failures leave no shard (they must not be cached); their
+    // record says why.
+    const local = await readParsedIfExists(localErrorPath(run.outDir, key), ErrorRowSchema.omit({ source: true })).catch(() => undefined);
+    return { error: local ?? { stage: 'load', reason: 'unreadable', detail: 'file could not be read during processing' } };
+  }
+  if (shard.status === 'error') return { error: { stage: shard.stage, reason: shard.reason, detail: shard.detail } };
+  return { shard };
+}
+
+export async function writeRows(
+  run: ResolvedRunInput,
+  manifest: { key: string; documents: number },
+  sinks: ExportSinks,
+  heartbeat: (details: unknown) => void,
+): Promise<RowTally> {
+  const { settings } = run;
+  const qa = settings.generateQa;
+  const settingsKey = shardSettingsKey(run);
+  // A reviewed output keeps its reviewer's decisions, keyed by pair id, on every later run.
+  const storedDecisions = qa ? await readDecisions(run.outDir) : undefined;
+  const tally: RowTally = {
+    loaded: 0,
+    chunks: 0,
+    failedByReason: {},
+    rejectedByReason: {},
+    duplicates: new PairDuplicates(),
+    quality: new QualityStats(settings.splits.map((s) => s.name)),
+    review: storedDecisions ? new ReviewApplier(storedDecisions) : undefined,
+  };
+
+  let seen = 0;
+  for await (const entry of iterateManifest(run.outDir, manifest.key, manifest.documents)) {
+    if (++seen % 200 === 0) heartbeat({ index: seen });
+    const result = await documentResult(run, entry, settingsKey);
+    if ('error' in result) {
+      tally.failedByReason[result.error.reason] = (tally.failedByReason[result.error.reason] ?? 0) + 1;
+      await sinks.errors.write(errorRow(entry.source, result.error));
+      continue;
+    }
+    const { shard } = result;
+    tally.loaded++;
+    tally.chunks += shard.chunks;
+    if (qa) await writePairs(run, entry.source, shard, sinks, tally);
+    else for (const c of shard.chunkRows) await sinks.split('chunks').write(chunkRow(entry.source, c));
+  }
+
+  if (tally.review) await writeReviewerRejections(tally.review, sinks.rejected, tally.rejectedByReason);
+  return tally;
+}
+
+/** One document's pairs: passed ones to the document's split, the others to rejected. */
+async function writePairs(
+  run: ResolvedRunInput,
+  source: string,
+  shard: Extract<ShardContent, { status: 'ok' }>,
+  sinks: ExportSinks,
+  tally: RowTally,
+): Promise<void> {
+  const { settings } = run;
+  const split = splitOf(source, settings.splits);
+  const writer = sinks.split(split);
+  tally.quality.startDocument(shard.chunks, shard.words);
+  for (const { row, reasons, detail, duplicateOf } of tally.duplicates.judge(source, shard.pairs)) {
+    const primary = reasons[0];
+    if (primary === undefined) {
+      const reviewed = tally.review ? tally.review.passed(row) : { row, edited: undefined };
+      if (!reviewed) continue; // dropped by the reviewer: written after the last document
+      tally.quality.pass(passedPair(reviewed.row), split);
+      await writer.write(trainingRow(settings.format, reviewed.row, reviewed.edited));
+    } else {
+      tally.rejectedByReason[primary] = (tally.rejectedByReason[primary] ?? 0) + 1;
+      await sinks.rejected?.write(rejectedRow({ ...row, reason: primary, reasons, detail: wellFormed(detail), duplicate_of: duplicateOf }));
+    }
+  }
+}
+
+/**
+ * The reviewer's drops go after the validator's rejections (ReviewApplier's order), and their
+ * reason is counted last, so stats.json's key order is the same from a run and from
+ * `review apply`.
+ */
+export async function writeReviewerRejections(
+  review: ReviewApplier,
+  rejected: Pick<RowSink, 'write'> | undefined,
+  rejectedByReason: Record<string, number>,
+): Promise<void> {
+  const rows = review.droppedRows();
+  for (const r of rows) await rejected?.write(rejectedRow(r));
+  if (rows.length > 0) rejectedByReason.reviewer_rejected = rows.length;
+}

@@ -1,0 +1,89 @@
+/**
+ * Files of an export written completely (and fsynced) under temporary names, not yet visible:
+ * commit.ts renames them into place together, so a reader never sees half of the set.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { sha256Hex, tempPathFor } from '../storage.js';
+
+/** A file written completely (and fsynced) to its temporary path, not yet in place. */
+export interface StagedFile {
+  path: string;
+  tmp: string;
+  sha256: string;
+}
+
+/**
+ * A file written line by line to a temporary path, hashed as it goes; `finish` makes it complete
+ * on disk but leaves it under its temporary name: commitStaged renames it with the others.
+ */
+export class StagedLineWriter {
+  private handle: FileHandle | undefined;
+  readonly tmp: string;
+  private buffer: string[] = [];
+  private bufferedChars = 0;
+  private readonly hash = createHash('sha256');
+  rows = 0;
+
+  constructor(readonly path: string) {
+    this.tmp = tempPathFor(path);
+  }
+
+  async open(): Promise<this> {
+    await mkdir(dirname(this.path), { recursive: true });
+    this.handle = await open(this.tmp, 'w');
+    return this;
+  }
+
+  async writeLine(line: string): Promise<void> {
+    this.buffer.push(line, '\n');
+    this.bufferedChars += line.length + 1;
+    this.rows++;
+    if (this.bufferedChars > 1 << 20) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.handle || this.buffer.length === 0) return;
+    const chunk = this.buffer.join('');
+    this.buffer = [];
+    this.bufferedChars = 0;
+    this.hash.update(chunk);
+    await this.handle.write(chunk);
+  }
+
+  /** Flush, fsync and close; the file stays at its temporary path. */
+  async finish(): Promise<StagedFile> {
+    await this.flush();
+    if (!this.handle) throw new Error(`writer for ${this.path} was not opened`);
+    await this.handle.sync();
+    await this.handle.close();
+    this.handle = undefined;
+    return { path: this.path, tmp: this.tmp, sha256: this.hash.digest('hex') };
+  }
+
+  async abort(): Promise<void> {
+    if (this.handle) await this.handle.close().catch(() => undefined);
+    this.handle = undefined;
+    await rm(this.tmp, { force: true });
+  }
+}
+
+/** A whole small file (the card, stats.json) staged at once. */
+export async function stageFile(path: string, data: string): Promise<StagedFile> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { path, tmp, sha256: sha256Hex(data) };
+}
+
+/** Removes what was staged and not committed (an export that failed half way). */
+export async function discardStaged(staged: StagedFile[]): Promise<void> {
+  await Promise.all(staged.map((f) => rm(f.tmp, { force: true })));
+}
