@@ -90,11 +90,11 @@ export async function processDocument(
     //    flight), one after another for CPU work.
     const generated = await eachChunk(chunks, generator.concurrent, halt, (chunk) =>
       generator.generateChunk(chunk, { ...ctx, maxPairs: settings.maxPairsPerChunk }),
-    );
+    hooks.signal);
     lap('generate');
 
     // 2. Validate each pair against its chunk.
-    const perChunk = chunks.map((chunk, i) => pairsOf(chunk, generated[i]!, generator.id, settings.chunkSize));
+    const perChunk = await eachChunk(chunks, false, halt, (chunk, i) => pairsOf(chunk, generated[i]!, generator.id, settings.chunkSize), hooks.signal);
     lap('validate');
 
     // 3. Judge: only pairs that passed the rule checks are worth a judge's tokens.
@@ -103,7 +103,7 @@ export async function processDocument(
       await eachChunk(chunks, generator.concurrent, halt, async (chunk, i) => {
         const passing = perChunk[i]!.filter((p) => p.reasons.length === 0);
         if (passing.length > 0) applyJudgement(passing, await judge(chunk, passing, ctx), generator.minScore ?? 0);
-      });
+      }, hooks.signal);
       lap('generate');
     }
     // 4. Duplicates within the document, in chunk order, after the judge: only a pair that passed
@@ -123,11 +123,17 @@ export async function processDocument(
  * started; the call returns (throws) only when nothing is in flight any more, so a retry never
  * races a request of this attempt.
  */
-async function eachChunk<T>(chunks: Chunk[], concurrent: boolean, halt: AbortController, work: (chunk: Chunk, i: number) => Promise<T>): Promise<T[]> {
+async function eachChunk<T>(
+  chunks: Chunk[],
+  concurrent: boolean,
+  halt: AbortController,
+  work: (chunk: Chunk, i: number) => T | Promise<T>,
+  signal?: AbortSignal,
+): Promise<T[]> {
   if (concurrent) {
     const settled = await Promise.allSettled(
       chunks.map((c, i) =>
-        work(c, i).catch((err: unknown) => {
+        Promise.resolve(work(c, i)).catch((err: unknown) => {
           if (!halt.signal.aborted) halt.abort(err);
           throw err;
         }),
@@ -139,8 +145,12 @@ async function eachChunk<T>(chunks: Chunk[], concurrent: boolean, halt: AbortCon
   const out: T[] = [];
   for (const [i, c] of chunks.entries()) {
     // Yield now and then: a huge document is minutes of synchronous work, and the activity's
-    // keep-alive heartbeat must still fire meanwhile.
-    if (i % 20 === 19) await new Promise((r) => setImmediate(r));
+    // keep-alive heartbeat must still fire meanwhile, and a cancellation (Ctrl-C, `corpus-qa
+    // cancel`, the worker stopping) must stop it there, not after the last chunk.
+    if (i % 20 === 19) {
+      await new Promise((r) => setImmediate(r));
+      signal?.throwIfAborted();
+    }
     out.push(await work(c, i));
   }
   return out;

@@ -101,3 +101,25 @@ describe('shard figures', () => {
     for (const p of releases.filter((r) => r.reasons.length > 0)) expect(p.reasons).toEqual(['duplicate']);
   });
 });
+
+describe('cancellation of a long document', () => {
+  it('stops CPU generation at its next yield, not after the last chunk', async () => {
+    const text = Array.from({ length: 400 }, (_, i) => `Paragraph ${i} says that station ${i} records the wind every hour.`).join('\n\n');
+    const controller = new AbortController();
+    let calls = 0;
+    const cancelling: Generator = {
+      id: 'test-cancel',
+      concurrent: false,
+      async generateChunk() {
+        if (++calls === 30) controller.abort(new Error('cancelled by the test'));
+        return { pairs: [] };
+      },
+    };
+    const bytes = new TextEncoder().encode(text);
+    await expect(processDocument(bytes, 'text', 'cd'.repeat(32), settings, { generator: cancelling, signal: controller.signal }))
+      .rejects.toThrow('cancelled by the test');
+    // 200-character chunks of 400 paragraphs: far more chunks than the 20 between two yields.
+    expect(calls).toBeGreaterThanOrEqual(30);
+    expect(calls).toBeLessThan(50);
+  });
+});
