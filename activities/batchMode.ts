@@ -15,6 +15,7 @@
  * in the journal and normal processing runs from it, sending nothing. Failed items are simply
  * collected again in the next round.
  */
+import { rename } from 'node:fs/promises';
 import { z } from 'zod';
 import type { LlmSettings, ResolvedRunInput } from '../schemas/index.js';
 import { addReply, type LlmUsage } from '../schemas/llmUsage.js';
@@ -26,7 +27,8 @@ import { costMicroUsd, priceFor } from './generate/pricing.js';
 import { RequestPending, type LlmCall } from './generate/requester.js';
 import { readManifestRange } from './manifest.js';
 import { loadOrProcess, shardSettingsKey } from './processBatch.js';
-import { AtomicLineWriter, batchRequestsPath, readParsedIfExists, readRequiredText, writeFileAtomic } from './storage.js';
+import { batchRequestsPath, readParsedIfExists, readRequiredText, writeFileAtomic } from './storage.js';
+import { StagedLineWriter } from './export/staging.js';
 
 export interface CollectInput {
   run: ResolvedRunInput;
@@ -101,7 +103,7 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
     heartbeat({ index: from });
   }
   const file = batchRequestsPath(run.outDir, settingsKey, input.round);
-  const writer = await new AtomicLineWriter(file).open();
+  const writer = await new StagedLineWriter(file).open();
   const { llm } = llmOf(run);
   const price = priceFor(llm, run.llmRuntime ?? {});
   let estimate = 0;
@@ -111,7 +113,8 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
     const promptTokens = Math.ceil((call.system.length + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
     estimate += costMicroUsd(price, promptTokens, call.maxTokens ?? llm.maxTokens ?? 400, true);
   }
-  await writer.commit();
+  const staged = await writer.finish();
+  await rename(staged.tmp, staged.path); // complete and fsynced: only now may a reader see it
   return { pending: collected.size, file, documentsPending, estimatedCostMicroUsd: estimate };
 }
 

@@ -5,7 +5,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { STATE_FILES } from './paths.js';
 
@@ -206,58 +205,3 @@ export async function readParsedIfExists<T>(
   return r.data;
 }
 
-/**
- * A file written line by line and made visible only by commit(). Used by export for files that
- * can be far bigger than memory. Hashes what it writes so the caller can report a checksum.
- */
-export class AtomicLineWriter {
-  private handle: FileHandle | undefined;
-  private readonly tmp: string;
-  private buffer: string[] = [];
-  private bufferedChars = 0;
-  private readonly hash = createHash('sha256');
-  rows = 0;
-
-  constructor(readonly path: string) {
-    this.tmp = tempPathFor(path);
-  }
-
-  async open(): Promise<this> {
-    await mkdir(dirname(this.path), { recursive: true });
-    this.handle = await open(this.tmp, 'w');
-    return this;
-  }
-
-  async writeLine(line: string): Promise<void> {
-    this.buffer.push(line, '\n');
-    this.bufferedChars += line.length + 1;
-    this.rows++;
-    if (this.bufferedChars > 1 << 20) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    if (!this.handle || this.buffer.length === 0) return;
-    const chunk = this.buffer.join('');
-    this.buffer = [];
-    this.bufferedChars = 0;
-    this.hash.update(chunk);
-    await this.handle.write(chunk);
-  }
-
-  /** Flush, fsync and rename into place. Returns the sha256 of the file's bytes. */
-  async commit(): Promise<string> {
-    await this.flush();
-    if (!this.handle) throw new Error(`writer for ${this.path} was not opened`);
-    await this.handle.sync();
-    await this.handle.close();
-    this.handle = undefined;
-    await rename(this.tmp, this.path);
-    return this.hash.digest('hex');
-  }
-
-  async abort(): Promise<void> {
-    if (this.handle) await this.handle.close().catch(() => undefined);
-    this.handle = undefined;
-    await rm(this.tmp, { force: true });
-  }
-}

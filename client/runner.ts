@@ -4,6 +4,7 @@
  * the workflow, run an in-process worker until the result is in, report progress.
  */
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { setMaxListeners } from 'node:events';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { watchDiskSpace } from './server/diskSpace.js';
@@ -195,6 +196,9 @@ async function runOn(
   const live = new Set<AbortController>();
   const abortable = <T>(fn: () => Promise<T>): Promise<T> => {
     const c = new AbortController();
+    // The result's long-poll is re-sent every minute or so on the same signal, each time with a
+    // listener of its own: an hours-long run is expected to collect them, not a leak to warn about.
+    setMaxListeners(0, c.signal);
     live.add(c);
     return connection.withAbortSignal(c.signal, fn).finally(() => live.delete(c));
   };

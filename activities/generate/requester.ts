@@ -136,6 +136,12 @@ export class LlmRequester {
         slot.release();
         throw halt.reason;
       }
+      // The budget again, now that this request is next to go: every request of a document is
+      // queued at once, and what the ones before it cost is known only once they are answered.
+      if (this.o.overBudget?.()) {
+        slot.release();
+        throw new BudgetReached();
+      }
       health.inFlight++;
       let atServer = true;
       const leaveServer = () => {
