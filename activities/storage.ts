@@ -72,7 +72,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, d
   }
 }
 
-async function writeTemp(tmp: string, data: string | Uint8Array, durable: boolean): Promise<void> {
+/** Writes `data` to `tmp` (a temporary name of tempPathFor), fsynced when `durable`; the caller renames it. */
+export async function writeTemp(tmp: string, data: string | Uint8Array, durable: boolean): Promise<void> {
   if (!durable) return writeFile(tmp, data);
   const fh = await open(tmp, 'w');
   try {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { sha256Hex, tempPathFor } from '../storage.js';
+import { sha256Hex, tempPathFor, writeTemp } from '../storage.js';
 
 /** A file written completely (and fsynced) to its temporary path, not yet in place. */
 export interface StagedFile {
@@ -73,13 +73,7 @@ export class StagedLineWriter {
 export async function stageFile(path: string, data: string): Promise<StagedFile> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeTemp(tmp, data, true);
   return { path, tmp, sha256: sha256Hex(data) };
 }
 
