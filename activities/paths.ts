@@ -53,6 +53,19 @@ export const OUTPUT_DIRS = ['.', 'data', 'rejected', 'errors'] as const;
 export const STATE_DIR_NAME = '.corpus-qa';
 export const MANIFEST_PAGE_SIZE = 1000;
 
+/**
+ * The names of the run's state relative to <out> ('/'-separated), for OutputStore; the path
+ * functions below join them to a local <out>.
+ */
+export const STATE_NAMES = {
+  manifestDir: (manifestKey: string) => `${STATE_DIR_NAME}/manifests/${manifestKey}`,
+  manifestPage: (manifestKey: string, page: number) => `${STATE_DIR_NAME}/manifests/${manifestKey}/${manifestPageName(page)}`,
+  shard: (shardKey: string) => `${STATE_DIR_NAME}/shards/${shardKey.slice(0, 2)}/${shardKey}.json`,
+  journal: (requestKey: string) => `${STATE_DIR_NAME}/journal/${requestKey.slice(0, 2)}/${requestKey}.json`,
+  batchRequests: (runKey: string, round: number) => `${STATE_DIR_NAME}/batch-api/${runKey}-round-${round}.jsonl`,
+  localError: (shardKey: string) => `${STATE_DIR_NAME}/local-errors/${shardKey}.json`,
+} as const;
+
 export function stateDir(outDir: string): string {
   return join(outDir, STATE_DIR_NAME);
 }

@@ -4,43 +4,101 @@
  * lives is activities/paths.ts (re-exported here: callers import both from storage).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { STATE_FILES } from './paths.js';
+import { isS3Url, s3Store } from './storage/s3Store.js';
 
 export * from './paths.js';
+export { isS3Url } from './storage/s3Store.js';
 
 /**
  * <out> as the code that reads and writes its files sees it: names relative to <out>
- * ('/'-separated, as paths.ts gives them), never joined paths. A local directory today; the
- * interface is small so that an object store (issue 16: --out s3://...) can implement it too.
+ * ('/'-separated, as paths.ts gives them), never joined paths. A local directory, or a bucket
+ * and prefix for `--out s3://bucket/prefix` (activities/storage/s3Store.ts); storeFor picks one.
  */
 export interface OutputStore {
+  /** The directory, or the s3://bucket/prefix URL. */
   readonly root: string;
-  /** The local path of a name; only for code that must hand a path to a library. */
+  readonly kind: 'local' | 's3';
+  /** The local path of a name; only for code that must hand a path to a library (local stores only). */
   pathOf(rel: string): string;
+  /** The name as messages give it: the local path, or the object's s3:// URL. */
+  describe(rel: string): string;
   exists(rel: string): Promise<boolean>;
   /** The file's text, or undefined when there is none (other errors are thrown). */
   readText(rel: string): Promise<string | undefined>;
   /** The names in a folder (not recursive); [] when there is no such folder. */
   list(relDir: string): Promise<string[]>;
-  /** Written whole and renamed into place; `durable` adds an fsync, worth it for final outputs. */
+  /** The sha256 (hex) of a file's bytes, read as a stream; undefined when there is none. */
+  sha256(rel: string): Promise<string | undefined>;
+  /** Written whole and made visible at once; `durable` adds an fsync, worth it for final outputs. */
   write(rel: string, data: string | Uint8Array, durable?: boolean): Promise<void>;
+  /** A complete local file (staged by an export) made visible as `rel`; the local file is left as it is. */
+  putFile(rel: string, localPath: string): Promise<void>;
   /** A file or a folder with everything in it; nothing when there is none. */
   remove(rel: string): Promise<void>;
+  /** A folder of files made visible complete or not at all; kept as it is if it is there already. */
+  writeDirectoryOnce(relDir: string, files: Array<{ name: string; data: string; durable: boolean }>): Promise<void>;
+  /** Throws a clear error when the store cannot be used at all (an unreachable or forbidden bucket). */
+  check(): Promise<void>;
 }
 
 export function outputStore(outDir: string): OutputStore {
   const pathOf = (rel: string) => join(outDir, rel);
   return {
     root: outDir,
+    kind: 'local',
     pathOf,
+    describe: pathOf,
     exists: (rel) => exists(pathOf(rel)),
     readText: (rel) => readTextIfExists(pathOf(rel)),
     list: (relDir) => readdir(pathOf(relDir)).catch(() => [] as string[]),
+    sha256: (rel) => sha256OfStream(() => createReadStream(pathOf(rel))),
     write: (rel, data, durable) => writeFileAtomic(pathOf(rel), data, durable),
+    putFile: async (rel, localPath) => {
+      await mkdir(dirname(pathOf(rel)), { recursive: true });
+      await copyFile(localPath, pathOf(rel));
+    },
     remove: (rel) => rm(pathOf(rel), { recursive: true, force: true }),
+    writeDirectoryOnce: (relDir, files) => writeDirectoryOnce(pathOf(relDir), files),
+    check: async () => undefined,
   };
+}
+
+const s3Stores = new Map<string, OutputStore>();
+
+/** The store of a run's `outDir`: a bucket for an s3:// URL, else the local directory. */
+export function storeFor(outDir: string): OutputStore {
+  if (!isS3Url(outDir)) return outputStore(outDir);
+  let store = s3Stores.get(outDir);
+  if (!store) s3Stores.set(outDir, (store = s3Store(outDir)));
+  return store;
+}
+
+/**
+ * A local directory of this machine for work that needs real files (an export's staged files
+ * before they are uploaded): CORPUS_QA_SCRATCH_DIR, else one under the system's temp directory.
+ * Only runs with an s3:// <out> use it; each worker may have its own.
+ */
+export function scratchDir(): string {
+  return process.env.CORPUS_QA_SCRATCH_DIR || join(tmpdir(), `corpus-qa-scratch-${process.getuid?.() ?? 'user'}`);
+}
+
+/** The sha256 of a stream's bytes; undefined when opening it finds no file (ENOENT, NoSuchKey). */
+export async function sha256OfStream(open: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array> | undefined>): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  try {
+    const stream = await open();
+    if (!stream) return undefined;
+    for await (const chunk of stream) hash.update(chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return hash.digest('hex');
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
@@ -126,7 +184,7 @@ export async function readRequiredText(path: string, what: string): Promise<stri
  * the LLM journal (the replies paid for: a re-run with other settings reads them back).
  */
 export async function removeIntermediate(outDir: string): Promise<void> {
-  const out = outputStore(outDir);
+  const out = storeFor(outDir);
   for (const rel of [STATE_FILES.shards, STATE_FILES.manifests, STATE_FILES.localErrors, STATE_FILES.batchApi]) await out.remove(rel);
 }
 
@@ -160,7 +218,7 @@ export async function exists(path: string): Promise<boolean> {
 
 /** Removes the LLM journal; returns how many replies it held. */
 export async function removeJournal(outDir: string): Promise<number> {
-  const out = outputStore(outDir);
+  const out = storeFor(outDir);
   let count = 0;
   for (const sub of await out.list(STATE_FILES.journal)) {
     count += (await out.list(`${STATE_FILES.journal}/${sub}`)).filter((n) => n.endsWith('.json')).length;
@@ -186,10 +244,32 @@ export async function readTextIfExists(path: string): Promise<string | undefined
  */
 export async function readParsedIfExists<T>(
   path: string,
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } },
+  schema: ParseSchema<T>,
   onCorrupt?: (why: string) => void,
 ): Promise<T | undefined> {
-  const text = await readTextIfExists(path);
+  return parseOurJson(path, await readTextIfExists(path), schema, onCorrupt);
+}
+
+/** readParsedIfExists for a name in a store (a local <out> or a bucket). */
+export async function readParsedFrom<T>(
+  store: OutputStore,
+  rel: string,
+  schema: ParseSchema<T>,
+  onCorrupt?: (why: string) => void,
+): Promise<T | undefined> {
+  return parseOurJson(store.describe(rel), await store.readText(rel), schema, onCorrupt);
+}
+
+/** readRequiredText for a name in a store. */
+export async function readRequiredFrom(store: OutputStore, rel: string, what: string): Promise<string> {
+  const text = await store.readText(rel);
+  if (text === undefined) throw new Error(`${store.describe(rel)}: missing (${what})`);
+  return text;
+}
+
+type ParseSchema<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } };
+
+function parseOurJson<T>(path: string, text: string | undefined, schema: ParseSchema<T>, onCorrupt?: (why: string) => void): T | undefined {
   if (text === undefined) return undefined;
   let json: unknown;
   try {
@@ -205,4 +285,3 @@ export async function readParsedIfExists<T>(
   }
   return r.data;
 }
-
