@@ -36,7 +36,7 @@ export function parseS3Url(url: string): S3Location {
   const prefix = (slash < 0 ? '' : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '');
   // The S3 bucket naming rules (lower case, digits, dots, hyphens; 3 to 63 characters).
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new S3StoreError(`${url}: not an s3://bucket/prefix URL (bucket name "${bucket}" is not valid)`);
-  if (prefix.split('/').some((p) => p === '.' || p === '..' || p === '')) throw new S3StoreError(`${url}: the prefix must not have empty, . or .. parts`);
+  if (prefix && prefix.split('/').some((p) => p === '.' || p === '..' || p === '')) throw new S3StoreError(`${url}: the prefix must not have empty, . or .. parts`);
   return { bucket, prefix };
 }
 
@@ -55,6 +55,9 @@ let clientPromise: Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/clie
 /** One client per process: its connection pool is shared by every activity of the worker. */
 function s3(): Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> {
   clientPromise ??= (async () => {
+    // The SDK warns on every Node 20 process that its future versions will need Node 22: a note
+    // for whoever upgrades the dependency, not for a user of a run (unless they ask for it).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const sdk = await import('@aws-sdk/client-s3');
     const custom = customEndpoint() !== undefined;
     const options = {
@@ -123,7 +126,8 @@ export function s3Store(url: string): OutputStore {
   const { bucket, prefix } = parseS3Url(url);
   const root = `${S3_URL_PREFIX}${bucket}${prefix ? `/${prefix}` : ''}`;
   const keyOf = (rel: string) => {
-    const clean = rel.replace(/^\.\/?/, '').replace(/\/+$/, '');
+    // '.' is <out> itself; './x' is x (never strip the dot of '.corpus-qa').
+    const clean = rel === '.' ? '' : rel.replace(/^\.\//, '').replace(/\/+$/, '');
     return prefix ? (clean ? `${prefix}/${clean}` : prefix) : clean;
   };
   const describe = (rel: string) => (rel === '' || rel === '.' ? root : `${root}/${rel.replace(/^\.\//, '')}`);

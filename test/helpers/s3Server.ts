@@ -90,6 +90,7 @@ export async function startS3Server(weed: string, timeoutMs = 90_000): Promise<S
   proc.on('exit', (code) => (exited = code));
 
   const endpoint = `http://127.0.0.1:${port.s3}`;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // as activities/storage/s3Store.ts does
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3_TEST_KEYS, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
   const stop = async () => {
     client.destroy();
