@@ -15,7 +15,8 @@
  * in the journal and normal processing runs from it, sending nothing. Failed items are simply
  * collected again in the next round.
  */
-import { rename } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import type { LlmSettings, ResolvedRunInput } from '../schemas/index.js';
 import { addReply, type LlmUsage } from '../schemas/llmUsage.js';
@@ -27,7 +28,7 @@ import { costMicroUsd, priceFor } from './generate/pricing.js';
 import { RequestPending, type LlmCall } from './generate/requester.js';
 import { readManifestRange } from './manifest.js';
 import { loadOrProcess, shardSettingsKey } from './processBatch.js';
-import { batchRequestsPath, readParsedIfExists, readRequiredText, writeFileAtomic } from './storage.js';
+import { batchRequestsPath, readParsedFrom, readRequiredFrom, scratchDir, sha256Hex, STATE_NAMES, storeFor, type OutputStore } from './storage.js';
 import { StagedLineWriter } from './export/staging.js';
 
 export interface CollectInput {
@@ -102,8 +103,13 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
     }
     heartbeat({ index: from });
   }
-  const file = batchRequestsPath(run.outDir, settingsKey, input.round);
-  const writer = await new StagedLineWriter(file).open();
+  const store = storeFor(run.outDir);
+  const name = STATE_NAMES.batchRequests(settingsKey, input.round);
+  // The workflow carries the file's local path, or its s3:// URL (staged here, then uploaded).
+  const local = store.kind === 'local';
+  const file = local ? batchRequestsPath(run.outDir, settingsKey, input.round) : store.describe(name);
+  const staging = local ? file : join(scratchDir(), 'batch-api', `${sha256Hex(file).slice(0, 16)}.jsonl`);
+  const writer = await new StagedLineWriter(staging).open();
   const { llm } = llmOf(run);
   const price = priceFor(llm, run.llmRuntime ?? {});
   let estimate = 0;
@@ -114,12 +120,25 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
     estimate += costMicroUsd(price, promptTokens, call.maxTokens ?? llm.maxTokens ?? 400, true);
   }
   const staged = await writer.finish();
-  await rename(staged.tmp, staged.path); // complete and fsynced: only now may a reader see it
+  if (local) {
+    await rename(staged.tmp, staged.path); // complete and fsynced: only now may a reader see it
+  } else {
+    await store.putFile(name, staged.tmp);
+    await rm(staged.tmp, { force: true });
+  }
   return { pending: collected.size, file, documentsPending, estimatedCostMicroUsd: estimate };
 }
 
-async function readCollected(file: string): Promise<CollectedRequest[]> {
-  const text = await readRequiredText(file, 'the requests collected for a provider batch');
+/** The store and name of a batch file as the workflow carries it (a local path, or its s3:// URL). */
+function batchFile(run: ResolvedRunInput, file: string): { store: OutputStore; name: string } {
+  const store = storeFor(run.outDir);
+  const name = store.kind === 's3' ? file.slice(store.root.length + 1) : relative(run.outDir, file).split(sep).join('/');
+  return { store, name };
+}
+
+async function readCollected(run: ResolvedRunInput, file: string): Promise<CollectedRequest[]> {
+  const { store, name } = batchFile(run, file);
+  const text = await readRequiredFrom(store, name, 'the requests collected for a provider batch');
   return text.split('\n').filter(Boolean).map((l) => CollectedRequest.parse(JSON.parse(l)));
 }
 
@@ -128,19 +147,20 @@ async function readCollected(file: string): Promise<CollectedRequest[]> {
  * as soon as the provider gives it, so a retry after a crash submits only what was not yet.
  */
 export async function submitBatchRequests(input: { run: ResolvedRunInput; file: string }, heartbeat: (d: unknown) => void): Promise<SubmittedBatch[]> {
-  const items: BatchItem[] = (await readCollected(input.file)).map((r) => ({
+  const items: BatchItem[] = (await readCollected(input.run, input.file)).map((r) => ({
     customId: r.customId,
     request: { system: r.system, messages: r.messages, ...(r.maxTokens ? { maxTokens: r.maxTokens } : {}) },
   }));
   const provider = providerFor(input.run);
   const groups = splitIntoBatches(items, provider);
-  const recordPath = `${input.file}.submitted.json`;
-  const record = (await readParsedIfExists(recordPath, Submitted)) ?? { batches: [] };
+  const { store, name } = batchFile(input.run, input.file);
+  const recordName = `${name}.submitted.json`;
+  const record = (await readParsedFrom(store, recordName, Submitted)) ?? { batches: [] };
   for (const [group, batch] of groups.entries()) {
     if (record.batches.some((b) => b.group === group)) continue;
     const id = await provider.submit(batch);
     record.batches.push({ id, group, items: batch.length });
-    await writeFileAtomic(recordPath, JSON.stringify(record), true);
+    await store.write(recordName, JSON.stringify(record), true);
     heartbeat({ submitted: record.batches.length });
   }
   return record.batches.sort((a, b) => a.group - b.group).map((b) => ({ id: b.id, items: b.items }));
@@ -163,7 +183,7 @@ export interface FetchSummary {
 export async function fetchBatchResults(input: { run: ResolvedRunInput; batchId: string; file: string }): Promise<FetchSummary> {
   const { llm } = llmOf(input.run);
   const price = priceFor(llm, input.run.llmRuntime ?? {});
-  const purposeOf = new Map((await readCollected(input.file)).map((r) => [r.customId, r.purpose]));
+  const purposeOf = new Map((await readCollected(input.run, input.file)).map((r) => [r.customId, r.purpose]));
   const journal = new Journal(input.run.outDir);
   const usage: LlmUsage = {};
   const sampleErrors: string[] = [];

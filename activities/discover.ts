@@ -6,7 +6,7 @@ import { lstat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { DiscoverySummary, ManifestEntry } from '../schemas/index.js';
 import { kindFromPath } from './extract/index.js';
-import { MANIFEST_PAGE_SIZE, manifestDir, manifestPageName, sha256Hex, writeDirectoryOnce } from './storage.js';
+import { isS3Url, MANIFEST_PAGE_SIZE, manifestPageName, sha256Hex, STATE_NAMES, storeFor } from './storage.js';
 import { DocumentChanged, fileIdOf, hashDocument, realPathBytes, typeOf } from './readDocument.js';
 import { walkInput } from './walk.js';
 
@@ -57,7 +57,8 @@ export async function planFiles(
   input: DiscoverInput,
   onProgress?: (seen: number) => void,
 ): Promise<{ files: PlannedFile[]; warnings: string[]; skipped: number }> {
-  const outInsideInput = !relative(input.inputDir, input.outDir).startsWith('..') &&
+  // A bucket is never inside the input directory.
+  const outInsideInput = !isS3Url(input.outDir) && !relative(input.inputDir, input.outDir).startsWith('..') &&
     relative(input.inputDir, input.outDir) !== '';
   const walked = await walkInput({
     inputDir: input.inputDir,
@@ -146,7 +147,7 @@ export async function discoverCorpus(
     pages.push({ name: manifestPageName(page), data: pageLines.map((l) => `${l}\n`).join(''), durable: true });
   }
   pages.push({ name: 'warnings.json', data: JSON.stringify(plan.warnings), durable: false });
-  await writeDirectoryOnce(manifestDir(input.outDir, manifestKey), pages);
+  await storeFor(input.outDir).writeDirectoryOnce(STATE_NAMES.manifestDir(manifestKey), pages);
   return {
     manifestKey,
     documents: plan.files.length,

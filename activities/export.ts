@@ -12,9 +12,9 @@
 import { join } from 'node:path';
 import type { Counters, ExportSummary, ResolvedRunInput } from '../schemas/index.js';
 import { generatorId as generatorIdOf } from './generate/index.js';
-import { removeOrphanTempFiles } from './storage.js';
+import { removeOrphanTempFiles, scratchDir, sha256Hex, storeFor } from './storage.js';
 import { exportCard } from './export/card.js';
-import { commitStaged } from './export/commit.js';
+import { commitStagedTo } from './export/commit.js';
 import { OUTPUT_DIRS, OUTPUT_FILES } from './paths.js';
 import { writeRows } from './export/rows.js';
 import { ExportSinks } from './export/sinks.js';
@@ -47,10 +47,14 @@ export interface ExportDeps {
 export async function exportDataset(input: ExportInput, deps: ExportDeps): Promise<ExportSummary> {
   const { run } = input;
   const qa = run.settings.generateQa;
+  const store = storeFor(run.outDir);
+  // Files are staged in a local directory: <out> itself, or for a bucket a scratch directory of
+  // this machine, whose files the commit uploads.
+  const dir = store.kind === 'local' ? run.outDir : join(scratchDir(), 'export', sha256Hex(run.outDir).slice(0, 16));
   // An export killed half way left its temporary files; the complete outputs are untouched.
-  for (const dir of OUTPUT_DIRS) await removeOrphanTempFiles(join(run.outDir, dir));
+  for (const d of OUTPUT_DIRS) await removeOrphanTempFiles(join(dir, d));
 
-  const sinks = await ExportSinks.open(run);
+  const sinks = await ExportSinks.open(run, dir, store);
   const staged: StagedFile[] = [];
   try {
     const tally = await writeRows(run, { key: input.manifestKey, documents: input.documents }, sinks, deps.heartbeat);
@@ -62,12 +66,12 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
     const summary = exportSummary(tally, pairs, quality, written.files, sinks.errors.rows);
     const generatorId = qa ? generatorIdOf(run.settings) : 'none';
 
-    const card = await stageFile(join(run.outDir, OUTPUT_FILES.card), exportCard(input, sinks, tally, quality, generatorId));
+    const card = await stageFile(join(dir, OUTPUT_FILES.card), exportCard(input, sinks, tally, quality, generatorId));
     staged.push(card);
     const stats = statsJson(input, deps, summary, pairs, tally, generatorId, card.sha256);
-    const statsFile = await stageFile(join(run.outDir, OUTPUT_FILES.stats), `${JSON.stringify(stats, null, 2)}\n`);
+    const statsFile = await stageFile(join(dir, OUTPUT_FILES.stats), `${JSON.stringify(stats, null, 2)}\n`);
 
-    await commitStaged(run.outDir, staged, written.remove, statsFile, deps.beforeRename);
+    await commitStagedTo(store, dir, staged, written.remove, statsFile, deps.beforeRename);
     return summary;
   } catch (err) {
     await sinks.abort();

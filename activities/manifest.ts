@@ -1,15 +1,17 @@
 /** Reads the manifest back, a page at a time, with a small cache: batches read neighbouring ranges. */
 import { ManifestEntry } from '../schemas/index.js';
-import { MANIFEST_PAGE_SIZE, manifestPagePath, readRequiredText } from './storage.js';
+import { MANIFEST_PAGE_SIZE, readRequiredFrom, STATE_NAMES, storeFor } from './storage.js';
 
 const pageCache = new Map<string, ManifestEntry[]>();
 const PAGE_CACHE_LIMIT = 16;
 
 async function readPage(outDir: string, manifestKey: string, page: number): Promise<ManifestEntry[]> {
-  const path = manifestPagePath(outDir, manifestKey, page);
+  const store = storeFor(outDir);
+  const name = STATE_NAMES.manifestPage(manifestKey, page);
+  const path = store.describe(name);
   const cached = pageCache.get(path);
   if (cached) return cached;
-  const text = await readRequiredText(path, 'a page of the run\'s manifest');
+  const text = await readRequiredFrom(store, name, 'a page of the run\'s manifest');
   const entries = text
     .split('\n')
     .filter((l) => l.length > 0)

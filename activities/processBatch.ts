@@ -19,7 +19,7 @@ import { createGenerator, generatorId, type Generator } from './generate/index.j
 import { addUsage, datasetCostMicroUsd, paid, shardReuse, type LlmUsage } from '../schemas/llmUsage.js';
 import { formatUsd } from './generate/pricing.js';
 import { BudgetReached, RequestPending } from './generate/requester.js';
-import { localErrorPath, readParsedIfExists, sha256Hex, shardPath, writeFileAtomic } from './storage.js';
+import { readParsedFrom, sha256Hex, STATE_NAMES, storeFor } from './storage.js';
 
 export interface ProcessBatchInput {
   run: ResolvedRunInput;
@@ -146,13 +146,15 @@ export async function loadOrProcess(
   giveUp: string | undefined,
 ): Promise<DocumentOutcome> {
   if (entry.error) return { shard: undefined, cacheHit: false, usage: {} };
-  const path = shardPath(input.run.outDir, shardKeyFor(entry, settingsKey));
+  const store = storeFor(input.run.outDir);
+  const shardName = STATE_NAMES.shard(shardKeyFor(entry, settingsKey));
+  const localErrorName = STATE_NAMES.localError(shardKeyFor(entry, settingsKey));
   // A shard cut short by a power loss, or of another version, is a cache miss: write it again.
-  const cached = input.run.noCache ? undefined : await readParsedIfExists(path, ShardContent, hooks.warn);
+  const cached = input.run.noCache ? undefined : await readParsedFrom(store, shardName, ShardContent, hooks.warn);
   if (cached) return { shard: cached, cacheHit: true, usage: cached.status === 'ok' ? shardReuse(cached.llm) : {} };
   const localError = async (stage: 'load' | 'process', reason: 'unreadable' | 'processing_failed' | 'changed_after_discovery' | 'timeout', detail: string): Promise<DocumentOutcome> => {
     // Recorded beside the shards, never as one: the document is tried again on the next run.
-    await writeFileAtomic(localErrorPath(input.run.outDir, shardKeyFor(entry, settingsKey)), JSON.stringify({ stage, reason, detail }));
+    await store.write(localErrorName, JSON.stringify({ stage, reason, detail }));
     const shard: ShardContent = { status: 'error', stage, reason, detail, durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 } };
     return { shard, cacheHit: false, usage: {} };
   };
@@ -181,10 +183,10 @@ export async function loadOrProcess(
   // A time budget exceeded depends on this machine's speed, not only on the document: say so,
   // but do not cache it (the next run, perhaps on a faster worker, tries again).
   if (done.shard.status === 'error' && done.shard.reason === 'timeout') {
-    await writeFileAtomic(localErrorPath(input.run.outDir, shardKeyFor(entry, settingsKey)), JSON.stringify({ stage: done.shard.stage, reason: done.shard.reason, detail: done.shard.detail }));
+    await store.write(localErrorName, JSON.stringify({ stage: done.shard.stage, reason: done.shard.reason, detail: done.shard.detail }));
     return { shard: done.shard, cacheHit: false, usage: done.usage };
   }
-  await writeFileAtomic(path, JSON.stringify(done.shard));
+  await store.write(shardName, JSON.stringify(done.shard));
   return { shard: done.shard, cacheHit: false, usage: done.usage };
 }
 

@@ -13,7 +13,8 @@ import { settingsMarkdown } from './runMetadata.js';
 import { ensureSearchAttributes } from './server/searchAttributes.js';
 import { corpusExportWorkflow, progressQuery } from '../workflows/index.js';
 import { liveProgress } from './liveProgress.js';
-import { outputSetProblem } from './commands/verify.js';
+import { outputSetProblem, storedOutputSetProblem, type StatsFiles } from './commands/verify.js';
+import { isS3Url, storeFor } from '../activities/storage.js';
 import { OUTPUT_FILES } from '../activities/paths.js';
 import { identityChanges, resolveRunInput, runIdentity, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { corpusFingerprint, readLastRun, writeLastRun } from './runState.js';
@@ -45,7 +46,17 @@ export class RunConflictError extends Error {}
 export { InfrastructureError, UsageError } from './errors.js';
 
 /** The outputs on disk are this run's, and a complete set (not half of an interrupted re-export). */
-function outputsBelongTo(outDir: string, workflowId: string): boolean {
+async function outputsBelongTo(outDir: string, workflowId: string): Promise<boolean> {
+  if (isS3Url(outDir)) {
+    const store = storeFor(outDir);
+    let stats: StatsFiles & { workflow?: { id?: string } };
+    try {
+      stats = JSON.parse((await store.readText(OUTPUT_FILES.stats)) ?? 'null') as typeof stats;
+    } catch {
+      return false;
+    }
+    return stats?.workflow?.id === workflowId && (await storedOutputSetProblem(store, stats)) === undefined;
+  }
   try {
     const stats = JSON.parse(readFileSync(join(outDir, OUTPUT_FILES.stats), 'utf8')) as { workflow?: { id?: string } };
     return stats.workflow?.id === workflowId && outputSetProblem(outDir, stats as Parameters<typeof outputSetProblem>[1]) === undefined;
@@ -90,7 +101,7 @@ export async function startCorpusExport(
   const previous = await describeRun(client, workflowId);
   // The outputs on disk must be this run's: another run with other settings may have written
   // the same directory since.
-  const outputsPresent = outputsBelongTo(run.outDir, workflowId);
+  const outputsPresent = await outputsBelongTo(run.outDir, workflowId);
   const previousFingerprint = previous?.memo?.corpusFingerprint;
 
   let status: CorpusExportHandle['status'];

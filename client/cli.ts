@@ -10,14 +10,14 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { QuestionKind, type RunResult } from '../schemas/index.js';
 import { DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
 import { planRun } from './commands/plan.js';
-import { OUTPUT_FILES, removeIntermediate, removeJournal, stateDir } from '../activities/storage.js';
+import { isS3Url, OUTPUT_FILES, removeIntermediate, removeJournal, stateDir, STATE_DIR_NAME } from '../activities/storage.js';
 import { costMicroUsd, formatUsd, priceFor } from '../activities/generate/pricing.js';
 import { createProgressView } from './progressView.js';
-import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
+import { localOutDir, resolveOutDir, resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { isServerUnreachable, preflight, RunInterrupted, runCorpusExport } from './runner.js';
 import { InfrastructureError, UsageError } from './errors.js';
 import { installCliRuntime } from './server/quietLogs.js';
@@ -356,6 +356,8 @@ async function runCommand(dir: string, flags: RunFlags, configFile?: string): Pr
       installRuntime: installCliRuntime,
       onStarted: ({ handle, uiUrl, server }) => {
         if (server) console.error(`Temporal dev server ${server.address} (database ${server.dbPath})`);
+        // Said once per run: where the server of a bucket's run lives on this machine (the same command finds it again).
+        if (server && isS3Url(resolveRunInput(options).outDir)) console.error(`Run state of ${resolveRunInput(options).outDir} on this machine: ${dirname(server.dbPath)} (CORPUS_QA_STATE_DIR moves it)`);
         for (const note of handle.notes) console.error(`Note: ${note}`);
         const verb = { started: 'Started', attached: 'Attached to running', completed: 'Found completed' }[handle.status];
         console.error(`${verb} workflow ${handle.workflowId}`);
@@ -430,7 +432,7 @@ export function buildProgram(): Command {
     .command('run')
     .description('discover, load, chunk (and with --generate-qa: generate and validate) and export a corpus')
     .argument('<dir>', 'input directory, read recursively (hidden files and dirs are skipped)')
-    .option('-o, --out <dir>', 'output directory (data/, rejected/, errors.jsonl, stats.json, README.md); required, here or as outDir in the config file')
+    .option('-o, --out <dir>', 'output directory (data/, rejected/, errors.jsonl, stats.json, README.md), or s3://bucket/prefix (docs/s3.md); required, here or as outDir in the config file')
     .option('--config <file>', `read the run's settings from this file (default: ${RUN_CONFIG_FILE_NAMES.join(', ')} in <dir>, else in the working directory); a flag typed here wins over it`)
     .option('--no-config', 'read no config file, even if one is there')
     .option('-g, --glob <pattern>', 'only files whose path relative to <dir> matches (repeatable), e.g. "**/*.md"', collect, [])
@@ -529,7 +531,7 @@ ${EXIT_CODES}`)
     .option('--with-datasets', 'also load every file and config with Python `datasets` (the venv from scripts/setup.sh)')
     .action((out: string, flags: { withDatasets?: boolean }) => {
       try {
-        const report = verifyOutput(resolve(out), { withDatasets: flags.withDatasets });
+        const report = verifyOutput(localOutDir(out, 'verify'), { withDatasets: flags.withDatasets });
         const rows = Object.values(report.files).reduce((a, b) => a + b, 0);
         console.log(`OK: ${Object.keys(report.files).length} files, ${rows} rows` +
           (report.datasets === 'ok' ? ', all load with datasets' : report.datasets === 'skipped' ? ' (datasets check skipped: no Python venv)' : ''));
@@ -561,7 +563,7 @@ Example:
   corpus-qa push ./dataset alice/lantern-qa --private`)
     .action(async (out: string, repo: string, flags: { private?: boolean; revision?: string; hubUrl?: string; message?: string }) => {
       const target = hubTarget(repo, flags.hubUrl);
-      const result = await pushDataset({ ...target, outDir: resolve(out), private: flags.private, revision: flags.revision, message: flags.message, onProgress: (l) => console.error(l) });
+      const result = await pushDataset({ ...target, outDir: localOutDir(out, 'push'), private: flags.private, revision: flags.revision, message: flags.message, onProgress: (l) => console.error(l) });
       console.log(formatPushResult(result));
     });
 
@@ -644,9 +646,9 @@ Example:
     .argument('<out>', 'output directory of a run')
     .option('--journal', 'also delete the LLM request journal: the next run pays for every request again')
     .action(async (out: string, flags: { journal?: boolean }) => {
-      const dir = resolve(out);
+      const dir = resolveOutDir(out);
       await removeIntermediate(dir);
-      const lines = [`Removed the manifest and shards in ${stateDir(dir)}.`];
+      const lines = [`Removed the manifest and shards in ${isS3Url(dir) ? `${dir}/${STATE_DIR_NAME}` : stateDir(dir)}.`];
       if (flags.journal) lines.push(`Removed the LLM journal (${await removeJournal(dir)} replies).`);
       else lines.push('Kept the LLM journal (the replies paid for); add --journal to remove it too.');
       console.log(lines.join('\n'));
@@ -657,8 +659,11 @@ Example:
     .description('run a standalone worker against TEMPORAL_ADDRESS (for clusters and several machines)')
     .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
     .option('-c, --concurrency <n>', 'activities run at once by this worker', positiveInt, 4)
-    .action(async (flags: { taskQueue: string; concurrency: number }) => {
-      process.exitCode = await workerCommand(flags);
+    .option('--scratch-dir <dir>', 'local directory for staging files of runs whose --out is s3:// (default CORPUS_QA_SCRATCH_DIR, else one under the system temp directory)')
+    .action(async (flags: { taskQueue: string; concurrency: number; scratchDir?: string }) => {
+      // The activities read it from the environment: one place for the run's own worker and this one.
+      if (flags.scratchDir) process.env.CORPUS_QA_SCRATCH_DIR = resolve(flags.scratchDir);
+      process.exitCode = await workerCommand({ taskQueue: flags.taskQueue, concurrency: flags.concurrency });
     });
 
   return program;

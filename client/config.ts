@@ -11,6 +11,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { RUN_CONFIG_FILE_NAMES } from '../activities/discover.js';
 import { UsageError } from './errors.js';
+import { isS3Url } from '../activities/storage.js';
 import { CorpusExportOptions, NUMERIC_FLAGS, parseQuestionTypes, parseSplitSpec, rangeMessage } from './runOptions.js';
 
 export { RUN_CONFIG_FILE_NAMES };
@@ -225,7 +226,7 @@ export function readConfigFile(file: string): RunConfig {
   // A number out of range may fail both the schema and the range check: say it once.
   if (problems.length) throw new UsageError([...new Set(problems)].map((p) => `${file}: ${p}`).join('\n'));
   const config = parsed.data!;
-  if (config.outDir !== undefined) config.outDir = resolve(dirname(file), config.outDir);
+  if (config.outDir !== undefined && !isS3Url(config.outDir)) config.outDir = resolve(dirname(file), config.outDir);
   return config;
 }
 

@@ -13,6 +13,7 @@ import { languageName } from '../activities/language.js';
 import { PIPELINE_VERSION } from '../activities/pipeline.js';
 import { generatorId } from '../activities/generate/index.js';
 import { UsageError } from './errors.js';
+import { isS3Url, storeFor } from '../activities/storage.js';
 
 /** The bounds of a zod number schema (through .default()/.optional()). */
 function boundsOf(schema: unknown): { min?: number; max?: number } {
@@ -274,7 +275,7 @@ function resolveRunInputUnchecked(options: CorpusExportOptions): ResolvedRunInpu
     throw new Error(`--chunk-overlap (${settings.chunkOverlap}) must be smaller than --chunk-size (${settings.chunkSize})`);
   }
   const inputDir = resolve(o.inputDir);
-  const outDir = resolve(o.outDir);
+  const outDir = resolveOutDir(o.outDir);
   if (inputDir === outDir) throw new Error('--out must not be the input directory itself');
   const llmRuntime = resolveLlmRuntime(o, llm);
   return RunInput.parse({
@@ -351,4 +352,25 @@ export function identityChanges(before: Record<string, unknown>, after: Record<s
   return keys
     .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
     .map((k) => `${k} ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`);
+}
+
+/**
+ * --out as a run names it: an absolute local path, or an s3://bucket/prefix URL without its
+ * trailing '/' (so that the same place is the same run, and the same embedded-server state).
+ */
+export function resolveOutDir(out: string): string {
+  if (!isS3Url(out)) return resolve(out);
+  try {
+    return storeFor(out).root;
+  } catch (err) {
+    throw new Error(`--out: ${(err as Error).message}`);
+  }
+}
+
+/** For the commands that read a finished output's files in place (verify, push, review): a local directory. */
+export function localOutDir(out: string, command: string): string {
+  if (isS3Url(out)) {
+    throw new UsageError(`${command}: ${out} is in a bucket; ${command} reads a local directory (copy it first, e.g. \`aws s3 sync ${out} ./dataset --exclude '.corpus-qa/*'\`)`);
+  }
+  return resolve(out);
 }

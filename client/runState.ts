@@ -8,20 +8,20 @@ import { stat } from 'node:fs/promises';
 import type { ResolvedRunInput } from '../schemas/index.js';
 import { LastRun } from '../schemas/localState.js';
 import { planFiles } from '../activities/discover.js';
-import { outputStore, STATE_FILES } from '../activities/storage.js';
+import { STATE_FILES, storeFor } from '../activities/storage.js';
 
 export { LastRun } from '../schemas/localState.js';
 
 export async function readLastRun(outDir: string): Promise<LastRun | undefined> {
   try {
-    return LastRun.parse(JSON.parse((await outputStore(outDir).readText(STATE_FILES.lastRun)) ?? ''));
+    return LastRun.parse(JSON.parse((await storeFor(outDir).readText(STATE_FILES.lastRun)) ?? ''));
   } catch {
     return undefined;
   }
 }
 
 export async function writeLastRun(outDir: string, last: LastRun): Promise<void> {
-  await outputStore(outDir).write(STATE_FILES.lastRun, `${JSON.stringify(last, null, 2)}\n`);
+  await storeFor(outDir).write(STATE_FILES.lastRun, `${JSON.stringify(last, null, 2)}\n`);
 }
 
 /**

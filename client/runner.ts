@@ -19,6 +19,7 @@ import { RunConflictError } from './api.js';
 import { isAlive } from './server/processes.js';
 import { addressTarget, type ServerTarget } from './server/connection.js';
 import { closeExtractionPool } from '../activities/extract/pool.js';
+import { isS3Url, scratchDir, storeFor } from '../activities/storage.js';
 
 export interface RunnerOptions {
   /** An existing server (see client/server/connection.ts); without it the embedded dev server is started. */
@@ -76,6 +77,7 @@ export function preflight(options: CorpusExportOptions): void {
     throw new UsageError(`input directory ${run.inputDir} does not exist`);
   }
   if (!st.isDirectory()) throw new UsageError(`input ${run.inputDir} is not a directory (give the directory that holds the documents)`);
+  if (isS3Url(run.outDir)) return; // a bucket: checkOutputStore, once there is time for a request
   // The output directory, or its nearest existing parent, must be a writable directory.
   let probe = run.outDir;
   for (;;) {
@@ -151,10 +153,25 @@ export function workflowUiUrl(uiBase: string, namespace: string, workflowId: str
   return `${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
+/**
+ * An s3:// <out>: the bucket answers and takes these credentials, before anything is started
+ * (a wrong key or endpoint is said in one line naming the bucket, not as activity retries).
+ */
+export async function checkOutputStore(options: CorpusExportOptions): Promise<void> {
+  const run = resolveRunInput(options);
+  if (!isS3Url(run.outDir)) return;
+  try {
+    await storeFor(run.outDir).check();
+  } catch (err) {
+    throw new UsageError(`--out: ${(err as Error).message}`);
+  }
+}
+
 export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOptions = {}): Promise<RunnerResult> {
   const taskQueue = ro.taskQueue ?? DEFAULT_TASK_QUEUE;
   const given = ro.target ?? (ro.address ? addressTarget(ro.address, ro.namespace) : undefined);
   preflight(options);
+  await checkOutputStore(options);
   // Bundle (or read the cached bundle of) the workflow code while the server starts: both take
   // seconds on a first run, and neither needs the other.
   if (ro.worker !== false) workflowBundle().catch(() => undefined);
@@ -233,9 +250,11 @@ async function runOn(
     // is said now, not after the client's retries give up, and the worker is not waited for: its
     // graceful shutdown needs the very server or disk that failed.
     const infrastructure = new Promise<never>((_, reject) => {
-      stopDiskWatch = watchDiskSpace(options.outDir, (free) =>
+      // For a bucket, the disk that can fill is this machine's scratch directory (the export's staging).
+      const localDir = isS3Url(resolveRunInput(options).outDir) ? scratchDir() : options.outDir;
+      stopDiskWatch = watchDiskSpace(localDir, (free) =>
         reject(new InfrastructureError(
-          `the disk holding ${options.outDir} is full: no space left (${free} bytes free)`,
+          `the disk holding ${localDir} is full: no space left (${free} bytes free)`,
           'free some space, then run the same command again to resume where it left off',
         )));
       if (server) {

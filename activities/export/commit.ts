@@ -3,6 +3,7 @@
  */
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
+import type { OutputStore } from '../storage.js';
 import { discardStaged, type StagedFile } from './staging.js';
 
 async function syncDir(dir: string): Promise<void> {
@@ -45,5 +46,39 @@ export async function commitStaged(
   } catch (err) {
     await discardStaged([...staged.slice(done), stats]);
     throw err;
+  }
+}
+
+/**
+ * The commit into `store`: for a local <out> (where `dir` is <out>) the renames above; for a
+ * bucket, the files staged in the local `dir` are uploaded in the same order, data files first
+ * and stats.json last, each in one PutObject (never half an object). A crash in between leaves
+ * the old stats.json, whose hashes do not match the new data files: the mix is detectable, as
+ * in a local directory, and the next export repairs it.
+ */
+export async function commitStagedTo(
+  store: OutputStore,
+  dir: string,
+  staged: StagedFile[],
+  remove: string[],
+  stats: StagedFile,
+  beforeRename: (file: string) => void | Promise<void> = () => undefined,
+): Promise<void> {
+  if (store.kind === 'local') return commitStaged(dir, staged, remove, stats, beforeRename);
+  const rel = (p: string) => relative(dir, p).split(sep).join('/');
+  try {
+    for (const f of staged) {
+      await beforeRename(rel(f.path));
+      await store.putFile(rel(f.path), f.tmp);
+    }
+    for (const path of remove) {
+      await beforeRename(rel(path));
+      await store.remove(rel(path));
+    }
+    await beforeRename(rel(stats.path));
+    await store.putFile(rel(stats.path), stats.tmp);
+  } finally {
+    // Uploaded or not, the local copies are of no more use: the next export stages anew.
+    await discardStaged([...staged, stats]);
   }
 }

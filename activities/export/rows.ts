@@ -11,7 +11,7 @@ import { iterateManifest } from '../manifest.js';
 import { shardKeyFor, shardSettingsKey } from '../processBatch.js';
 import { readDecisions, ReviewApplier } from '../review/decisions.js';
 import { splitOf } from '../splits.js';
-import { localErrorPath, readParsedIfExists, shardPath } from '../storage.js';
+import { readParsedFrom, STATE_NAMES, storeFor } from '../storage.js';
 import { PairDuplicates } from './duplicates.js';
 import type { ExportSinks, RowSink } from './sinks.js';
 
@@ -33,11 +33,12 @@ type DocumentResult = { error: Omit<ErrorRow, 'source'> } | { shard: Extract<Sha
 async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, settingsKey: string): Promise<DocumentResult> {
   if (entry.error) return { error: { stage: 'discover', reason: entry.error.reason, detail: entry.error.detail } };
   const key = shardKeyFor(entry, settingsKey);
-  const shard = await readParsedIfExists(shardPath(run.outDir, key), ShardContentSchema);
+  const store = storeFor(run.outDir);
+  const shard = await readParsedFrom(store, STATE_NAMES.shard(key), ShardContentSchema);
   if (!shard) {
     // Only machine-local read failures leave no shard (they must not be cached); their
     // record says why.
-    const local = await readParsedIfExists(localErrorPath(run.outDir, key), ErrorRowSchema.omit({ source: true })).catch(() => undefined);
+    const local = await readParsedFrom(store, STATE_NAMES.localError(key), ErrorRowSchema.omit({ source: true })).catch(() => undefined);
     return { error: local ?? { stage: 'load', reason: 'unreadable', detail: 'file could not be read during processing' } };
   }
   if (shard.status === 'error') return { error: { stage: shard.stage, reason: shard.reason, detail: shard.detail } };

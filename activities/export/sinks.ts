@@ -7,7 +7,7 @@ import { join, relative, sep } from 'node:path';
 import type { ExportSummary, ResolvedRunInput } from '../../schemas/index.js';
 import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, TRAINING_FEATURES, type Feature, type SplitFiles } from '../datasetCard.js';
 import { PARQUET_SHARD_NAME, parquetShardPath, StagedParquetShards } from '../parquet.js';
-import { OUTPUT_FILES, outputStore, PARQUET_PREFIX, splitPath } from '../storage.js';
+import { OUTPUT_FILES, outputStore, PARQUET_PREFIX, splitPath, type OutputStore } from '../storage.js';
 import { StagedLineWriter, type StagedFile } from './staging.js';
 
 /** `finish` leaves a sink's files complete under temporary names (none for a sink without rows). */
@@ -63,21 +63,24 @@ export interface FinishedSinks {
 
 export class ExportSinks {
   private constructor(
+    /** Where the files are staged: <out>, or a local scratch directory for a bucket. */
     private readonly outDir: string,
+    /** <out> itself, where an earlier export's files are found. */
+    private readonly store: OutputStore,
     readonly parquet: boolean,
     private readonly splitSinks: Map<string, NamedSink>,
     private readonly rejectedSink: NamedSink | undefined,
     private readonly errorsSink: NamedSink,
   ) {}
 
-  static async open(run: ResolvedRunInput): Promise<ExportSinks> {
+  static async open(run: ResolvedRunInput, dir: string = run.outDir, store: OutputStore = outputStore(dir)): Promise<ExportSinks> {
     const { settings } = run;
     const qa = settings.generateQa;
     const parquet = settings.fileFormat === 'parquet';
     const open = async (jsonlPath: string, parquetPrefix: string, features: Record<string, Feature>): Promise<NamedSink> => ({
       sink: parquet
-        ? new StagedParquetShards(run.outDir, parquetPrefix, features, settings.parquetShardRows)
-        : new JsonlSink(await new StagedLineWriter(join(run.outDir, jsonlPath)).open()),
+        ? new StagedParquetShards(dir, parquetPrefix, features, settings.parquetShardRows)
+        : new JsonlSink(await new StagedLineWriter(join(dir, jsonlPath)).open()),
       jsonlPath,
       parquetPrefix,
     });
@@ -90,7 +93,7 @@ export class ExportSinks {
     }
     const rejected = qa ? await open(OUTPUT_FILES.rejected, PARQUET_PREFIX.rejected, REJECTED_FEATURES) : undefined;
     const errors = await open(OUTPUT_FILES.errors, PARQUET_PREFIX.errors, ERROR_FEATURES);
-    return new ExportSinks(run.outDir, parquet, splits, rejected, errors);
+    return new ExportSinks(dir, store, parquet, splits, rejected, errors);
   }
 
   /** A split's passed pairs; 'chunks' for a run without --generate-qa. */
@@ -143,13 +146,15 @@ export class ExportSinks {
    * the same rows. Removed with the commit, so the directory holds one set.
    */
   private async staleFiles(keep: Set<string>, jsonlPaths: string[]): Promise<string[]> {
-    const out = outputStore(this.outDir);
+    const out = this.store;
+    // Named by their staged path, as the commit takes every file.
+    const staged = (rel: string) => join(this.outDir, rel);
     const stale: string[] = [];
     for (const dir of ['data', 'rejected', 'errors']) {
       const names = await out.list(dir);
-      stale.push(...names.filter((n) => PARQUET_SHARD_NAME.test(n)).map((n) => out.pathOf(`${dir}/${n}`)));
+      stale.push(...names.filter((n) => PARQUET_SHARD_NAME.test(n)).map((n) => staged(`${dir}/${n}`)));
     }
-    for (const rel of jsonlPaths) if (await out.exists(rel)) stale.push(out.pathOf(rel));
+    for (const rel of jsonlPaths) if (await out.exists(rel)) stale.push(staged(rel));
     return stale.filter((p) => !keep.has(p)).sort();
   }
 

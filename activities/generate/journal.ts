@@ -7,7 +7,7 @@
  * --journal` removes it.
  */
 import { JournalEntry } from '../../schemas/index.js';
-import { journalPath, readParsedIfExists, sha256Hex, writeFileAtomic } from '../storage.js';
+import { readParsedFrom, sha256Hex, STATE_NAMES, storeFor, type OutputStore } from '../storage.js';
 import type { ChatMessage, ChatReply } from './chat.js';
 
 /** Everything that decides a request's answer, and nothing else (no key, no timeout). */
@@ -44,14 +44,18 @@ export function requestKey(id: RequestIdentity): string {
 }
 
 export class Journal {
+  private readonly store: OutputStore;
+
   constructor(
-    private readonly outDir: string,
+    outDir: string,
     private readonly warn: (message: string) => void = () => undefined,
-  ) {}
+  ) {
+    this.store = storeFor(outDir);
+  }
 
   /** The stored reply, or undefined; a corrupt entry is a miss (and is written again). */
   async get(key: string): Promise<JournalEntry | undefined> {
-    const entry = await readParsedIfExists(journalPath(this.outDir, key), JournalEntry, (why) => this.warn(`journal entry ignored: ${why}`));
+    const entry = await readParsedFrom(this.store, STATE_NAMES.journal(key), JournalEntry, (why) => this.warn(`journal entry ignored: ${why}`));
     return entry?.key === key ? entry : undefined;
   }
 
@@ -71,7 +75,7 @@ export class Journal {
       costMicroUsd,
       viaBatch,
     };
-    await writeFileAtomic(journalPath(this.outDir, key), JSON.stringify(entry), true);
+    await this.store.write(STATE_NAMES.journal(key), JSON.stringify(entry), true);
     return entry;
   }
 }

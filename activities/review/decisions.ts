@@ -7,7 +7,7 @@
 import { ReviewDecision, type QaRow, type RejectedRow, type ReviewTally } from '../../schemas/index.js';
 import { JsonLinesError, parseJsonLines } from '../../schemas/jsonLines.js';
 import { wellFormed } from '../exportRows.js';
-import { outputStore, REVIEW_DECISIONS_FILE } from '../storage.js';
+import { REVIEW_DECISIONS_FILE, storeFor } from '../storage.js';
 
 export const DECISIONS_FILE = REVIEW_DECISIONS_FILE;
 
@@ -25,7 +25,7 @@ export function reviewJsonLines<T>(file: string, text: string, parse: (row: unkn
 
 /** The stored decisions, or undefined when this output was never reviewed. */
 export async function readDecisions(outDir: string): Promise<Map<string, ReviewDecision> | undefined> {
-  const text = await outputStore(outDir).readText(REVIEW_DECISIONS_FILE);
+  const text = await storeFor(outDir).readText(REVIEW_DECISIONS_FILE);
   if (text === undefined) return undefined;
   const decisions = new Map<string, ReviewDecision>();
   for (const d of reviewJsonLines(DECISIONS_FILE, text, (r) => ReviewDecision.parse(r))) decisions.set(d.id, d);
@@ -43,7 +43,7 @@ export function decisionsText(decisions: Map<string, ReviewDecision>): string {
 }
 
 export async function writeDecisions(outDir: string, decisions: Map<string, ReviewDecision>): Promise<void> {
-  await outputStore(outDir).write(REVIEW_DECISIONS_FILE, decisionsText(decisions), true);
+  await storeFor(outDir).write(REVIEW_DECISIONS_FILE, decisionsText(decisions), true);
 }
 
 /** A pair a decision let through: its row (edited or not) and whether it was edited. */

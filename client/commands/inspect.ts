@@ -3,7 +3,7 @@
  * finished or interrupted run can be inspected later), and `corpus-qa list` lists the runs a
  * server knows, from its visibility store.
  */
-import { resolve } from 'node:path';
+import { resolveOutDir } from '../runOptions.js';
 import type { Progress } from '../../schemas/index.js';
 import { progressQuery } from '../../workflows/index.js';
 import { CORPUS_DOCUMENTS, CORPUS_OUTPUT } from '../../workflows/searchAttributes.js';
@@ -14,7 +14,7 @@ import { readLastRun } from '../runState.js';
 import { openServer, withTimeout } from './operate.js';
 
 export async function serveUi(outDir: string, opts: { uiPort?: number; signal?: AbortSignal; onReady?: (url: string) => void }): Promise<void> {
-  const out = resolve(outDir);
+  const out = resolveOutDir(outDir);
   const server = await startEmbeddedServer(out, { uiPort: opts.uiPort });
   try {
     const last = await readLastRun(out);

@@ -7,7 +7,8 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { resolve } from 'node:path';
 import type { Progress } from '../../schemas/index.js';
-import { outputStore, STATE_FILES } from '../../activities/storage.js';
+import { STATE_FILES, storeFor } from '../../activities/storage.js';
+import { resolveOutDir } from '../runOptions.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime } from '../../worker/index.js';
 import { progressQuery } from '../../workflows/index.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../server/devServer.js';
@@ -39,7 +40,7 @@ export async function openServer(target: ServerTarget | undefined, outDir: strin
   let server: EmbeddedServer | undefined;
   if (!target) {
     if (!outDir) throw new UsageError(missing);
-    server = await startEmbeddedServer(resolve(outDir));
+    server = await startEmbeddedServer(resolveOutDir(outDir));
   }
   const resolved = target ?? addressTarget(server!.address);
   const connection = await Connection.connect(resolved.connectionOptions);
@@ -58,7 +59,7 @@ export async function openServer(target: ServerTarget | undefined, outDir: strin
 }
 
 async function openSession(loc: RunLocator): Promise<Session> {
-  const outDir = loc.outDir ? resolve(loc.outDir) : undefined;
+  const outDir = loc.outDir ? resolveOutDir(loc.outDir) : undefined;
   const workflowId = loc.workflowId ?? (outDir ? (await readLastRun(outDir))?.workflowId : undefined);
   if (!workflowId) {
     throw new UsageError(outDir ? `no corpus-qa run was started in ${outDir}` : 'give an output directory or --workflow-id');
@@ -80,7 +81,7 @@ export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | und
 
 /** Documents with a shard on disk, for runs that no worker answers queries for. */
 async function progressFromStorage(outDir: string): Promise<{ documents: number; withShard: number } | undefined> {
-  const out = outputStore(outDir);
+  const out = storeFor(outDir);
   try {
     const manifests = await out.list(STATE_FILES.manifests);
     const last = manifests.filter((m) => !m.includes('.tmp')).sort().at(-1);
@@ -117,7 +118,7 @@ export async function runStatus(loc: RunLocator): Promise<RunStatus> {
     if (d.status.name === 'RUNNING') {
       // A query needs a worker; an interrupted run has none, so do not wait long for it.
       status.progress = await withTimeout(handle.query(progressQuery), 3000);
-      if (!status.progress && loc.outDir) status.storage = await progressFromStorage(resolve(loc.outDir));
+      if (!status.progress && loc.outDir) status.storage = await progressFromStorage(resolveOutDir(loc.outDir));
     }
     return status;
   } finally {

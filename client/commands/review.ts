@@ -4,6 +4,7 @@
  * only; neither needs a Temporal server.
  */
 import { basename, resolve } from 'node:path';
+import { localOutDir } from '../runOptions.js';
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { reviewLine } from '../../activities/datasetCard.js';
@@ -80,7 +81,7 @@ export function reviewCommand(): Command {
     .option('--context-chars <n>', 'clip the chunk text to this many characters, around the answer', nonNegativeInt, DEFAULT_CONTEXT_CHARS)
     .action((out: string, flags: { to: string; includeRejected?: boolean; contextChars: number }) =>
       reported(async () => {
-        const r = await exportReview(resolve(out), { to: resolve(flags.to), includeRejected: flags.includeRejected, contextChars: flags.contextChars });
+        const r = await exportReview(localOutDir(out, 'review export'), { to: resolve(flags.to), includeRejected: flags.includeRejected, contextChars: flags.contextChars });
         console.log(`Wrote ${r.rows} pairs to ${flags.to}. Fill in the decision column (keep, drop or edit, with question_edit / answer_edit), then run: corpus-qa review apply ${out} ${flags.to}`);
         if (r.missingContext.length) {
           console.error(`warning: no context for ${r.missingContext.length} documents (changed or gone since the run), e.g. ${r.missingContext.slice(0, 3).join(', ')}`);
@@ -94,7 +95,7 @@ export function reviewCommand(): Command {
     .argument('<csv>', 'the review file written by `review export`, after editing')
     .action((out: string, csv: string) =>
       reported(async () => {
-        const r = await applyReviewFile(resolve(out), resolve(csv));
+        const r = await applyReviewFile(localOutDir(out, 'review apply'), resolve(csv));
         console.log(`Applied: ${reviewLine(r.tally)}; ${r.passed} pairs passed, ${r.rejected} rejected.`);
       }),
     );

@@ -15,7 +15,8 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ChunkRow, ErrorRow, RejectedRow, trainingRowSchema, type TrainingFormat } from '../../schemas/index.js';
 import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, trainingFeatures, type Feature } from '../../activities/datasetCard.js';
-import { OUTPUT_FILES, PARQUET_PREFIX, splitPath } from '../../activities/paths.js';
+import { OUTPUT_FILES, PARQUET_PREFIX, PARQUET_SHARD_NAME, splitPath } from '../../activities/paths.js';
+import type { OutputStore } from '../../activities/storage.js';
 import { cacheDir } from '../server/temporalCli.js';
 import { allParquetShards, checkParquetShards, ParquetCheckError, parquetColumns, readParquetFooter } from './parquetCheck.js';
 
@@ -82,7 +83,7 @@ function checkJsonl(outDir: string, rel: string, schema: z.ZodType, columns: str
   return lines.length;
 }
 
-interface StatsFiles {
+export interface StatsFiles {
   settings?: { generateQa?: boolean; splits?: Array<{ name: string }>; fileFormat?: string };
   pairs?: { splits?: Record<string, number> };
   files?: Record<string, { rows?: number; sha256: string }>;
@@ -129,6 +130,32 @@ export function outputSetProblem(outDir: string, stats?: StatsFiles): string | u
   if (described[OUTPUT_FILES.card]) candidates.push(OUTPUT_FILES.card);
   for (const rel of candidates) {
     if (!described[rel] && existsSync(join(outDir, rel))) return `${rel}: present, but stats.json does not describe it: ${MIXED}`;
+  }
+  return undefined;
+}
+
+/**
+ * outputSetProblem for an output in a bucket (read through its OutputStore): every file stats.json
+ * describes is there with its sha256, and none of the files such an export writes is there
+ * undescribed. The export uploads stats.json last, so a set cut short by a crash shows here.
+ */
+export async function storedOutputSetProblem(store: OutputStore, stats: StatsFiles): Promise<string | undefined> {
+  const described = stats.files;
+  if (!described) return undefined;
+  for (const [rel, { sha256 }] of Object.entries(described)) {
+    const actual = await store.sha256(rel);
+    if (actual === undefined) return `${rel}: missing, but stats.json describes it (sha256 ${sha256.slice(0, 12)}…): ${MIXED}`;
+    if (actual !== sha256) return `${rel}: sha256 is ${actual.slice(0, 12)}…, stats.json records ${sha256.slice(0, 12)}…: ${MIXED}`;
+  }
+  const candidates = stats.settings?.generateQa
+    ? [...new Set([...(stats.settings.splits ?? []).map((s) => s.name), ...Object.keys(stats.pairs?.splits ?? {})])].map(splitPath).concat(OUTPUT_FILES.rejected)
+    : [OUTPUT_FILES.chunks];
+  candidates.push(OUTPUT_FILES.errors);
+  for (const dir of ['data', 'rejected', 'errors']) {
+    for (const n of await store.list(dir)) if (PARQUET_SHARD_NAME.test(n)) candidates.push(`${dir}/${n}`);
+  }
+  for (const rel of candidates) {
+    if (!described[rel] && (await store.exists(rel))) return `${rel}: present, but stats.json does not describe it: ${MIXED}`;
   }
   return undefined;
 }

@@ -14,9 +14,9 @@ import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { stateDir } from '../../activities/storage.js';
+import { isS3Url, sha256Hex, stateDir } from '../../activities/storage.js';
 import { devServerSearchAttributeArgs } from '../../workflows/searchAttributes.js';
-import { findTemporalCli } from './temporalCli.js';
+import { cacheDir, findTemporalCli } from './temporalCli.js';
 import { ServerRecord, ServerUser } from '../../schemas/localState.js';
 import { isAlive } from './processes.js';
 import { InfrastructureError, UsageError } from '../errors.js';
@@ -206,9 +206,20 @@ async function withRecordLock<T>(dir: string, fn: () => Promise<T>): Promise<T> 
   }
 }
 
+/**
+ * Where the embedded server of `outDir` keeps its database, record, lock and log: <out>/.corpus-qa
+ * for a local <out>; for a bucket (no SQLite database can live in one) a directory of this
+ * machine keyed by the URL, so the same command finds the same server state again:
+ * $CORPUS_QA_STATE_DIR/<sha256(url) 16 hex>, by default under ~/.cache/corpus-qa/state/.
+ */
+export function serverStateDir(outDir: string): string {
+  if (!isS3Url(outDir)) return stateDir(outDir);
+  return join(process.env.CORPUS_QA_STATE_DIR || join(cacheDir(), 'state'), sha256Hex(outDir).slice(0, 16));
+}
+
 /** The state directory, created; an error that names the path when it cannot be written. */
 function makeStateDir(outDir: string): string {
-  const dir = stateDir(outDir);
+  const dir = serverStateDir(outDir);
   try {
     // One level at a time: Node's recursive mkdir loops forever under /proc (ENOENT that never ends).
     const missing: string[] = [];
