@@ -215,6 +215,21 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# 4b. weed (SeaweedFS), the real S3 server of test/s3*.test.ts: built once per
+#     machine's cache (~10 min of CPU on 2 cores), skipped while its stamp
+#     matches. Optional: without it those tests skip and say why.
+# ---------------------------------------------------------------------------
+if [ "${CORPUS_QA_SKIP_S3:-0}" = "1" ]; then
+  log "weed: skipped (CORPUS_QA_SKIP_S3=1); the S3 tests will be skipped"
+elif command -v go >/dev/null 2>&1; then
+  if ! timeout 2700 bash "$ROOT/scripts/setup-s3.sh"; then
+    log "WARNING: could not build weed (log: $CACHE/logs/weed-build.log); the S3 tests (test/s3*.test.ts) will be skipped"
+  fi
+else
+  log "WARNING: go not found, weed not built; the S3 tests (test/s3*.test.ts) will be skipped"
+fi
+
+# ---------------------------------------------------------------------------
 # 5. env.sh
 # ---------------------------------------------------------------------------
 ENV_SH="$CACHE/env.sh"
