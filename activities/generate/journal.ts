@@ -5,10 +5,14 @@
  * re-run with another format, threshold or split, a second worker) finds the reply and sends
  * nothing. It is the most expensive thing a run holds: export keeps it; `corpus-qa clean
  * --journal` removes it.
+ *
+ * Entries are lines of append-only segments written by group commit (journalLog.ts). Entries
+ * in a file of their own, as earlier versions wrote them, are still read.
  */
 import { JournalEntry } from '../../schemas/index.js';
-import { journalPath, readParsedIfExists, sha256Hex, writeFileAtomic } from '../storage.js';
+import { journalPath, readParsedIfExists, sha256Hex } from '../storage.js';
 import type { ChatMessage, ChatReply } from './chat.js';
+import { journalLogFor, type JournalLog } from './journalLog.js';
 
 /** Everything that decides a request's answer, and nothing else (no key, no timeout). */
 export interface RequestIdentity {
@@ -44,13 +48,23 @@ export function requestKey(id: RequestIdentity): string {
 }
 
 export class Journal {
+  private readonly log: JournalLog;
+
   constructor(
     private readonly outDir: string,
     private readonly warn: (message: string) => void = () => undefined,
-  ) {}
+  ) {
+    this.log = journalLogFor(outDir);
+  }
 
   /** The stored reply, or undefined; a corrupt entry is a miss (and is written again). */
   async get(key: string): Promise<JournalEntry | undefined> {
+    const line = await this.log.read(key);
+    if (line !== undefined) {
+      const entry = parseEntry(line, (why) => this.warn(`journal entry ${key} ignored: ${why}`));
+      if (entry?.key === key) return entry;
+    }
+    if (!this.log.mayHaveOneFileEntry(key)) return undefined;
     const entry = await readParsedIfExists(journalPath(this.outDir, key), JournalEntry, (why) => this.warn(`journal entry ignored: ${why}`));
     return entry?.key === key ? entry : undefined;
   }
@@ -71,7 +85,20 @@ export class Journal {
       costMicroUsd,
       viaBatch,
     };
-    await writeFileAtomic(journalPath(this.outDir, key), JSON.stringify(entry), true);
+    await this.log.append(key, JSON.stringify(entry));
     return entry;
   }
+}
+
+function parseEntry(line: string, onCorrupt: (why: string) => void): JournalEntry | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (err) {
+    onCorrupt(`not JSON (${(err as Error).message})`);
+    return undefined;
+  }
+  const r = JournalEntry.safeParse(json);
+  if (!r.success) onCorrupt(`unexpected content (${r.error.message.slice(0, 200)})`);
+  return r.success ? r.data : undefined;
 }
