@@ -31,6 +31,8 @@ const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
 export class JsonHttpClient {
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
+  /** Each path's request target, parsed once (a URL per request showed in the profile). */
+  private readonly targets = new Map<string, RequestTarget>();
 
   constructor(
     /** Where paths are resolved, as the SDK does: base URL + path. */
@@ -38,12 +40,13 @@ export class JsonHttpClient {
     private readonly errors: SdkErrors,
   ) {
     const https = baseUrl.startsWith('https:');
-    this.agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.agent = agentFor(https);
     this.send = https ? httpsRequest : httpRequest;
   }
 
   async post(path: string, body: unknown, options: PostOptions): Promise<unknown> {
-    const url = new URL(this.baseUrl + (this.baseUrl.endsWith('/') && path.startsWith('/') ? path.slice(1) : path));
+    let url = this.targets.get(path);
+    if (!url) this.targets.set(path, (url = targetOf(new URL(this.baseUrl + (this.baseUrl.endsWith('/') && path.startsWith('/') ? path.slice(1) : path)))));
     const data = Buffer.from(JSON.stringify(body));
     try {
       return await this.attempt(url, data, options);
@@ -54,7 +57,7 @@ export class JsonHttpClient {
     }
   }
 
-  private attempt(url: URL, data: Buffer, { headers, timeoutMs, signal }: PostOptions): Promise<unknown> {
+  private attempt(target: RequestTarget, data: Buffer, { headers, timeoutMs, signal }: PostOptions): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(this.errors.aborted());
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -71,8 +74,8 @@ export class JsonHttpClient {
       const onAbort = () => finish(this.errors.aborted());
       const timer = setTimeout(() => finish(this.errors.timeout()), timeoutMs);
       const req = this.send(
-        url,
         {
+          ...target,
           method: 'POST',
           agent: this.agent,
           headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': String(data.length), ...headers },
@@ -121,6 +124,36 @@ export class JsonHttpClient {
 }
 
 class StaleSocket extends Error {}
+
+interface RequestTarget {
+  protocol: string;
+  hostname: string;
+  port: string;
+  path: string;
+  auth?: string;
+}
+
+function targetOf(url: URL): RequestTarget {
+  return {
+    protocol: url.protocol,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''), // an IPv6 literal without its brackets, as node:http wants it
+    port: url.port,
+    path: url.pathname + url.search,
+    ...(url.username ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}),
+  };
+}
+
+const agents = new Map<boolean, HttpAgent>();
+
+/**
+ * One keep-alive pool per process (for http, and for https), shared by every batch's backend:
+ * a pool per backend made every new batch open its connections again.
+ */
+function agentFor(https: boolean): HttpAgent {
+  let agent = agents.get(https);
+  if (!agent) agents.set(https, (agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })));
+  return agent;
+}
 
 function headersOf(res: IncomingMessage): Headers {
   const h = new Headers();
