@@ -9,8 +9,10 @@
  * Layout under <out>/.corpus-qa/:
  *   manifests/<key>/page-000000.jsonl   the sorted manifest, in pages so a batch reads one page
  *   shards/<ab>/<key>.json              one document's result, keyed by content + settings
- *   journal/<ab>/<key>.json             one answered LLM request, keyed by what decides its answer:
- *                                       the paid work, kept after export (see activities/generate/journal.ts)
+ *   journal/log/<segment>.jsonl         answered LLM requests, one JSON line each, keyed by what decides
+ *                                       the answer: the paid work, kept after export; a segment per
+ *                                       worker process, appended in fsynced groups (activities/generate/journalLog.ts)
+ *   journal/<ab>/<key>.json             one answered request per file, as earlier versions wrote them (still read)
  *   batch-api/<run>-round-<n>.jsonl     requests collected for a provider batch (--batch-api), and
  *                                       <file>.submitted.json, the batches made of them
  *   local-errors/<key>.json             a machine-local read failure (never a shard: retried next run)
@@ -90,6 +92,12 @@ export function journalDir(outDir: string): string {
   return join(stateDir(outDir), 'journal');
 }
 
+/** The journal's append-only segments (one per worker process that answered requests). */
+export function journalLogDir(outDir: string): string {
+  return join(journalDir(outDir), 'log');
+}
+
+/** One answered request in a file of its own: how earlier versions journaled (read, no longer written). */
 export function journalPath(outDir: string, requestKey: string): string {
   return join(journalDir(outDir), requestKey.slice(0, 2), `${requestKey}.json`);
 }

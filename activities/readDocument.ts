@@ -181,9 +181,14 @@ export async function openDocument(path: string | Buffer, opts: { rootReal: Buff
   }
 }
 
-/** Reads the whole of an opened document, at most `limit` bytes (a file grown past it is changed). */
-async function readAll(handle: FileHandle, limit: number, onChunk: (b: Buffer) => void): Promise<number> {
-  const buf = Buffer.allocUnsafe(1 << 20);
+/**
+ * Reads the whole of an opened document, at most `limit` bytes (a file grown past it is changed).
+ * The buffer is no larger than the file can be (plus the byte that tells it grew): a 1 MiB
+ * buffer for every 200-byte document was a large part of the worker's garbage collection at
+ * high --llm-concurrency.
+ */
+async function readAll(handle: FileHandle, limit: number, onChunk: (b: Buffer) => void, expectedSize = limit): Promise<number> {
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(1 << 20, expectedSize + 1)));
   let total = 0;
   for (;;) {
     const { bytesRead } = await handle.read(buf, 0, buf.length, null);
@@ -199,7 +204,7 @@ export async function hashDocument(path: string | Buffer, rootReal: Buffer, expe
   const doc = await openDocument(path, { rootReal, ...(expectFileId !== undefined ? { expectFileId } : {}) });
   try {
     const hash = createHash('sha256');
-    const size = await readAll(doc.handle, Number.MAX_SAFE_INTEGER, (b) => hash.update(b));
+    const size = await readAll(doc.handle, Number.MAX_SAFE_INTEGER, (b) => hash.update(b), doc.size);
     return { sha256: hash.digest('hex'), fileId: doc.fileId, size };
   } finally {
     await doc.handle.close().catch(() => undefined);

@@ -221,7 +221,12 @@ export async function removeJournal(outDir: string): Promise<number> {
   const out = storeFor(outDir);
   let count = 0;
   for (const sub of await out.list(STATE_FILES.journal)) {
-    count += (await out.list(`${STATE_FILES.journal}/${sub}`)).filter((n) => n.endsWith('.json')).length;
+    const dir = `${STATE_FILES.journal}/${sub}`;
+    for (const name of await out.list(dir)) {
+      if (name.endsWith('.json')) count++; // one reply per file (earlier versions)
+      // A segment (journal/log): one reply per complete line.
+      else if (name.endsWith('.jsonl')) count += ((await out.readText(`${dir}/${name}`)) ?? '').split('\n').length - 1;
+    }
   }
   await out.remove(STATE_FILES.journal);
   return count;

@@ -5,10 +5,14 @@
  * re-run with another format, threshold or split, a second worker) finds the reply and sends
  * nothing. It is the most expensive thing a run holds: export keeps it; `corpus-qa clean
  * --journal` removes it.
+ *
+ * Entries are lines of append-only segments written by group commit (journalLog.ts). Entries
+ * in a file of their own, as earlier versions wrote them, are still read.
  */
 import { JournalEntry } from '../../schemas/index.js';
-import { readParsedFrom, sha256Hex, STATE_NAMES, storeFor, type OutputStore } from '../storage.js';
+import { isS3Url, readParsedFrom, sha256Hex, STATE_NAMES, storeFor, type OutputStore } from '../storage.js';
 import type { ChatMessage, ChatReply } from './chat.js';
+import { journalLogFor, type JournalLog } from './journalLog.js';
 
 /** Everything that decides a request's answer, and nothing else (no key, no timeout). */
 export interface RequestIdentity {
@@ -45,16 +49,27 @@ export function requestKey(id: RequestIdentity): string {
 
 export class Journal {
   private readonly store: OutputStore;
+  /** Local <out> only: an object store has no appends, so there each entry is an object of its own. */
+  private readonly log: JournalLog | undefined;
 
   constructor(
     outDir: string,
     private readonly warn: (message: string) => void = () => undefined,
   ) {
     this.store = storeFor(outDir);
+    this.log = isS3Url(outDir) ? undefined : journalLogFor(outDir);
   }
 
   /** The stored reply, or undefined; a corrupt entry is a miss (and is written again). */
   async get(key: string): Promise<JournalEntry | undefined> {
+    if (this.log) {
+      const line = await this.log.read(key);
+      if (line !== undefined) {
+        const entry = parseEntry(line, (why) => this.warn(`journal entry ${key} ignored: ${why}`));
+        if (entry?.key === key) return entry;
+      }
+      if (!this.log.mayHaveOneFileEntry(key)) return undefined;
+    }
     const entry = await readParsedFrom(this.store, STATE_NAMES.journal(key), JournalEntry, (why) => this.warn(`journal entry ignored: ${why}`));
     return entry?.key === key ? entry : undefined;
   }
@@ -75,7 +90,21 @@ export class Journal {
       costMicroUsd,
       viaBatch,
     };
-    await this.store.write(STATE_NAMES.journal(key), JSON.stringify(entry), true);
+    if (this.log) await this.log.append(key, JSON.stringify(entry));
+    else await this.store.write(STATE_NAMES.journal(key), JSON.stringify(entry), true);
     return entry;
   }
+}
+
+function parseEntry(line: string, onCorrupt: (why: string) => void): JournalEntry | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (err) {
+    onCorrupt(`not JSON (${(err as Error).message})`);
+    return undefined;
+  }
+  const r = JournalEntry.safeParse(json);
+  if (!r.success) onCorrupt(`unexpected content (${r.error.message.slice(0, 200)})`);
+  return r.success ? r.data : undefined;
 }

@@ -1,0 +1,248 @@
+/**
+ * Where the request journal keeps its entries: append-only segment files under
+ * <out>/.corpus-qa/journal/log/, one per worker process, one JSON line per answered request.
+ *
+ * Written by group commit. Replies that arrive while the previous group is being written wait
+ * and go together in one write and one fdatasync. Each reply is still on disk before `append`
+ * returns, so nothing paid for is lost to a kill -9 or a power cut. But at 64 requests in flight the
+ * disk sees a few syncs a second instead of a file, an fsync and a rename per reply, whose queue
+ * in libuv's thread pool held each reply's slot for about a second (docs/llm-throughput.md).
+ *
+ * Read through an index, key → (segment, byte range), built from every segment the first time
+ * the journal is used. It is refreshed from what other processes appended at most once a second,
+ * on a miss. A line enters the index only once its whole group is durable. A line cut short by a
+ * crash has no newline and is skipped. A new process never appends to an old segment, so a
+ * torn tail never runs into a later line.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { journalDir, journalLogDir } from '../paths.js';
+
+interface Location {
+  segment: string;
+  offset: number;
+  /** Bytes, without the newline. */
+  length: number;
+}
+
+interface Pending {
+  key: string;
+  line: string;
+  done: (err?: unknown) => void;
+}
+
+/** How stale the index may be about other processes' entries before a miss rescans. */
+const RESCAN_MS = 1000;
+export const SEGMENT_SUFFIX = '.jsonl';
+/** JSON.stringify of a JournalEntry starts so (v, then key): the key is read without parsing the line. */
+const KEY_PREFIX = '{"v":1,"key":"';
+const LEGACY_FOLDER = /^[0-9a-f]{2}$/;
+
+export class JournalLog {
+  private readonly index = new Map<string, Location>();
+  /** Bytes of each segment already indexed (whole lines only). */
+  private readonly scanned = new Map<string, number>();
+  /** The <ab> folders of one-file entries that earlier versions wrote. */
+  private legacyFolders = new Set<string>();
+  private loaded?: Promise<void>;
+  private scanning?: Promise<void>;
+  private lastScanAt = 0;
+  private own?: { name: string; fh: FileHandle; size: number };
+  private pending: Pending[] = [];
+  private flushing = false;
+
+  constructor(
+    readonly outDir: string,
+    private readonly rescanMs = RESCAN_MS,
+  ) {}
+
+  /** The stored line of `key` (a JournalEntry's JSON), or undefined. */
+  async read(key: string): Promise<string | undefined> {
+    await this.load();
+    let at = this.index.get(key);
+    if (!at && Date.now() - this.lastScanAt >= this.rescanMs) {
+      // Another worker may have answered it since: one rescan serves every miss waiting on it.
+      await (this.scanning ??= this.scan(false).finally(() => (this.scanning = undefined)));
+      at = this.index.get(key);
+    }
+    if (!at) return undefined;
+    try {
+      return await readRange(join(journalLogDir(this.outDir), at.segment), at.offset, at.length);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // The journal was removed under us (corpus-qa clean --journal): what the index holds is gone.
+      this.reset();
+      return undefined;
+    }
+  }
+
+  /** Whether an earlier version may have stored `key` in a file of its own. */
+  mayHaveOneFileEntry(key: string): boolean {
+    return this.legacyFolders.has(key.slice(0, 2));
+  }
+
+  /** Appends the line for `key`; resolves once it is on disk (with the other lines of its group). */
+  append(key: string, line: string): Promise<void> {
+    return new Promise((resolvePut, rejectPut) => {
+      this.pending.push({ key, line: `${line}\n`, done: (err) => (err === undefined ? resolvePut() : rejectPut(err)) });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private load(): Promise<void> {
+    return (this.loaded ??= this.scan(true));
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const group = this.pending;
+        this.pending = [];
+        try {
+          await this.writeGroup(group);
+          for (const p of group) p.done();
+        } catch (err) {
+          for (const p of group) p.done(err ?? new Error('journal write failed'));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async writeGroup(group: Pending[]): Promise<void> {
+    await this.load(); // the index exists before anything is added to it
+    const seg = (this.own ??= await this.createSegment());
+    const data = Buffer.from(group.map((p) => p.line).join(''));
+    try {
+      for (let written = 0; written < data.length; ) written += (await seg.fh.write(data, written, data.length - written)).bytesWritten;
+      await seg.fh.datasync();
+    } catch (err) {
+      // A group that failed halfway may end in part of a line: never append after it.
+      this.own = undefined;
+      await seg.fh.close().catch(() => undefined);
+      throw err;
+    }
+    if (!(await exists(join(journalLogDir(this.outDir), seg.name)))) {
+      // Removed while we wrote (corpus-qa clean --journal): these replies go into a new journal.
+      this.reset();
+      await seg.fh.close().catch(() => undefined);
+      return this.writeGroup(group);
+    }
+    let offset = seg.size;
+    for (const p of group) {
+      const length = Buffer.byteLength(p.line) - 1;
+      this.index.set(p.key, { segment: seg.name, offset, length });
+      offset += length + 1;
+    }
+    seg.size = offset;
+  }
+
+  /** A new segment: the time first, so that in name order a later entry for a key wins, as a rewrite did. */
+  private async createSegment(): Promise<{ name: string; fh: FileHandle; size: number }> {
+    const dir = journalLogDir(this.outDir);
+    await mkdir(dir, { recursive: true });
+    const name = `${String(Date.now()).padStart(14, '0')}-${process.pid}-${randomBytes(4).toString('hex')}${SEGMENT_SUFFIX}`;
+    const fh = await open(join(dir, name), 'a');
+    // The segment's name must survive a power cut as well as its lines: sync its folder (and that
+    // folder's, which mkdir may have just made) once.
+    await syncDirectory(dir);
+    await syncDirectory(journalDir(this.outDir));
+    this.scanned.set(name, 0);
+    return { name, fh, size: 0 };
+  }
+
+  /** Indexes what the segments hold beyond what was read already. `initial`: later entries win. */
+  private async scan(initial: boolean): Promise<void> {
+    this.lastScanAt = Date.now();
+    const dir = journalLogDir(this.outDir);
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(SEGMENT_SUFFIX)).sort();
+    for (const name of names) {
+      if (name === this.own?.name) continue; // ours is indexed as it is written
+      const from = this.scanned.get(name) ?? 0;
+      const size = (await stat(join(dir, name)).catch(() => undefined))?.size ?? 0;
+      if (size <= from) continue;
+      const data = await readBytes(join(dir, name), from, size - from);
+      let pos = 0;
+      for (let nl = data.indexOf(10, pos); nl >= 0; nl = data.indexOf(10, pos)) {
+        const key = keyOfLine(data, pos, nl);
+        // On a rescan, what this process already uses stays: a shard must not change under a resume.
+        if (key && (initial || !this.index.has(key))) this.index.set(key, { segment: name, offset: from + pos, length: nl - pos });
+        pos = nl + 1;
+      }
+      this.scanned.set(name, from + pos);
+    }
+    const folders = await readdir(journalDir(this.outDir)).catch(() => [] as string[]);
+    this.legacyFolders = new Set(folders.filter((n) => LEGACY_FOLDER.test(n)));
+  }
+
+  private reset(): void {
+    this.index.clear();
+    this.scanned.clear();
+    this.legacyFolders.clear();
+    this.own = undefined;
+    this.loaded = undefined;
+  }
+}
+
+function keyOfLine(data: Buffer, start: number, end: number): string | undefined {
+  const head = data.toString('latin1', start, Math.min(end, start + KEY_PREFIX.length + 200));
+  if (head.startsWith(KEY_PREFIX)) {
+    const close = head.indexOf('"', KEY_PREFIX.length);
+    if (close > KEY_PREFIX.length) return head.slice(KEY_PREFIX.length, close);
+  }
+  try {
+    const key = (JSON.parse(data.toString('utf8', start, end)) as { key?: unknown }).key;
+    return typeof key === 'string' ? key : undefined;
+  } catch {
+    return undefined; // not a line of ours: the entry is a miss, and is written again
+  }
+}
+
+async function readBytes(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readRange(path: string, offset: number, length: number): Promise<string> {
+  return (await readBytes(path, offset, length)).toString('utf8');
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+const logs = new Map<string, JournalLog>();
+
+/** The process's one log per output directory: its group commits serve every batch and document. */
+export function journalLogFor(outDir: string): JournalLog {
+  const dir = resolve(outDir);
+  let log = logs.get(dir);
+  if (!log) logs.set(dir, (log = new JournalLog(dir)));
+  return log;
+}

@@ -1,0 +1,78 @@
+/**
+ * The request journal's segments (activities/generate/journalLog.ts): replies appended by group
+ * commit are read back in this process and by another, a torn last line is skipped, entries in
+ * a file of their own (as earlier versions wrote them) are still read, and `clean --journal`
+ * counts and removes both kinds.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Journal } from '../activities/generate/journal.js';
+import { JournalLog } from '../activities/generate/journalLog.js';
+import { journalLogDir, journalPath, removeJournal, writeFileAtomic } from '../activities/storage.js';
+import { tempDir } from './helpers/files.js';
+
+const reply = (n: number) => ({ text: `{"pairs":[{"question":"Q${n}?","answer":"A${n} — ünïcode"}]}`, promptTokens: 100 + n, completionTokens: n, truncated: false, finishReason: 'stop' });
+const keyOf = (n: number) => n.toString(16).padStart(64, '0');
+
+function segments(out: string): string[] {
+  return readdirSync(journalLogDir(out)).filter((n) => n.endsWith('.jsonl'));
+}
+
+describe('the journal log', () => {
+  it('writes replies that arrive together into one segment, each readable here and from a fresh index', async () => {
+    const out = tempDir('jlog');
+    const journal = new Journal(out);
+    // 40 replies at once: one segment, 40 lines, each put resolved only once it is on disk.
+    await Promise.all(Array.from({ length: 40 }, (_, n) => journal.put(keyOf(n), 'generate', reply(n), n, false)));
+    expect(segments(out)).toHaveLength(1);
+    expect(readFileSync(join(journalLogDir(out), segments(out)[0]!), 'utf8').split('\n')).toHaveLength(41);
+    for (const n of [0, 17, 39]) expect((await journal.get(keyOf(n)))?.reply).toEqual(reply(n));
+    expect(await journal.get(keyOf(40))).toBeUndefined();
+
+    // Another process sees the same entries: an index built from the files alone.
+    const other = new JournalLog(out);
+    for (let n = 0; n < 40; n++) expect(JSON.parse((await other.read(keyOf(n)))!).reply).toEqual(reply(n));
+  });
+
+  it('skips a line cut short by a crash and a line that is not an entry, and finds what another process appends later', async () => {
+    const out = tempDir('jlog');
+    const writer = new JournalLog(out);
+    await writer.append(keyOf(1), JSON.stringify({ v: 1, key: keyOf(1), purpose: 'generate', reply: reply(1), costMicroUsd: 1, viaBatch: false }));
+    // A crashed process's segment: a line that is not JSON, an entry of the wrong shape, then half a line.
+    writeFileSync(
+      join(journalLogDir(out), '00000000000001-1-deadbeef.jsonl'),
+      `not json\n{"v":1,"key":"${keyOf(4)}","purpose":"generate"}\n{"v":1,"key":"${keyOf(2)}","purpose":"gen`,
+    );
+    const warnings: string[] = [];
+    const reader = new Journal(out, (w) => warnings.push(w));
+    expect((await reader.get(keyOf(1)))?.reply).toEqual(reply(1));
+    expect(await reader.get(keyOf(2))).toBeUndefined();
+    // The wrong shape is a miss (the request is sent and journaled again), and is said.
+    expect(await reader.get(keyOf(4))).toBeUndefined();
+    expect(warnings).toEqual([expect.stringContaining(`journal entry ${keyOf(4)} ignored: unexpected content`)]);
+
+    // Appended by the first process after another built its index: found on that one's next miss.
+    const rescanning = new JournalLog(out, 0);
+    expect(await rescanning.read(keyOf(3))).toBeUndefined();
+    await writer.append(keyOf(3), JSON.stringify({ v: 1, key: keyOf(3), purpose: 'judge', reply: reply(3), costMicroUsd: 3, viaBatch: false }));
+    expect(JSON.parse((await rescanning.read(keyOf(3)))!).purpose).toBe('judge');
+  });
+
+  it('still reads entries in a file of their own, and clean --journal counts and removes both kinds', async () => {
+    const out = tempDir('jlog');
+    const old = { v: 1, key: keyOf(7), purpose: 'generate', reply: reply(7), costMicroUsd: 7, viaBatch: false };
+    await writeFileAtomic(journalPath(out, keyOf(7)), JSON.stringify(old), true);
+    const journal = new Journal(out);
+    expect((await journal.get(keyOf(7)))?.reply).toEqual(reply(7));
+    await journal.put(keyOf(8), 'generate', reply(8), 8, false);
+    await journal.put(keyOf(9), 'generate', reply(9), 9, false);
+    expect(await removeJournal(out)).toBe(3);
+
+    // Removed under a live process: no stale hit, and the next reply goes into a new journal on disk.
+    expect(await journal.get(keyOf(8))).toBeUndefined();
+    await journal.put(keyOf(10), 'generate', reply(10), 10, false);
+    expect(segments(out)).toHaveLength(1);
+    expect(JSON.parse((await new JournalLog(out).read(keyOf(10)))!).reply).toEqual(reply(10));
+  });
+});
