@@ -73,6 +73,11 @@ export function shardPath(outDir: string, shardKey: string): string {
   return join(stateDir(outDir), 'shards', shardKey.slice(0, 2), `${shardKey}.json`);
 }
 
+/** Part `n` (1-based) of a shard stored in parts (a document of more than one page of chunks). */
+export function shardPartPath(outDir: string, shardKey: string, part: number): string {
+  return join(stateDir(outDir), 'shards', shardKey.slice(0, 2), `${shardKey}.part-${String(part).padStart(6, '0')}.json`);
+}
+
 export function journalDir(outDir: string): string {
   return join(stateDir(outDir), 'journal');
 }
