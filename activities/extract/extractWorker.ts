@@ -63,7 +63,7 @@ function runJob(job: JobMessage): void {
   const bytes = job.bytes;
   // The message must not keep the input alive while its chunks wait to be asked for.
   job.bytes = new Uint8Array(0);
-  extractAndChunkHere(bytes, job.kind, job.chunkOptions, job.limits, timings, job.meta ?? false, job.keepText ?? true).then(
+  extractAndChunkHere(bytes, job.kind, job.chunkOptions, job.limits, timings, job.meta ?? false, job.keepText ?? true, true).then(
     (result) => {
       // Name the stack limit, which only the thread knows.
       if (!result.ok && result.detail === stackOverflowDetail() && resourceLimits.stackSizeMb) {
