@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { discoverCorpus } from '../activities/discover.js';
 import { exportDataset } from '../activities/export.js';
 import { closeExtractionPool } from '../activities/extract/pool.js';
+import { nfc } from '../activities/extract/normalize.js';
 import { processBatch } from '../activities/processBatch.js';
 import { resolveRunInput } from '../client/runOptions.js';
 import { emptyCounters, ShardContent, ShardPart } from '../schemas/index.js';
@@ -128,4 +129,16 @@ describe('a document bigger than one page of chunks', () => {
     const data = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([f]) => f !== 'stats.json' && f !== 'README.md'));
     expect(data(treeHashes(first.out))).toEqual(data(before));
   }, 120_000);
+});
+
+describe('NFC of a long text, piece by piece', () => {
+  it('is what NFC of the whole gives, and the text itself when it is normalized already', () => {
+    // Decomposed letters on every line, so that pieces end right before and after them.
+    const line = 'Cafe\u0301 and re\u0301sume\u0301, Ångström and A\u030angstro\u0308m, 한국어 and \u1100\u1161\n';
+    const long = line.repeat(Math.ceil((3 << 20) / line.length));
+    expect(nfc(long)).toBe(long.normalize('NFC'));
+    expect(nfc(long)).not.toBe(long);
+    const normalized = long.normalize('NFC');
+    expect(nfc(normalized)).toBe(normalized);
+  });
 });
