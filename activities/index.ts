@@ -29,6 +29,8 @@ export interface ActivityDeps {
   serverVersion: string;
   /** Test hook: called for every document that is really processed (not a cache hit). */
   onProcessDocument?: (source: string) => void | Promise<void>;
+  /** Chunks per page of a big document (activities/pipeline.ts); the default unless set. */
+  chunksPerPage?: number;
 }
 
 /**
@@ -90,6 +92,7 @@ export function createActivities(deps: ActivityDeps) {
           heartbeat,
           resumeFrom,
           onProcess: deps.onProcessDocument,
+          chunksPerPage: deps.chunksPerPage,
           signal: ctx.cancellationSignal,
           warn: (message) => ctx.log.warn(message),
         }),

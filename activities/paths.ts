@@ -63,6 +63,8 @@ export const STATE_NAMES = {
   manifestDir: (manifestKey: string) => `${STATE_DIR_NAME}/manifests/${manifestKey}`,
   manifestPage: (manifestKey: string, page: number) => `${STATE_DIR_NAME}/manifests/${manifestKey}/${manifestPageName(page)}`,
   shard: (shardKey: string) => `${STATE_DIR_NAME}/shards/${shardKey.slice(0, 2)}/${shardKey}.json`,
+  /** Part `n` (1-based) of a shard stored in parts (a document of more than one page of chunks). */
+  shardPart: (shardKey: string, part: number) => `${STATE_DIR_NAME}/shards/${shardKey.slice(0, 2)}/${shardKey}.part-${String(part).padStart(6, '0')}.json`,
   journal: (requestKey: string) => `${STATE_DIR_NAME}/journal/${requestKey.slice(0, 2)}/${requestKey}.json`,
   batchRequests: (runKey: string, round: number) => `${STATE_DIR_NAME}/batch-api/${runKey}-round-${round}.jsonl`,
   localError: (shardKey: string) => `${STATE_DIR_NAME}/local-errors/${shardKey}.json`,
@@ -86,6 +88,11 @@ export function manifestPagePath(outDir: string, manifestKey: string, page: numb
 
 export function shardPath(outDir: string, shardKey: string): string {
   return join(stateDir(outDir), 'shards', shardKey.slice(0, 2), `${shardKey}.json`);
+}
+
+/** Part `n` (1-based) of a shard stored in parts (a document of more than one page of chunks). */
+export function shardPartPath(outDir: string, shardKey: string, part: number): string {
+  return join(stateDir(outDir), 'shards', shardKey.slice(0, 2), `${shardKey}.part-${String(part).padStart(6, '0')}.json`);
 }
 
 export function journalDir(outDir: string): string {

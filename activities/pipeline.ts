@@ -5,9 +5,9 @@
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Chunk, DocumentKind, OutputSettings, ShardContent, ShardPair, StageDurations } from '../schemas/index.js';
+import type { Chunk, DocumentKind, OutputSettings, ShardContent, ShardPair, ShardPart, StageDurations } from '../schemas/index.js';
 import { DocumentDuplicates } from './dedup.js';
-import { extractAndChunk } from './extract/pool.js';
+import { extractChunkPages } from './extract/pool.js';
 import type { ChunkGeneration, Generator, JudgeResult, Malformed } from './generate/index.js';
 import { emptyUsage, shardFigures, type LlmUsage } from '../schemas/llmUsage.js';
 import { questionForm } from './questionForm.js';
@@ -18,6 +18,14 @@ export type { ShardContent } from '../schemas/index.js';
 /** Bump when a change here would change the output for the same input. */
 export const PIPELINE_VERSION = 'p4';
 
+/**
+ * Chunks handed from the extraction thread at a time, and the pairs or rows stored per shard
+ * part for a document of more than this many chunks. A page is ~1-3 MB of chunk text; ordinary
+ * documents are one page, so their shards are as they always were. An LLM generator has a
+ * page's requests queued at once, far more than any limiter's slots.
+ */
+export const DEFAULT_CHUNKS_PER_PAGE = 2000;
+
 export interface DocumentHooks {
   generator?: Generator;
   /** Aborts the document's requests: the run was cancelled or the worker is stopping. */
@@ -26,12 +34,40 @@ export interface DocumentHooks {
   halt?: AbortSignal;
   /** Where the document's LLM figures go (so a caller can watch them while it runs). */
   usage?: LlmUsage;
+  /** Chunks per page (DEFAULT_CHUNKS_PER_PAGE unless set). */
+  chunksPerPage?: number;
+  /**
+   * Stores part `n` (1-based) of a document of more than one page, as soon as that page is done;
+   * its shard then names the parts instead of holding them. Without it, everything is inline.
+   */
+  storePart?: (n: number, part: ShardPart) => Promise<void>;
+}
+
+/** A document's pairs counted, as they are stored (in parts, they are not all in hand at the end). */
+export interface PairTally {
+  generated: number;
+  passed: number;
+  /** By primary reason, in the order the reasons first occur. */
+  rejectedByReason: Record<string, number>;
+}
+
+export const emptyTally = (): PairTally => ({ generated: 0, passed: 0, rejectedByReason: {} });
+
+export function tallyPairs(pairs: readonly ShardPair[], into: PairTally): void {
+  into.generated += pairs.length;
+  for (const p of pairs) {
+    const primary = p.reasons[0];
+    if (primary === undefined) into.passed++;
+    else into.rejectedByReason[primary] = (into.rejectedByReason[primary] ?? 0) + 1;
+  }
 }
 
 export interface ProcessedDocument {
   shard: ShardContent;
   /** Everything this document's LLM requests did in this run: attempts, failures, waits, cost. */
   usage: LlmUsage;
+  /** The document's pairs, counted (also those stored in parts). */
+  tally: PairTally;
 }
 
 export async function processDocument(
@@ -42,6 +78,7 @@ export async function processDocument(
   hooks: DocumentHooks = {},
 ): Promise<ProcessedDocument> {
   const usage = hooks.usage ?? emptyUsage();
+  const tally = emptyTally();
   const durationsMs: StageDurations = { load: 0, chunk: 0, generate: 0, validate: 0 };
   let t = performance.now();
   const lap = (stage: keyof StageDurations) => {
@@ -52,14 +89,16 @@ export async function processDocument(
 
   // Load and chunk in the extraction pool: a thread with its own heap and time limits, so one
   // pathological file cannot starve or take down the others. Unknown extensions are sniffed as
-  // text: a .rst or .csv is worth reading, a .png is caught by the binary check.
-  const extracted = await extractAndChunk(bytes, kind === 'other' ? 'text' : kind, {
+  // text: a .rst or .csv is worth reading, a .png is caught by the binary check. The chunks come
+  // a page at a time, each done and stored before the next is asked for.
+  const pageSize = Math.max(1, Math.floor(hooks.chunksPerPage ?? DEFAULT_CHUNKS_PER_PAGE));
+  const extracted = await extractChunkPages(bytes, kind === 'other' ? 'text' : kind, {
     chunkSize: settings.chunkSize,
     chunkOverlap: settings.chunkOverlap,
     idPrefix: sha256.slice(0, 12),
     // Only an LLM asked for each document's own language reads it; the built-in generator does not.
     detectLanguage: settings.generateQa && settings.llm?.language === 'auto',
-  }, {
+  }, pageSize, {
     signal: hooks.signal,
     keepText: false,
     onTimings: (tm) => {
@@ -69,52 +108,72 @@ export async function processDocument(
   });
   t = performance.now();
   if (!extracted.ok) {
-    return { shard: { status: 'error', stage: 'load', reason: extracted.reason, detail: extracted.detail, durationsMs }, usage };
+    return { shard: { status: 'error', stage: 'load', reason: extracted.reason, detail: extracted.detail, durationsMs }, usage, tally };
   }
-  const chunks = extracted.chunks;
-  const words = extracted.words;
-  if (!settings.generateQa) {
-    return { shard: { status: 'ok', chunks: chunks.length, words, chunkRows: chunks, pairs: [], durationsMs }, usage };
-  }
-  const generator = hooks.generator;
-  if (!generator) throw new Error('processDocument: --generate-qa needs a generator');
-
-  // A request that fails for good (a bad key) halts the document's requests not sent yet; those
-  // in flight are paid for already, so they finish and go to the journal.
-  const halt = new AbortController();
-  const ctx = { usage, signal: hooks.signal, halt: hooks.halt ? AbortSignal.any([hooks.halt, halt.signal]) : halt.signal };
-  // Every request of the document listens on these: many at once is expected, not a leak.
-  setMaxListeners(0, halt.signal, ctx.halt, ...(hooks.signal ? [hooks.signal] : []));
   try {
-    // 1. Generate: every chunk at once for an LLM (the worker's limiter bounds the requests in
-    //    flight), one after another for CPU work.
-    const generated = await eachChunk(chunks, generator.concurrent, halt, (chunk) =>
-      generator.generateChunk(chunk, { ...ctx, maxPairs: settings.maxPairsPerChunk }),
-    hooks.signal);
-    lap('generate');
+    const { chunkCount, words } = extracted;
+    const paged = chunkCount > pageSize && hooks.storePart !== undefined;
+    const inline: ShardPart = { chunkRows: [], pairs: [] };
+    let parts = 0;
+    const store = async (part: ShardPart): Promise<void> => {
+      tallyPairs(part.pairs, tally);
+      if (paged) return hooks.storePart!(++parts, part);
+      for (const c of part.chunkRows) inline.chunkRows.push(c);
+      for (const p of part.pairs) inline.pairs.push(p);
+    };
+    const inParts = () => (paged ? { parts } : {});
 
-    // 2. Validate each pair against its chunk.
-    const perChunk = await eachChunk(chunks, false, halt, (chunk, i) => pairsOf(chunk, generated[i]!, generator.id, settings.chunkSize), hooks.signal);
-    lap('validate');
-
-    // 3. Judge: only pairs that passed the rule checks are worth a judge's tokens.
-    if (generator.judge) {
-      const judge = generator.judge.bind(generator);
-      await eachChunk(chunks, generator.concurrent, halt, async (chunk, i) => {
-        const passing = perChunk[i]!.filter((p) => p.reasons.length === 0);
-        if (passing.length > 0) applyJudgement(passing, await judge(chunk, passing, ctx), generator.minScore ?? 0);
-      }, hooks.signal);
-      lap('generate');
+    if (!settings.generateQa) {
+      for await (const page of extracted.chunkPages) await store({ chunkRows: page, pairs: [] });
+      return { shard: { status: 'ok', chunks: chunkCount, words, chunkRows: inline.chunkRows, pairs: [], durationsMs, ...inParts() }, usage, tally };
     }
-    // 4. Duplicates within the document, in chunk order, after the judge: only a pair that passed
-    //    everything is kept, so a pair the judge turned down never hides a good copy of itself.
-    const pairs = perChunk.flat();
-    markDuplicates(pairs);
-    lap('validate');
-    const llm = Object.keys(usage).length > 0 ? { llm: shardFigures(usage) } : {};
-    return { shard: { status: 'ok', chunks: chunks.length, words, chunkRows: [], pairs, durationsMs, ...llm }, usage };
+    const generator = hooks.generator;
+    if (!generator) throw new Error('processDocument: --generate-qa needs a generator');
+
+    // A request that fails for good (a bad key) halts the document's requests not sent yet; those
+    // in flight are paid for already, so they finish and go to the journal.
+    const halt = new AbortController();
+    const ctx = { usage, signal: hooks.signal, halt: hooks.halt ? AbortSignal.any([hooks.halt, halt.signal]) : halt.signal };
+    // Every request of the document listens on these: many at once is expected, not a leak.
+    setMaxListeners(0, halt.signal, ctx.halt, ...(hooks.signal ? [hooks.signal] : []));
+    const duplicates = new DocumentDedup();
+    try {
+      for await (const chunks of extracted.chunkPages) {
+        // 1. Generate: every chunk of the page at once for an LLM (the worker's limiter bounds
+        //    the requests in flight), one after another for CPU work.
+        const generated = await eachChunk(chunks, generator.concurrent, halt, (chunk) =>
+          generator.generateChunk(chunk, { ...ctx, maxPairs: settings.maxPairsPerChunk }),
+        hooks.signal);
+        lap('generate');
+
+        // 2. Validate each pair against its chunk.
+        const perChunk = await eachChunk(chunks, false, halt, (chunk, i) => pairsOf(chunk, generated[i]!, generator.id, settings.chunkSize), hooks.signal);
+        lap('validate');
+
+        // 3. Judge: only pairs that passed the rule checks are worth a judge's tokens.
+        if (generator.judge) {
+          const judge = generator.judge.bind(generator);
+          await eachChunk(chunks, generator.concurrent, halt, async (chunk, i) => {
+            const passing = perChunk[i]!.filter((p) => p.reasons.length === 0);
+            if (passing.length > 0) applyJudgement(passing, await judge(chunk, passing, ctx), generator.minScore ?? 0);
+          }, hooks.signal);
+          lap('generate');
+        }
+        // 4. Duplicates within the document, in chunk order, after the judge: only a pair that
+        //    passed everything is kept, so a pair the judge turned down never hides a good copy of
+        //    itself. Pages come in order, so the document's earlier pages are already judged.
+        const pairs = perChunk.flat();
+        duplicates.mark(pairs);
+        lap('validate');
+        await store({ chunkRows: [], pairs });
+      }
+      const llm = Object.keys(usage).length > 0 ? { llm: shardFigures(usage) } : {};
+      return { shard: { status: 'ok', chunks: chunkCount, words, chunkRows: [], pairs: inline.pairs, durationsMs, ...llm, ...inParts() }, usage, tally };
+    } finally {
+      halt.abort();
+    }
   } finally {
-    halt.abort();
+    extracted.release();
   }
 }
 
@@ -195,16 +254,30 @@ function pairsOf(chunk: Chunk, g: ChunkGeneration, generatorId: string, chunkSiz
   });
 }
 
-/** Passed pairs that repeat an earlier passed pair's answer become `duplicate` (activities/dedup.ts). */
-function markDuplicates(pairs: ShardPair[]): void {
-  const kept = new DocumentDuplicates();
-  pairs.forEach((p, i) => {
-    if (p.reasons.length > 0) return;
-    const dup = kept.check(p);
-    if (!dup) return kept.keep(p, i);
-    p.reasons = ['duplicate'];
-    p.detail = `${DUPLICATE_WORDS[dup.kind]} an earlier pair of this document (question: ${JSON.stringify(pairs[dup.index]!.question)})`;
-  });
+/**
+ * Passed pairs that repeat an earlier passed pair's answer become `duplicate` (activities/dedup.ts),
+ * page after page of one document: what it keeps of the pairs kept so far is their fingerprints
+ * and questions (a duplicate's detail quotes the question it repeats), not the pairs.
+ */
+class DocumentDedup {
+  private readonly kept = new DocumentDuplicates();
+  private readonly questions = new Map<number, string>();
+  private next = 0;
+
+  mark(pairs: ShardPair[]): void {
+    for (const p of pairs) {
+      const i = this.next++;
+      if (p.reasons.length > 0) continue;
+      const dup = this.kept.check(p);
+      if (!dup) {
+        this.kept.keep(p, i);
+        this.questions.set(i, p.question);
+        continue;
+      }
+      p.reasons = ['duplicate'];
+      p.detail = `${DUPLICATE_WORDS[dup.kind]} an earlier pair of this document (question: ${JSON.stringify(this.questions.get(dup.index))})`;
+    }
+  }
 }
 
 const DUPLICATE_WORDS = { exact: 'same answer as', near: 'nearly the same answer as', span: 'nearly the same evidence as' } as const;

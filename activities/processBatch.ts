@@ -14,7 +14,8 @@ import type { BatchSummary, Counters, DocumentFailure, ManifestEntry, ResolvedRu
 import { emptyCounters, ShardContent } from '../schemas/index.js';
 import { readManifestRange } from './manifest.js';
 import { DocumentChanged, readDocument } from './readDocument.js';
-import { PIPELINE_VERSION, processDocument } from './pipeline.js';
+import { emptyTally, PIPELINE_VERSION, processDocument, tallyPairs, type PairTally } from './pipeline.js';
+import { ShardPartMissing, shardPages, writeShardPart } from './shardParts.js';
 import { createGenerator, generatorId, type Generator } from './generate/index.js';
 import { addUsage, datasetCostMicroUsd, paid, shardReuse, type LlmUsage } from '../schemas/llmUsage.js';
 import { formatUsd } from './generate/pricing.js';
@@ -56,6 +57,8 @@ export interface BatchHooks {
   usage?: LlmUsage;
   /** Problems worth a line in the worker's log (a corrupt cache file). */
   warn?: (message: string) => void;
+  /** Chunks per page of a big document (activities/pipeline.ts DEFAULT_CHUNKS_PER_PAGE unless set). */
+  chunksPerPage?: number;
 }
 
 /** Settings that change a document's shard. The generator id carries its version. */
@@ -91,7 +94,7 @@ function failureFrom(entry: ManifestEntry, shard: ShardContent | undefined): Doc
   return undefined;
 }
 
-function count(counters: Counters, shard: ShardContent, cacheHit: boolean, usage: LlmUsage): void {
+function count(counters: Counters, shard: ShardContent, tally: PairTally, cacheHit: boolean, usage: LlmUsage): void {
   // A cache hit cost this run nothing; its stored timings belong to the run that made it.
   if (!cacheHit) {
     const d = shard.durationsMs;
@@ -111,16 +114,28 @@ function count(counters: Counters, shard: ShardContent, cacheHit: boolean, usage
   if (shard.status === 'error') return;
   counters.loaded++;
   counters.chunks += shard.chunks;
-  counters.pairsGenerated += shard.pairs.length;
-  for (const p of shard.pairs) {
-    const primary = p.reasons[0];
-    if (primary === undefined) {
-      counters.pairsPassed++;
-    } else {
-      counters.pairsRejected++;
-      counters.rejectedByReason[primary] = (counters.rejectedByReason[primary] ?? 0) + 1;
-    }
+  counters.pairsGenerated += tally.generated;
+  counters.pairsPassed += tally.passed;
+  for (const [reason, n] of Object.entries(tally.rejectedByReason)) {
+    counters.pairsRejected += n;
+    counters.rejectedByReason[reason] = (counters.rejectedByReason[reason] ?? 0) + n;
   }
+}
+
+/**
+ * A stored shard's pairs counted. For one in parts, the parts are read (one at a time): a part
+ * that is missing or damaged makes the shard a cache miss, like a damaged shard.
+ */
+async function tallyOfStored(outDir: string, shardKey: string, shard: ShardContent): Promise<PairTally | undefined> {
+  const tally = emptyTally();
+  if (shard.status !== 'ok') return tally;
+  try {
+    for await (const part of shardPages(outDir, shardKey, shard)) tallyPairs(part.pairs, tally);
+  } catch (err) {
+    if (err instanceof ShardPartMissing) return undefined;
+    throw err;
+  }
+  return tally;
 }
 
 /** Tokens paid for now (journal hits and reused shards cost nothing this run). */
@@ -132,6 +147,8 @@ function sumOf(u: LlmUsage, field: 'promptTokens' | 'completionTokens'): number 
 
 export interface DocumentOutcome {
   shard: ShardContent | undefined;
+  /** The shard's pairs, counted (a big document's are in parts, not in `shard`). */
+  tally: PairTally;
   cacheHit: boolean;
   usage: LlmUsage;
 }
@@ -145,18 +162,22 @@ export async function loadOrProcess(
   generator: Generator | undefined,
   giveUp: string | undefined,
 ): Promise<DocumentOutcome> {
-  if (entry.error) return { shard: undefined, cacheHit: false, usage: {} };
-  const store = storeFor(input.run.outDir);
-  const shardName = STATE_NAMES.shard(shardKeyFor(entry, settingsKey));
-  const localErrorName = STATE_NAMES.localError(shardKeyFor(entry, settingsKey));
+  if (entry.error) return { shard: undefined, tally: emptyTally(), cacheHit: false, usage: {} };
+  const { outDir } = input.run;
+  const store = storeFor(outDir);
+  const shardKey = shardKeyFor(entry, settingsKey);
+  const shardName = STATE_NAMES.shard(shardKey);
+  const localErrorName = STATE_NAMES.localError(shardKey);
   // A shard cut short by a power loss, or of another version, is a cache miss: write it again.
   const cached = input.run.noCache ? undefined : await readParsedFrom(store, shardName, ShardContent, hooks.warn);
-  if (cached) return { shard: cached, cacheHit: true, usage: cached.status === 'ok' ? shardReuse(cached.llm) : {} };
+  const cachedTally = cached && (await tallyOfStored(outDir, shardKey, cached));
+  if (cached && !cachedTally) hooks.warn?.(`${store.describe(shardName)}: a part of this stored result is missing or damaged; the document is processed again`);
+  if (cached && cachedTally) return { shard: cached, tally: cachedTally, cacheHit: true, usage: cached.status === 'ok' ? shardReuse(cached.llm) : {} };
   const localError = async (stage: 'load' | 'process', reason: 'unreadable' | 'processing_failed' | 'changed_after_discovery' | 'timeout', detail: string): Promise<DocumentOutcome> => {
     // Recorded beside the shards, never as one: the document is tried again on the next run.
     await store.write(localErrorName, JSON.stringify({ stage, reason, detail }));
     const shard: ShardContent = { status: 'error', stage, reason, detail, durationsMs: { load: 0, chunk: 0, generate: 0, validate: 0 } };
-    return { shard, cacheHit: false, usage: {} };
+    return { shard, tally: emptyTally(), cacheHit: false, usage: {} };
   };
   if (giveUp) return localError('process', 'processing_failed', giveUp);
 
@@ -173,7 +194,15 @@ export async function loadOrProcess(
   await hooks.onProcess?.(entry.source);
   let done;
   try {
-    done = await processDocument(bytes, entry.kind, entry.sha256, input.run.settings, { generator, signal: hooks.signal, halt: hooks.halt, usage: hooks.usage });
+    done = await processDocument(bytes, entry.kind, entry.sha256, input.run.settings, {
+      generator,
+      signal: hooks.signal,
+      halt: hooks.halt,
+      usage: hooks.usage,
+      chunksPerPage: hooks.chunksPerPage,
+      // A big document's parts go to disk as they are done; the shard, written last, names them.
+      storePart: (n, part) => writeShardPart(outDir, shardKey, n, part),
+    });
   } catch (err) {
     // LLM faults and cancellation are Temporal's to retry or stop; anything else is a bug that
     // this document triggers, and it must not take the whole run down with it.
@@ -184,10 +213,10 @@ export async function loadOrProcess(
   // but do not cache it (the next run, perhaps on a faster worker, tries again).
   if (done.shard.status === 'error' && done.shard.reason === 'timeout') {
     await store.write(localErrorName, JSON.stringify({ stage: done.shard.stage, reason: done.shard.reason, detail: done.shard.detail }));
-    return { shard: done.shard, cacheHit: false, usage: done.usage };
+    return { shard: done.shard, tally: done.tally, cacheHit: false, usage: done.usage };
   }
   await store.write(shardName, JSON.stringify(done.shard));
-  return { shard: done.shard, cacheHit: false, usage: done.usage };
+  return { shard: done.shard, tally: done.tally, cacheHit: false, usage: done.usage };
 }
 
 /**
@@ -244,7 +273,7 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   const account = (entry: ManifestEntry, o: DocumentOutcome): DocumentFailure | undefined => {
     counters.documentsDone++;
     if (o.cacheHit) counters.cacheHits++;
-    if (o.shard) count(counters, o.shard, o.cacheHit, o.usage);
+    if (o.shard) count(counters, o.shard, o.tally, o.cacheHit, o.usage);
     const failure = failureFrom(entry, o.shard);
     if (failure) {
       counters.failed++;

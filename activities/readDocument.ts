@@ -199,6 +199,25 @@ async function readAll(handle: FileHandle, limit: number, onChunk: (b: Buffer) =
   }
 }
 
+/**
+ * Reads an opened document of `size` bytes (as discovery saw it) straight into one buffer of
+ * its own: reading in pieces then joining them held the file twice (600 MB for a 300 MB file),
+ * and a buffer of its own is transferred to the extraction thread, not copied. A file shorter
+ * now gives fewer bytes (its sha256 then differs); one longer is changed.
+ */
+async function readExactly(handle: FileHandle, size: number): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafeSlow(size);
+  let total = 0;
+  while (total < size) {
+    const { bytesRead } = await handle.read(bytes, total, Math.min(size - total, 1 << 24), null);
+    if (bytesRead === 0) return bytes.subarray(0, total);
+    total += bytesRead;
+  }
+  const { bytesRead } = await handle.read(Buffer.alloc(1), 0, 1, null);
+  if (bytesRead > 0) throw new DocumentChanged(`the file grew past ${size} bytes while it was read`);
+  return bytes;
+}
+
 /** Discovery: opens and hashes a file, returning its identity for processing to check. */
 export async function hashDocument(path: string | Buffer, rootReal: Buffer, expectFileId?: string): Promise<{ sha256: string; fileId: string; size: number }> {
   const doc = await openDocument(path, { rootReal, ...(expectFileId !== undefined ? { expectFileId } : {}) });
@@ -233,9 +252,7 @@ export async function readDocument(inputDir: string, entry: DocumentLocation): P
     : joinBytes(Buffer.from(inputDir, 'utf8'), sourcePathBytes(entry));
   const doc = await openDocument(fsPath(path), { rootReal, ...(entry.fileId !== undefined ? { expectFileId: entry.fileId } : {}) });
   try {
-    const parts: Buffer[] = [];
-    await readAll(doc.handle, entry.size, (b) => parts.push(b));
-    const bytes = Buffer.concat(parts);
+    const bytes = await readExactly(doc.handle, entry.size);
     if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) {
       throw new DocumentChanged('file changed after discovery; run again to pick up the new content');
     }

@@ -587,6 +587,12 @@ export const ShardContent = z.discriminatedUnion('status', [
     durationsMs: StageDurations,
     /** LLM figures for this document (activities/generate/usage.ts); absent for the built-in generator. */
     llm: z.record(z.string(), z.number()).optional(),
+    /**
+     * A document of more than one page of chunks keeps its chunk rows and pairs in this many
+     * part files beside the shard (ShardPart, activities/shardParts.ts), not inline: `chunkRows`
+     * and `pairs` are then empty. Absent for every other document (their shards are as before).
+     */
+    parts: z.number().int().min(1).optional(),
   }),
   z.object({
     status: z.literal('error'),
@@ -597,6 +603,13 @@ export const ShardContent = z.discriminatedUnion('status', [
   }),
 ]);
 export type ShardContent = z.infer<typeof ShardContent>;
+
+/** One page of a big document's shard: its chunks' rows (chunk export) or pairs, in order. */
+export const ShardPart = z.object({
+  chunkRows: z.array(Chunk),
+  pairs: z.array(ShardPair),
+});
+export type ShardPart = z.infer<typeof ShardPart>;
 
 /**
  * A reviewer's decision on one passed pair, as stored in <out>/review/decisions.jsonl (one row a

@@ -88,6 +88,18 @@ export function installQuietRuntime(): void {
   }
 }
 
+/**
+ * CORPUS_QA_CHUNKS_PER_PAGE: chunks of a big document in hand at a time (docs/big-files.md).
+ * Smaller pages hold less; the output is the same whatever the page size.
+ */
+function chunksPerPageFromEnv(): { chunksPerPage?: number } {
+  const raw = process.env.CORPUS_QA_CHUNKS_PER_PAGE;
+  if (raw === undefined || raw === '') return {};
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`CORPUS_QA_CHUNKS_PER_PAGE must be a whole number of at least 1 (it is ${JSON.stringify(raw)})`);
+  return { chunksPerPage: n };
+}
+
 export async function createCorpusWorker(opts: CorpusWorkerOptions): Promise<Worker> {
   installQuietRuntime();
   // Dozens of LLM requests in flight share the activity's cancellation signal (each SDK call
@@ -101,6 +113,7 @@ export async function createCorpusWorker(opts: CorpusWorkerOptions): Promise<Wor
     serverVersion: await serverVersionOf(opts.connection),
     // What this process registered (worker/documentObservers.ts), then the caller's.
     onProcessDocument: withDocumentObservers(opts.onProcessDocument),
+    ...chunksPerPageFromEnv(),
   };
   return Worker.create({
     connection: opts.connection,

@@ -22,33 +22,50 @@ export class PairDuplicates {
   withinDocuments = 0;
   acrossDocuments = 0;
 
-  /** One document's pairs with their verdicts, in shard order. */
-  *judge(source: string, pairs: ShardPair[]): Generator<JudgedPair> {
-    const inDocument = new DocumentDuplicates();
-    // standsFor[i]: the id of the row that carries pair i's fact (its own, or what it
-    // duplicates), so duplicate_of always names a kept row.
-    const standsFor: string[] = [];
-    for (const [ordinal, p] of pairs.entries()) {
-      const id = pairId(source, ordinal, p);
+  /** The judge of one document's pairs, fed its shard's pairs in order (a big one's part by part). */
+  document(source: string): DocumentVerdicts {
+    return new DocumentVerdicts(source, this.corpus, this);
+  }
+}
+
+/** Verdicts on one document's pairs; `judge` may be called for each part, in order. */
+export class DocumentVerdicts {
+  private readonly inDocument = new DocumentDuplicates();
+  // standsFor.get(i): the id of the row that carries kept pair i's fact (its own, or what it
+  // duplicates), so duplicate_of always names a kept row. Only kept pairs are looked up.
+  private readonly standsFor = new Map<number, string>();
+  private ordinal = 0;
+
+  constructor(
+    private readonly source: string,
+    private readonly corpus: CorpusDuplicates,
+    private readonly counts: { withinDocuments: number; acrossDocuments: number },
+  ) {}
+
+  /** The next pairs of the document with their verdicts, in shard order. */
+  *judge(pairs: ShardPair[]): Generator<JudgedPair> {
+    for (const p of pairs) {
+      const ordinal = this.ordinal++;
+      const id = pairId(this.source, ordinal, p);
       let reasons = p.reasons;
       let detail = p.detail;
       let duplicateOf = '';
       if (reasons.length === 0) {
-        inDocument.keep(p, ordinal);
+        this.inDocument.keep(p, ordinal);
         const dup = this.corpus.check(p, id);
         if (dup) {
-          this.acrossDocuments++;
+          this.counts.acrossDocuments++;
           reasons = ['duplicate'];
           duplicateOf = dup.of;
           detail = `${dup.kind === 'exact' ? 'same answer as' : 'nearly the same answer as'} pair ${dup.of} of an earlier document`;
         }
+        this.standsFor.set(ordinal, duplicateOf || id);
       } else if (reasons[0] === 'duplicate') {
-        this.withinDocuments++;
-        const kept = inDocument.check(p);
-        duplicateOf = kept ? standsFor[kept.index] ?? '' : '';
+        this.counts.withinDocuments++;
+        const kept = this.inDocument.check(p);
+        duplicateOf = kept ? this.standsFor.get(kept.index) ?? '' : '';
       }
-      standsFor[ordinal] = duplicateOf || id;
-      yield { row: qaRow(id, source, p), reasons, detail, duplicateOf };
+      yield { row: qaRow(id, this.source, p), reasons, detail, duplicateOf };
     }
   }
 }

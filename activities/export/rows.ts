@@ -3,13 +3,14 @@
  * shard and written to the sinks: an error row, its chunks, or its pairs (judged for duplicates,
  * placed in their split, passed through the reviewer's decisions).
  */
-import type { ErrorRow, ManifestEntry, ResolvedRunInput, ShardContent } from '../../schemas/index.js';
+import type { ErrorRow, ManifestEntry, ResolvedRunInput, ShardContent, ShardPart } from '../../schemas/index.js';
 import { ErrorRow as ErrorRowSchema, ShardContent as ShardContentSchema } from '../../schemas/index.js';
 import { chunkRow, errorRow, rejectedRow, trainingRow, wellFormed } from '../exportRows.js';
 import { passedPair, QualityStats } from '../exportStats.js';
 import { iterateManifest } from '../manifest.js';
 import { shardKeyFor, shardSettingsKey } from '../processBatch.js';
 import { readDecisions, ReviewApplier } from '../review/decisions.js';
+import { shardPages } from '../shardParts.js';
 import { splitOf } from '../splits.js';
 import { readParsedFrom, STATE_NAMES, storeFor } from '../storage.js';
 import { PairDuplicates } from './duplicates.js';
@@ -27,7 +28,7 @@ export interface RowTally {
   review: ReviewApplier | undefined;
 }
 
-type DocumentResult = { error: Omit<ErrorRow, 'source'> } | { shard: Extract<ShardContent, { status: 'ok' }> };
+type DocumentResult = { error: Omit<ErrorRow, 'source'> } | { shard: Extract<ShardContent, { status: 'ok' }>; key: string };
 
 /** One manifest entry's result: its shard, or why it has none. */
 async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, settingsKey: string): Promise<DocumentResult> {
@@ -42,7 +43,7 @@ async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, setti
     return { error: local ?? { stage: 'load', reason: 'unreadable', detail: 'file could not be read during processing' } };
   }
   if (shard.status === 'error') return { error: { stage: shard.stage, reason: shard.reason, detail: shard.detail } };
-  return { shard };
+  return { shard, key };
 }
 
 export async function writeRows(
@@ -75,11 +76,13 @@ export async function writeRows(
       await sinks.errors.write(errorRow(entry.source, result.error));
       continue;
     }
-    const { shard } = result;
+    const { shard, key } = result;
     tally.loaded++;
     tally.chunks += shard.chunks;
-    if (qa) await writePairs(run, entry.source, shard, sinks, tally);
-    else for (const c of shard.chunkRows) await sinks.split('chunks').write(chunkRow(entry.source, c));
+    // A big document's shard is in parts: read one at a time, never the whole document at once.
+    const pages = shardPages(run.outDir, key, shard);
+    if (qa) await writePairs(run, entry.source, shard, pages, sinks, tally);
+    else for await (const page of pages) for (const c of page.chunkRows) await sinks.split('chunks').write(chunkRow(entry.source, c));
   }
 
   if (tally.review) await writeReviewerRejections(tally.review, sinks.rejected, tally.rejectedByReason);
@@ -91,6 +94,7 @@ async function writePairs(
   run: ResolvedRunInput,
   source: string,
   shard: Extract<ShardContent, { status: 'ok' }>,
+  pages: AsyncIterable<ShardPart>,
   sinks: ExportSinks,
   tally: RowTally,
 ): Promise<void> {
@@ -98,7 +102,8 @@ async function writePairs(
   const split = splitOf(source, settings.splits);
   const writer = sinks.split(split);
   tally.quality.startDocument(shard.chunks, shard.words);
-  for (const { row, reasons, detail, duplicateOf } of tally.duplicates.judge(source, shard.pairs)) {
+  const verdicts = tally.duplicates.document(source);
+  for await (const page of pages) for (const { row, reasons, detail, duplicateOf } of verdicts.judge(page.pairs)) {
     const primary = reasons[0];
     if (primary === undefined) {
       const reviewed = tally.review ? tally.review.passed(row) : { row, edited: undefined };

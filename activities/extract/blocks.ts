@@ -17,7 +17,13 @@ export interface Assembled {
 
 const SEPARATOR = '\n\n';
 
-export function assemble(blocks: readonly Block[]): Assembled {
+/**
+ * `source`, when given, is the text the blocks were cut from (plain text: the normalized
+ * document). When the blocks joined are exactly that text, it is the result as it is: joining
+ * them again would be a second copy of the document next to the first (300 MB more for a
+ * 300 MB text file), for the same characters.
+ */
+export function assemble(blocks: readonly Block[], source?: string): Assembled {
   const parts: string[] = [];
   const headings: Heading[] = [];
   const blockStarts: number[] = [];
@@ -40,7 +46,7 @@ export function assemble(blocks: readonly Block[]): Assembled {
     offset += text.length;
   }
   // Blocks keep their first-line indentation; the document as a whole is trimmed.
-  const joined = parts.join(SEPARATOR);
+  const joined = source !== undefined && joinsTo(parts, source) ? source : parts.join(SEPARATOR);
   const text = joined.trimStart();
   const shift = joined.length - text.length;
   for (const h of headings) {
@@ -50,4 +56,18 @@ export function assemble(blocks: readonly Block[]): Assembled {
   // The first block's leading indentation may have been trimmed: it still starts the text.
   for (let i = 0; i < blockStarts.length; i++) if (blockStarts[i]! >= 0) blockStarts[i] = Math.max(0, blockStarts[i]! - shift);
   return { text, headings, blockStarts };
+}
+
+/** Whether parts.join(SEPARATOR) === source, without making the join. */
+function joinsTo(parts: readonly string[], source: string): boolean {
+  let at = 0;
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) {
+      if (!source.startsWith(SEPARATOR, at)) return false;
+      at += SEPARATOR.length;
+    }
+    if (!source.startsWith(parts[i]!, at)) return false;
+    at += parts[i]!.length;
+  }
+  return at === source.length;
 }

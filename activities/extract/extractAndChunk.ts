@@ -46,9 +46,11 @@ export async function extractAndChunkHere(
    * sent back from a thread is one more copy of the document in each heap (300 MB for a 300 MB file).
    */
   keepText = true,
+  /** The bytes are the callee's (a thread's copy): their memory goes once they are decoded. */
+  consumeBytes = false,
 ): Promise<IsolatedResult> {
   const t0 = performance.now();
-  const extracted = await extractText(bytes, kind, limits);
+  const extracted = await extractText(bytes, kind, limits, { consumeBytes });
   const t1 = performance.now();
   timings.loadMs = t1 - t0;
   if (!extracted.ok) return extracted;

@@ -12,7 +12,7 @@ import { markdownToBlocks } from './markdown.js';
 import { docxToBlocks, epubToBlocks } from './office.js';
 import { pdfToBlocks } from './pdf.js';
 import { pptxToBlocks } from './pptx.js';
-import { textToBlocks } from './plaintext.js';
+import { textToBlocksOf } from './plaintext.js';
 
 export { normalizeText } from './normalize.js';
 export { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './limits.js';
@@ -62,9 +62,9 @@ export function kindFromPath(path: string): DocumentKind {
  * `limits` bound nesting depth and decoded size (defaults: DEFAULT_EXTRACT_LIMITS); a document
  * past one, or deep enough to exhaust the call stack, is `too_complex` with the limit named.
  */
-export async function extractText(bytes: Uint8Array, kind: DocumentKind, limits: Partial<ExtractLimits> = {}): Promise<Extraction> {
+export async function extractText(bytes: Uint8Array, kind: DocumentKind, limits: Partial<ExtractLimits> = {}, use: ExtractUse = {}): Promise<Extraction> {
   try {
-    return await extract(bytes, kind, { ...DEFAULT_EXTRACT_LIMITS, ...limits });
+    return await extract(bytes, kind, { ...DEFAULT_EXTRACT_LIMITS, ...limits }, use);
   } catch (err) {
     if (err instanceof TooComplexError) return { ok: false, reason: 'too_complex', detail: err.message };
     if (isStackOverflow(err)) {
@@ -81,12 +81,29 @@ export function needsIsolation(kind: DocumentKind): boolean {
   return kind === 'pdf' || kind === 'docx' || kind === 'epub' || kind === 'pptx';
 }
 
-async function extract(bytes: Uint8Array, kind: DocumentKind, limits: ExtractLimits): Promise<Extraction> {
+export interface ExtractUse {
+  /**
+   * The caller needs the bytes no more (an extraction thread): once decoded, their memory is
+   * let go (the buffer is detached, every view on it becomes empty). The frames of this call
+   * would otherwise keep a 300 MB input alive next to its text until the chunks are made.
+   */
+  consumeBytes?: boolean;
+}
+
+/** Detaches the buffer under `bytes` and drops its memory. */
+function releaseBytes(bytes: Uint8Array): void {
+  const buffer = bytes.buffer;
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
+  structuredClone(buffer, { transfer: [buffer] });
+}
+
+async function extract(bytes: Uint8Array, kind: DocumentKind, limits: ExtractLimits, use: ExtractUse): Promise<Extraction> {
   if (kind === 'other') return { ok: false, reason: 'unsupported_type', detail: 'unsupported file type' };
   if (bytes.length === 0) return { ok: false, reason: 'empty', detail: 'file is empty (0 bytes)' };
 
   let blocks: Block[];
   let pageOf: number[] | undefined; // the page of each block, for PDFs
+  let source: string | undefined; // the text the blocks were cut from, when there is one
   const extras: { encoding?: string; warnings?: string[] } = {};
   if (kind === 'pdf') {
     const pdf = await pdfToBlocks(bytes, limits.maxPdfDecodedMb);
@@ -101,14 +118,15 @@ async function extract(bytes: Uint8Array, kind: DocumentKind, limits: ExtractLim
   } else {
     const decoded = decodeBytes(bytes);
     if (!decoded.ok) return decoded;
+    if (use.consumeBytes) releaseBytes(bytes);
     extras.encoding = decoded.encoding;
     if (decoded.warnings.length) extras.warnings = decoded.warnings;
     if (kind === 'markdown') blocks = markdownToBlocks(decoded.text, limits);
     else if (kind === 'html') blocks = htmlToBlocks(decoded.text, limits.maxHtmlDepth, true);
-    else blocks = textToBlocks(decoded.text);
+    else ({ blocks, normalized: source } = textToBlocksOf(decoded.text));
   }
 
-  const { text, headings, blockStarts } = assemble(blocks);
+  const { text, headings, blockStarts } = assemble(blocks, source);
   if (text === '') {
     const detail =
       kind === 'pdf' ? 'no text after extraction (scanned PDF?)' : kind === 'docx' || kind === 'epub' || kind === 'pptx' ? 'no text after extraction' : 'no text after extraction (only whitespace or markup)';

@@ -21,7 +21,7 @@ export function normalizeBlock(input: string): string {
   s = s.replace(/\r\n?|[\u000B\u0085\u2028]/g, '\n').replace(/[\f\u2029]/g, '\n\n');
   // Controls go before NFC: removing one between a letter and a combining mark afterwards
   // would leave a decomposed pair behind.
-  s = s.replace(UNWANTED, '').normalize('NFC');
+  s = nfc(s.replace(UNWANTED, ''));
   if (s.includes('\t')) s = s.split('\n').map(expandTabs).join('\n');
   s = s.replace(/[^\S\n]+$/gm, ''); // trailing whitespace; whitespace-only lines become empty
   s = s.replace(/\n{3,}/g, '\n\n');
@@ -31,6 +31,36 @@ export function normalizeBlock(input: string): string {
 /** The canonical form of a whole document: `normalizeBlock`, then fully trimmed. */
 export function normalizeText(input: string): string {
   return normalizeBlock(input).trim();
+}
+
+/** Above this many UTF-16 units, NFC goes line-aligned piece by piece (see nfc). */
+const NFC_PIECE = 1 << 20;
+
+/**
+ * `s.normalize('NFC')`, returning `s` itself when it is normalized already (the usual case):
+ * a copy of every block would be one more copy of the document while it is assembled. A long
+ * string is normalized in pieces that end after a line break: ICU works on a UTF-16 copy of its
+ * input, 600 MB for a 300 MB one-byte text, and no composition crosses a \n (a starter that
+ * composes with nothing), so the pieces give exactly what the whole would.
+ */
+export function nfc(s: string): string {
+  if (s.length <= NFC_PIECE) {
+    const n = s.normalize('NFC');
+    return n === s ? s : n;
+  }
+  // Unchanged pieces are kept as slices of `s` (no copy); only a change costs a join.
+  const pieces: string[] = [];
+  let changed = false;
+  for (let start = 0; start < s.length;) {
+    const cut = s.indexOf('\n', start + NFC_PIECE);
+    const end = cut < 0 ? s.length : cut + 1;
+    const piece = s.slice(start, end);
+    const n = piece.normalize('NFC');
+    if (n !== piece) changed = true;
+    pieces.push(n === piece ? piece : n);
+    start = end;
+  }
+  return changed ? pieces.join('') : s;
 }
 
 /** Tabs → spaces up to the next tab stop, so aligned columns and code indentation survive. */

@@ -14,10 +14,16 @@ const MINOR_WORDS = new Set(
 );
 
 export function textToBlocks(raw: string): Block[] {
+  return textToBlocksOf(raw).blocks;
+}
+
+/** The blocks, and the normalized text they were cut from (assemble's `source`). */
+export function textToBlocksOf(raw: string): { blocks: Block[]; normalized: string } {
   const blocks: Block[] = [];
+  const normalized = normalizeText(raw);
   // After normalization paragraphs are separated by exactly one blank line.
-  for (const para of normalizeText(raw).split('\n\n')) blocks.push(...paragraphBlocks(para.split('\n')));
-  return blocks;
+  for (const para of normalized.split('\n\n')) for (const b of paragraphBlocks(para.split('\n'))) blocks.push(b);
+  return { blocks, normalized };
 }
 
 function paragraphBlocks(lines: string[]): Block[] {

@@ -12,11 +12,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import type { DocumentKind } from '../../schemas/index.js';
+import type { Chunk, DocumentKind } from '../../schemas/index.js';
 import type { ChunkOptions } from '../chunk.js';
 import { extractAndChunkHere, type IsolatedResult, type StageTimings } from './extractAndChunk.js';
 import { needsIsolation } from './index.js';
-import type { JobMessage, WorkerMessage } from './extractWorker.js';
+import type { JobMessage, PageRequest, WorkerMessage } from './extractWorker.js';
 import type { ExtractLimits } from './limits.js';
 
 export type { IsolatedResult, StageTimings } from './extractAndChunk.js';
@@ -85,6 +85,25 @@ export interface ExtractCallOptions {
   keepText?: boolean;
 }
 
+/**
+ * A document's load + chunk with its chunks in pages: `chunkPages` yields them in order, each asked
+ * of the thread when the one before is done with, so that only one page at a time is in the
+ * caller's heap. The thread stays the document's until the last page is read or `release` is
+ * called (chunkPages' `finally` calls it; call it yourself if you may not iterate at all).
+ */
+export type PagedResult =
+  | Extract<IsolatedResult, { ok: false }>
+  | (Omit<Extract<IsolatedResult, { ok: true }>, 'chunks'> & {
+      chunkCount: number;
+      chunkPages: AsyncGenerator<Chunk[], void, undefined>;
+      release: () => void;
+    });
+
+interface PageMessage {
+  chunks: Chunk[];
+  last: boolean;
+}
+
 export interface PoolTimings extends StageTimings {
   waitMs: number;
   totalMs: number;
@@ -117,7 +136,15 @@ export function withoutTsxHooks(argv: readonly string[]): string[] {
 }
 const MB = 1024 * 1024;
 
-type Outcome = { result: IsolatedResult; timings?: StageTimings } | { error: unknown };
+type Outcome = { result: IsolatedResult; timings?: StageTimings; chunkCount?: number } | { error: unknown };
+
+interface Submitted {
+  result: IsolatedResult;
+  /** All the document's chunks; more than result.chunks when the thread holds the rest. */
+  chunkCount: number;
+  /** Set while the thread holds pages of this document. */
+  job?: Job;
+}
 
 interface Job {
   id: number;
@@ -127,6 +154,9 @@ interface Job {
   limits: Partial<ExtractLimits>;
   meta: boolean;
   keepText: boolean;
+  pageChunks: number | undefined;
+  /** The pipeline waits for this page of a paged document. */
+  pageWaiter?: { resolve: (page: PageMessage) => void; reject: (err: unknown) => void };
   heapMb: number;
   budgetMs: number;
   budgetText: string;
@@ -178,6 +208,44 @@ export class ExtractionPool {
   }
 
   run(bytes: Uint8Array, kind: DocumentKind, chunkOptions: ChunkOptions, call: ExtractCallOptions = {}): Promise<IsolatedResult> {
+    return this.submit(bytes, kind, chunkOptions, call, undefined).then((s) => s.result);
+  }
+
+  /** As `run`, with the chunks in pages of `pageChunks` (see PagedResult). */
+  async runPaged(bytes: Uint8Array, kind: DocumentKind, chunkOptions: ChunkOptions, pageChunks: number, call: ExtractCallOptions = {}): Promise<PagedResult> {
+    const size = Math.max(1, Math.floor(pageChunks));
+    const { result, chunkCount, job } = await this.submit(bytes, kind, chunkOptions, call, size);
+    if (!result.ok) return result;
+    const { chunks, ...rest } = result;
+    let released = !job;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.drop(job!);
+    };
+    // In the calling thread (or all in one page), the pages are cut from the chunks at hand.
+    const pool = this;
+    async function* pages(): AsyncGenerator<Chunk[], void, undefined> {
+      try {
+        if (!job) {
+          for (let i = 0; i < chunks.length; i += size) yield chunks.slice(i, i + size);
+          return;
+        }
+        yield chunks;
+        for (let last = false; !last;) {
+          const page = await pool.fetchPage(job);
+          last = page.last;
+          if (last) released = true;
+          yield page.chunks;
+        }
+      } finally {
+        release();
+      }
+    }
+    return { ...rest, chunkCount, chunkPages: pages(), release };
+  }
+
+  private submit(bytes: Uint8Array, kind: DocumentKind, chunkOptions: ChunkOptions, call: ExtractCallOptions, pageChunks: number | undefined): Promise<Submitted> {
     const { signal } = call;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.closed) return Promise.reject(new Error('the extraction pool is closed'));
@@ -189,7 +257,7 @@ export class ExtractionPool {
       const timings: StageTimings = { loadMs: 0, chunkMs: 0 };
       return extractAndChunkHere(bytes, kind, chunkOptions, limits, timings, meta, keepText).then((result) => {
         call.onTimings?.({ ...timings, waitMs: 0, totalMs: performance.now() - queuedAt });
-        return result;
+        return { result, chunkCount: result.ok ? result.chunks.length : 0 };
       });
     }
 
@@ -199,7 +267,7 @@ export class ExtractionPool {
       call.timeoutMs !== undefined
         ? `${seconds(budgetMs)} s`
         : `${seconds(budgetMs)} s for ${sizeMb.toFixed(1)} MB: ${seconds(this.opts.timeBaseMs)} s + ${seconds(this.opts.timePerMbMs)} s per MB`;
-    return new Promise<IsolatedResult>((resolve, reject) => {
+    return new Promise<Submitted>((resolve, reject) => {
       let settled = false;
       const onAbort = (): void => {
         const queued = this.queue.indexOf(job);
@@ -219,6 +287,7 @@ export class ExtractionPool {
         limits,
         meta,
         keepText,
+        pageChunks,
         heapMb: this.heapFor(bytes.length),
         budgetMs,
         budgetText,
@@ -234,7 +303,10 @@ export class ExtractionPool {
           try {
             call.onTimings?.({ ...stages, waitMs: postedAt - queuedAt, totalMs: now - queuedAt });
           } finally {
-            resolve(outcome.result);
+            const { result } = outcome;
+            const chunkCount = outcome.chunkCount ?? (result.ok ? result.chunks.length : 0);
+            const paging = result.ok && chunkCount > result.chunks.length;
+            resolve({ result, chunkCount, ...(paging ? { job } : {}) });
           }
         },
       };
@@ -325,7 +397,10 @@ export class ExtractionPool {
         result: { ok: false, reason: 'timeout', detail: `extraction did not finish in time (limit: ${job.budgetText})` },
       });
     }, job.budgetMs);
-    const message: JobMessage = { id: job.id, bytes: sent, kind: job.kind, chunkOptions: job.chunkOptions, limits: job.limits, meta: job.meta, keepText: job.keepText };
+    const message: JobMessage = {
+      type: 'job', id: job.id, bytes: sent, kind: job.kind, chunkOptions: job.chunkOptions, limits: job.limits, meta: job.meta, keepText: job.keepText,
+      ...(job.pageChunks !== undefined ? { pageChunks: job.pageChunks } : {}),
+    };
     slot.worker.postMessage(message, [sent.buffer as ArrayBuffer]);
   }
 
@@ -338,13 +413,53 @@ export class ExtractionPool {
     }
     const job = slot.job;
     if (!job || job.id !== m.id) return;
+    if (m.type === 'page') {
+      const waiter = job.pageWaiter;
+      job.pageWaiter = undefined;
+      if (m.last) this.finish(slot);
+      waiter?.resolve(m);
+      return;
+    }
+    // The time budget is extraction's: the pages a thread still holds wait for the pipeline.
     clearTimeout(slot.timer);
+    const paging = m.type === 'done' && m.result.ok && (m.chunkCount ?? 0) > m.result.chunks.length;
+    if (!paging) this.finish(slot);
+    if (m.type === 'done') job.settle({ result: m.result, timings: m.timings, ...(m.chunkCount !== undefined ? { chunkCount: m.chunkCount } : {}) });
+    else job.settle({ error: Object.assign(new Error(m.message), { stack: m.stack ?? m.message }) });
+  }
+
+  /** The slot's document is done with: the thread goes back to the pool. */
+  private finish(slot: Slot): void {
     slot.job = undefined;
     slot.worker.unref();
-    if (m.type === 'done') job.settle({ result: m.result, timings: m.timings });
-    else job.settle({ error: Object.assign(new Error(m.message), { stack: m.stack ?? m.message }) });
     if (this.slots.length > this.opts.size || !this.fits(slot)) this.retire(slot);
     this.pump();
+  }
+
+  /** Asks the document's thread for its next page of chunks. */
+  private fetchPage(job: Job): Promise<PageMessage> {
+    const slot = this.slots.find((s) => s.job === job);
+    if (!slot) return Promise.reject(new Error('the extraction thread of this document stopped before its last chunks were read'));
+    return new Promise<PageMessage>((resolve, reject) => {
+      job.pageWaiter = { resolve, reject };
+      slot.worker.postMessage({ type: 'page', id: job.id } satisfies PageRequest);
+    });
+  }
+
+  /** The caller will read no more pages of this document: the thread lets them go. */
+  private drop(job: Job): void {
+    const slot = this.slots.find((s) => s.job === job);
+    if (!slot) return;
+    slot.worker.postMessage({ type: 'drop', id: job.id } satisfies PageRequest);
+    this.finish(slot);
+  }
+
+  /** A thread lost while the pipeline waits for one of its pages: the wait ends with why. */
+  private failPage(job: Job | undefined, why: string): void {
+    const waiter = job?.pageWaiter;
+    if (!waiter) return;
+    job.pageWaiter = undefined;
+    waiter.reject(new Error(`the extraction thread of this document stopped before its last chunks were read (${why})`));
   }
 
   /** The thread died on its own: out of heap, an uncaught error, or it never started. */
@@ -352,6 +467,7 @@ export class ExtractionPool {
     if (slot.dead) return;
     this.forget(slot);
     const job = slot.job;
+    this.failPage(job, err?.message ?? `exit code ${code}`);
     if (!slot.ready) {
       // Not the document's fault: the thread could not start. Everything waiting fails alike.
       const error = new Error(`an extraction thread could not start: ${err?.message ?? `it exited with code ${code}`}`, { cause: err });
@@ -378,6 +494,7 @@ export class ExtractionPool {
     if (slot.dead) return Promise.resolve();
     this.forget(slot);
     const job = slot.job;
+    this.failPage(job, 'terminated');
     const done = slot.worker.terminate().then(
       () => undefined,
       () => undefined,
@@ -426,6 +543,18 @@ export function extractAndChunk(
 ): Promise<IsolatedResult> {
   shared ??= new ExtractionPool(sharedOptions);
   return shared.run(bytes, kind, chunkOptions, opts);
+}
+
+/** As extractAndChunk, with the chunks in pages (see PagedResult). */
+export function extractChunkPages(
+  bytes: Uint8Array,
+  kind: DocumentKind,
+  chunkOptions: ChunkOptions,
+  pageChunks: number,
+  opts: ExtractCallOptions = {},
+): Promise<PagedResult> {
+  shared ??= new ExtractionPool(sharedOptions);
+  return shared.runPaged(bytes, kind, chunkOptions, pageChunks, opts);
 }
 
 /** Threads of the shared pool: call with the worker's activity concurrency at start. */
