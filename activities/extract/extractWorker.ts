@@ -1,6 +1,6 @@
 /**
  * The body of an extraction worker thread (started through extractWorker.mjs by pool.ts). It
- * preloads every parser once, says `ready`, then runs one document per message. Documents
+ * preloads the parsers once (pdfjs with the first PDF), then runs one document per message. Documents
  * that exceed a limit are the pool's business: it terminates this thread from outside.
  */
 import { parentPort, resourceLimits } from 'node:worker_threads';
@@ -8,7 +8,6 @@ import type { DocumentKind } from '../../schemas/index.js';
 import type { ChunkOptions } from '../chunk.js';
 import { extractAndChunkHere, type IsolatedResult, type StageTimings } from './extractAndChunk.js';
 import { type ExtractLimits, stackOverflowDetail } from './limits.js';
-import { loadPdfjs } from './pdfjs.js';
 
 export interface JobMessage {
   id: number;
@@ -28,9 +27,6 @@ export type WorkerMessage =
 const port = parentPort;
 if (!port) throw new Error('extractWorker.ts must run in a worker thread');
 
-// First-start cost is paid here, once per thread, not by the first PDF.
-await loadPdfjs();
-
 port.on('message', (job: JobMessage) => {
   const timings: StageTimings = { loadMs: 0, chunkMs: 0 };
   extractAndChunkHere(job.bytes, job.kind, job.chunkOptions, job.limits, timings, job.meta ?? false, job.keepText ?? true).then(
@@ -48,4 +44,4 @@ port.on('message', (job: JobMessage) => {
     },
   );
 });
-port.postMessage({ type: 'ready' } satisfies WorkerMessage);
+// `ready` is posted by extractWorker.mjs once tsx's hooks are removed again.
