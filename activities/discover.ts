@@ -2,13 +2,14 @@
  * Discovery: find the documents, hash them, and write the sorted manifest to storage. Only a
  * small summary goes back to the workflow; the manifest itself can hold millions of entries.
  */
+import { createHash } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { DiscoverySummary, ManifestEntry } from '../schemas/index.js';
 import { kindFromPath } from './extract/index.js';
-import { isS3Url, MANIFEST_PAGE_SIZE, manifestPageName, sha256Hex, STATE_NAMES, storeFor } from './storage.js';
+import { isS3Url, MANIFEST_PAGE_SIZE, manifestPageName, STATE_NAMES, storeFor } from './storage.js';
 import { DocumentChanged, fileIdOf, hashDocument, realPathBytes, typeOf } from './readDocument.js';
-import { walkInput } from './walk.js';
+import { walkInput, type WalkedFile } from './walk.js';
 
 export interface DiscoverInput {
   inputDir: string;
@@ -71,11 +72,15 @@ export async function planFiles(
   walked.files.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
   const warnings = [...walked.warnings];
   const files: PlannedFile[] = [];
+  let previousSource: string | undefined;
   for (const [i, f] of walked.files.entries()) {
-    if (i > 0 && walked.files[i - 1]!.source === f.source) {
+    // Each walked entry is dropped once planned: the walk and the plan are not both held whole.
+    walked.files[i] = undefined as unknown as WalkedFile;
+    if (previousSource === f.source) {
       // Only an escaped name can look like another (a valid name that spells the escape).
       warnings.push(`${f.source}: two files have this source (one name is not valid UTF-8 and escapes to the other)`);
     }
+    previousSource = f.source;
     const kind = kindFromPath(f.source);
     const planned: PlannedFile = { source: f.source, absPath: f.absPath, openPath: f.openPath, kind, size: 0 };
     if (f.escaped) planned.escaped = true;
@@ -109,11 +114,21 @@ export async function discoverCorpus(
   heartbeat: (details: unknown) => void = () => undefined,
 ): Promise<DiscoverySummary> {
   const plan = await planFiles(input, (seen) => heartbeat({ phase: 'walk', seen }));
+  const documents = plan.files.length;
   const rootReal = await realPathBytes(input.inputDir);
-  const lines: string[] = [];
   const byKind: Record<string, number> = {};
   let bytes = 0;
-  for (const [index, f] of plan.files.entries()) {
+  // The key is the manifest's own hash: the same corpus gives the same key, so a retried or
+  // re-run discovery finds its pages already in place. Hashed and paged as the entries come
+  // (the lines joined by '\n', as one string would be), so that no list of every line is
+  // held besides the pages themselves.
+  const manifestHash = createHash('sha256');
+  const pages: Array<{ name: string; data: string; durable: boolean }> = [];
+  let pageLines: string[] = [];
+  for (let index = 0; index < documents; index++) {
+    const f = plan.files[index]!;
+    // Released once its line is written: the plan and the pages are not both held whole.
+    plan.files[index] = undefined as unknown as PlannedFile;
     let entry: ManifestEntry = { index, source: f.source, kind: f.kind, size: f.size, sha256: '' };
     if (f.escaped) entry.escapedSource = true;
     if (f.target !== undefined) entry.target = f.target;
@@ -133,24 +148,23 @@ export async function discoverCorpus(
     }
     byKind[f.kind] = (byKind[f.kind] ?? 0) + 1;
     bytes += entry.size;
-    lines.push(JSON.stringify(entry));
+    const line = JSON.stringify(entry);
+    manifestHash.update(index === 0 ? line : `\n${line}`);
+    pageLines.push(line);
+    if (pageLines.length === MANIFEST_PAGE_SIZE || index + 1 === documents) {
+      // fsynced: the pages are trusted as they are once the directory is in place.
+      pages.push({ name: manifestPageName(pages.length), data: pageLines.map((l) => `${l}\n`).join(''), durable: true });
+      pageLines = [];
+    }
     if (index % 200 === 0) heartbeat({ phase: 'hash', index });
   }
-
-  // The key is the manifest's own hash: the same corpus gives the same key, so a retried or
-  // re-run discovery finds its pages already in place.
-  const manifestKey = sha256Hex(lines.join('\n')).slice(0, 32);
-  const pages: Array<{ name: string; data: string; durable: boolean }> = [];
-  for (let page = 0; page * MANIFEST_PAGE_SIZE < lines.length || page === 0; page++) {
-    const pageLines = lines.slice(page * MANIFEST_PAGE_SIZE, (page + 1) * MANIFEST_PAGE_SIZE);
-    // fsynced: the pages are trusted as they are once the directory is in place.
-    pages.push({ name: manifestPageName(page), data: pageLines.map((l) => `${l}\n`).join(''), durable: true });
-  }
+  if (pages.length === 0) pages.push({ name: manifestPageName(0), data: '', durable: true });
+  const manifestKey = manifestHash.digest('hex').slice(0, 32);
   pages.push({ name: 'warnings.json', data: JSON.stringify(plan.warnings), durable: false });
   await storeFor(input.outDir).writeDirectoryOnce(STATE_NAMES.manifestDir(manifestKey), pages);
   return {
     manifestKey,
-    documents: plan.files.length,
+    documents,
     bytes,
     byKind,
     skipped: plan.skipped,

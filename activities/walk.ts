@@ -59,7 +59,9 @@ export async function walkInput(opts: {
   const add = (abs: Buffer, rel: Buffer, openPath: Buffer, target?: Buffer) => {
     const { source, escaped } = sourceFromBytes(rel);
     if (!matches(source)) return;
-    const f: WalkedFile = { absPath: fsPath(abs), source, openPath: fsPath(openPath) };
+    const absPath = fsPath(abs);
+    // One string when both are the same path (every file not reached through a symlink).
+    const f: WalkedFile = { absPath, source, openPath: openPath === abs ? absPath : fsPath(openPath) };
     if (escaped) {
       f.escaped = true;
       warnings.push(`${source}: file name is not valid UTF-8; reported with its bad bytes and % percent-encoded`);

@@ -2,9 +2,12 @@
 // parent uses (tsx, vitest), so it registers tsx itself before importing the TypeScript.
 // Registering again when the parent's tsx hooks were inherited (`tsx script.ts`) is harmless.
 //
-// The big libraries are imported first, before tsx's hooks exist: through them pdfjs-dist
-// alone takes 1-2 s to load instead of ~0.2 s. The TypeScript's later imports of the same
-// specifiers resolve to the same URLs and get these instances from the module cache.
+// The parsers are imported first, before tsx's hooks exist, and the hooks are removed again
+// once the TypeScript is loaded: through them pdfjs-dist takes 1-4 s to load instead of
+// 0.2-0.9 s. pdfjs itself is not preloaded: it costs ~100 MB of RSS in every thread (4
+// threads: ~400 MB of a CLI run), so a thread loads it with its first PDF (pdfjs.ts), fast
+// because the hooks are gone by then.
+import { parentPort } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
 // pdfjs prints "Warning: Cannot polyfill ..." through console.log at import (see pdfjs.ts).
@@ -15,8 +18,6 @@ console.log = (...args) => {
 };
 try {
   await Promise.all([
-    import('pdfjs-dist/legacy/build/pdf.mjs'),
-    import('pdfjs-dist/legacy/build/pdf.worker.mjs'),
     import('marked'),
     import('html-to-text'),
     import('htmlparser2'),
@@ -30,5 +31,9 @@ try {
   console.log = log;
 }
 
-register();
+const unregister = register();
 await import('./extractWorker.ts');
+// Every TypeScript module of the thread is loaded (extractWorker.ts imports them statically);
+// later imports are pdfjs's, plain JavaScript.
+await unregister();
+parentPort.postMessage({ type: 'ready' });

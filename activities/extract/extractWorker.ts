@@ -1,6 +1,6 @@
 /**
  * The body of an extraction worker thread (started through extractWorker.mjs by pool.ts). It
- * preloads every parser once, says `ready`, then runs one document per message. Documents
+ * preloads the parsers once (pdfjs with the first PDF), then runs one document per message. Documents
  * that exceed a limit are the pool's business: it terminates this thread from outside.
  *
  * A job with `pageChunks` sends back only its first page of chunks; the pool asks for each
@@ -14,7 +14,6 @@ import type { Chunk, DocumentKind } from '../../schemas/index.js';
 import type { ChunkOptions } from '../chunk.js';
 import { extractAndChunkHere, type IsolatedResult, type StageTimings } from './extractAndChunk.js';
 import { type ExtractLimits, stackOverflowDetail } from './limits.js';
-import { loadPdfjs } from './pdfjs.js';
 
 export interface JobMessage {
   type: 'job';
@@ -41,9 +40,6 @@ export type WorkerMessage =
 
 if (!parentPort) throw new Error('extractWorker.ts must run in a worker thread');
 const port = parentPort;
-
-// First-start cost is paid here, once per thread, not by the first PDF.
-await loadPdfjs();
 
 /** The chunks of a paged job not sent yet, and how many go in each page. */
 const held = new Map<number, { chunks: Chunk[]; next: number; size: number }>();
@@ -91,4 +87,4 @@ port.on('message', (m: JobMessage | PageRequest) => {
   else if (m.type === 'page') nextPage(m.id);
   else held.delete(m.id);
 });
-port.postMessage({ type: 'ready' } satisfies WorkerMessage);
+// `ready` is posted by extractWorker.mjs once tsx's hooks are removed again.
