@@ -207,7 +207,7 @@ export async function loadOrProcess(
     // LLM faults and cancellation are Temporal's to retry or stop; anything else is a bug that
     // this document triggers, and it must not take the whole run down with it.
     if (err instanceof ApplicationFailure || err instanceof CancelledFailure || err instanceof RequestPending || err instanceof BudgetReached || hooks.signal?.aborted || hooks.halt?.aborted) throw err;
-    return localError('process', 'processing_failed', `unexpected error while processing this document: ${(err as Error).message ?? String(err)}`);
+    return localError('process', 'processing_failed', `unexpected error while processing this document: ${describeUnexpected(err)}`);
   }
   // A time budget exceeded depends on this machine's speed, not only on the document: say so,
   // but do not cache it (the next run, perhaps on a faster worker, tries again).
@@ -371,4 +371,10 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
     hooks.warn?.(`--max-cost ${formatUsd(Math.round((maxCost ?? 0) * 1e6))} reached; batch stopped at document ${next}`);
   }
   return summary;
+}
+
+/** An error's message, or its class name when it has none (an empty detail names nothing). */
+function describeUnexpected(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.message || err.name || err.constructor.name || 'an error without a message';
 }

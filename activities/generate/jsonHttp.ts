@@ -49,15 +49,17 @@ export class JsonHttpClient {
     if (!url) this.targets.set(path, (url = targetOf(new URL(this.baseUrl + (this.baseUrl.endsWith('/') && path.startsWith('/') ? path.slice(1) : path)))));
     const data = Buffer.from(JSON.stringify(body));
     try {
-      return await this.attempt(url, data, options);
+      return await this.attempt(url, data, options, true);
     } catch (err) {
-      // A kept-alive socket the server had just closed: the request never reached it. Once more, on a new one.
-      if (err instanceof StaleSocket) return this.attempt(url, data, options);
+      // A kept-alive socket the server had just closed: the request never reached it. Once more;
+      // a second failure is a connection error like any other (a server going away resets
+      // every socket, and the caller's retry with backoff is what waits for it).
+      if (err instanceof StaleSocket) return this.attempt(url, data, options, false);
       throw err;
     }
   }
 
-  private attempt(target: RequestTarget, data: Buffer, { headers, timeoutMs, signal }: PostOptions): Promise<unknown> {
+  private attempt(target: RequestTarget, data: Buffer, { headers, timeoutMs, signal }: PostOptions, retryStale: boolean): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(this.errors.aborted());
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -108,7 +110,7 @@ export class JsonHttpClient {
         },
       );
       req.on('error', (err: NodeJS.ErrnoException) => {
-        if (req.reusedSocket && err.code && STALE_SOCKET.has(err.code) && !settled) {
+        if (retryStale && req.reusedSocket && err.code && STALE_SOCKET.has(err.code) && !settled) {
           settled = true;
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
