@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { journalDir, journalLogDir } from '../paths.js';
+import { exists } from '../storage.js';
 
 interface Location {
   segment: string;
@@ -228,13 +229,6 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 const logs = new Map<string, JournalLog>();
