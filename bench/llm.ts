@@ -1,5 +1,5 @@
 /**
- * npm run bench -- --llm [--latency-ms 200] [--levels 1,8,32,64] [--docs-per-slot 24] [--batch-size N]
+ * npm run bench -- --llm [--latency-ms 200] [--levels 1,8,32,64] [--docs-per-slot 24] [--chunks-per-doc 1] [--batch-size N]
  *                        [--kill-chunks 1000]   (--kill-chunks 0: no kill run)
  *                        [--server-in-process]  (the fake server in the bench's own process, as before)
  *
@@ -32,6 +32,9 @@ const { values } = parseArgs({
     'latency-ms': { type: 'string', default: '200' },
     levels: { type: 'string', default: '1,8,32,64' },
     'docs-per-slot': { type: 'string', default: '24' },
+    // 1: every request pays for a whole document (file read, extraction, shard): the worst case.
+    // More: documents of that many chunks, as real ones are, the same number of requests in all.
+    'chunks-per-doc': { type: 'string', default: '1' },
     // Unset: the batch size a run gets without --batch-size (client/runOptions.ts), what users get.
     'batch-size': { type: 'string' },
     'kill-chunks': { type: 'string', default: '1000' },
@@ -42,18 +45,22 @@ const { values } = parseArgs({
 const latencyMs = Number(values['latency-ms']);
 const levels = values.levels.split(',').map(Number);
 const docsPerSlot = Number(values['docs-per-slot']);
+const chunksPerDoc = Math.max(1, Number(values['chunks-per-doc']));
+/** Small enough that each paragraph of writeCorpus is a chunk of its own. */
+const CHUNK_SIZE = 200;
 const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
 const work = mkdtempSync(join(tmpdir(), 'corpus-qa-bench-llm-'));
 
-/** n short documents of one chunk each, distinct so no shard is shared. */
-function writeCorpus(dir: string, n: number): void {
+/** n short documents of `chunks` chunks each (paragraphs of ~190 characters), distinct so no shard is shared. */
+function writeCorpus(dir: string, n: number, chunks: number): void {
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < n; i++) {
-    writeFileSync(
-      join(dir, `doc-${String(i).padStart(5, '0')}.txt`),
-      `Station ${i} is a weather station on the northern coast that records wind and rain every hour.\n\n` +
-        `Station ${i} was opened in ${1900 + (i % 120)} and its records are kept in the city archive.\n`,
-    );
+    const paragraphs = Array.from({ length: chunks }, (_, c) => {
+      const id = chunks === 1 ? `${i}` : `${i}-${c}`;
+      return `Station ${id} is a weather station on the northern coast that records wind and rain every hour. ` +
+        `Station ${id} was opened in ${1900 + (i % 120)} and its records are kept in the city archive.`;
+    });
+    writeFileSync(join(dir, `doc-${String(i).padStart(5, '0')}.txt`), `${paragraphs.join('\n\n')}\n`);
   }
 }
 
@@ -109,11 +116,12 @@ const address = process.env.TEMPORAL_ADDRESS ?? server!.address;
 const results = [];
 try {
   for (const concurrency of levels) {
-    const docs = concurrency * docsPerSlot;
+    const docs = Math.ceil((concurrency * docsPerSlot) / chunksPerDoc);
     const corpus = join(work, `corpus-${concurrency}`);
     const out = join(work, `out-${concurrency}`);
-    writeCorpus(corpus, docs);
+    writeCorpus(corpus, docs, chunksPerDoc);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     // The worker's limiter, sampled: is it full (requests wait for a slot), or starved (too few
     // documents in hand to use its slots)? Less noise-sensitive than requests/s on a busy machine.
     const samples: Array<{ at: number; inFlight: number; unsaved: number; queued: number; limit: number }> = [];
@@ -121,10 +129,12 @@ try {
       for (const [target, st] of limiterStates()) if (target.includes(llm.openaiBaseUrl)) samples.push({ at: Date.now(), ...st });
     }, 5);
     await runCorpusExport(
-      { inputDir: corpus, outDir: out, generator: 'openai', model: 'bench', baseUrl: llm.openaiBaseUrl, llmConcurrency: concurrency, concurrency: 4, ...(batchSize ? { batchSize } : {}) },
+      { inputDir: corpus, outDir: out, generator: 'openai', model: 'bench', baseUrl: llm.openaiBaseUrl, llmConcurrency: concurrency, concurrency: 4,
+        ...(chunksPerDoc > 1 ? { chunkSize: CHUNK_SIZE, chunkOverlap: 0 } : {}), ...(batchSize ? { batchSize } : {}) },
       { address, taskQueue: `bench-llm-${concurrency}-${Date.now()}` },
     );
     clearInterval(sampler);
+    const cpu = process.cpuUsage(cpu0);
     const wallSeconds = (performance.now() - t0) / 1000;
     const reqs = (await llm.arrivals(answeredBefore)).map((at) => ({ at }));
     answeredBefore += reqs.length;
@@ -138,6 +148,11 @@ try {
     let peakInFlight = 0;
     for (const [, d] of events) peakInFlight = Math.max(peakInFlight, (inFlight += d));
     const ideal = concurrency / (latencyMs / 1000);
+    // The rate once the run is going: arrivals between the 10th and the 90th percentile, so the
+    // ramp up (first documents being read) and down (the last requests in flight) are left out.
+    const sorted = reqs.map((r) => r.at).sort((a, b) => a - b);
+    const [i10, i90] = [Math.floor(sorted.length * 0.1), Math.floor(sorted.length * 0.9)];
+    const steady = i90 > i10 && sorted[i90]! > sorted[i10]! ? (i90 - i10) / ((sorted[i90]! - sorted[i10]!) / 1000) : achieved;
     const firstAt = Math.min(...reqs.map((r) => r.at));
     const lastAnswer = Math.max(...reqs.map((r) => r.at)) + latencyMs;
     const during = samples.filter((s) => s.at >= firstAt && s.at <= lastAnswer);
@@ -151,6 +166,8 @@ try {
       achievedRequestsPerSecond: +achieved.toFixed(2),
       idealRequestsPerSecond: +ideal.toFixed(2),
       efficiency: +(achieved / ideal).toFixed(3),
+      steadyRequestsPerSecond: +steady.toFixed(2),
+      steadyEfficiency: +(steady / ideal).toFixed(3),
       peakRequestsInFlight: peakInFlight,
       // Over the span, from samples every 5 ms: requests at the server, answers not yet journaled
       // (those at the server included), requests waiting for a slot, and the share of samples
@@ -163,6 +180,9 @@ try {
         samples: during.length,
       },
       wallSeconds: +wallSeconds.toFixed(2),
+      // The worker's CPU (this process, all threads: discovery to export) per request: less
+      // sensitive to other load on the machine than requests/s.
+      cpuMsPerRequest: +((cpu.user + cpu.system) / 1000 / reqs.length).toFixed(2),
       wallRequestsPerSecond: +(reqs.length / wallSeconds).toFixed(2),
     });
   }
@@ -236,13 +256,15 @@ console.log(
   JSON.stringify(
     {
       latencyMs,
+      chunksPerDocument: chunksPerDoc,
       fakeServer: values['server-in-process'] ? 'in the bench process' : 'a child process',
       batchSize: batchSize ?? 'default (max(20, --llm-concurrency))',
       levels: results,
       killAtHalf: kill,
       note:
         'achieved = requests / (first request arrival .. last answer) at the fake server; ideal = --llm-concurrency / latency ' +
-        '(requests in flight per worker, over all batches and documents). wall = the whole export (discover, ' +
+        '(requests in flight per worker, over all batches and documents). steady = the same between the 10th and 90th ' +
+        'percentile of arrivals (without the ramp up and down). wall = the whole export (discover, ' +
         'workflow bundling on the first level, export) through Temporal. killAtHalf: SIGKILL at 50% of the answers, then the same command.',
     },
     null,

@@ -35,6 +35,24 @@ describe('the journal log', () => {
     for (let n = 0; n < 40; n++) expect(JSON.parse((await other.read(keyOf(n)))!).reply).toEqual(reply(n));
   });
 
+  it('says when a line is written, before it is synced, and resolves every append however they interleave with the syncs', async () => {
+    const out = tempDir('jlog');
+    const log = new JournalLog(out);
+    const events: string[] = [];
+    const puts: Array<Promise<void>> = [];
+    // Each append starts when the one before it is written: while a sync runs, or just as one ends.
+    for (let n = 0; n < 60; n++) {
+      await new Promise<void>((written) => {
+        const line = JSON.stringify({ v: 1, key: keyOf(n), purpose: 'generate', reply: reply(n), costMicroUsd: n, viaBatch: false });
+        puts.push(log.append(keyOf(n), line, () => (events.push(`written ${n}`), written())).then(() => void events.push(`synced ${n}`)));
+      });
+    }
+    await Promise.all(puts);
+    for (let n = 0; n < 60; n++) expect(events.indexOf(`written ${n}`)).toBeLessThan(events.indexOf(`synced ${n}`));
+    expect(events.filter((e) => e.startsWith('synced'))).toHaveLength(60);
+    for (const n of [0, 31, 59]) expect(JSON.parse((await new JournalLog(out).read(keyOf(n)))!).costMicroUsd).toBe(n);
+  });
+
   it('skips a line cut short by a crash and a line that is not an entry, and finds what another process appends later', async () => {
     const out = tempDir('jlog');
     const writer = new JournalLog(out);

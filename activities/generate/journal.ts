@@ -74,8 +74,11 @@ export class Journal {
     return entry?.key === key ? entry : undefined;
   }
 
-  /** Durable before it returns: the reply was paid for, and a crash right after must not lose it. */
-  async put(key: string, purpose: string, reply: ChatReply, costMicroUsd: number, viaBatch: boolean): Promise<JournalEntry> {
+  /**
+   * Durable before it returns: the reply was paid for, and a crash right after must not lose it.
+   * `written` hears earlier, once a kill -9 can no longer lose the entry (journalLog.ts).
+   */
+  async put(key: string, purpose: string, reply: ChatReply, costMicroUsd: number, viaBatch: boolean, written?: () => void): Promise<JournalEntry> {
     const entry: JournalEntry = {
       v: 1,
       key,
@@ -90,8 +93,11 @@ export class Journal {
       costMicroUsd,
       viaBatch,
     };
-    if (this.log) await this.log.append(key, JSON.stringify(entry));
-    else await this.store.write(STATE_NAMES.journal(key), JSON.stringify(entry), true);
+    if (this.log) await this.log.append(key, JSON.stringify(entry), written);
+    else {
+      await this.store.write(STATE_NAMES.journal(key), JSON.stringify(entry), true);
+      written?.();
+    }
     return entry;
   }
 }

@@ -2,11 +2,13 @@
  * Where the request journal keeps its entries: append-only segment files under
  * <out>/.corpus-qa/journal/log/, one per worker process, one JSON line per answered request.
  *
- * Written by group commit. Replies that arrive while the previous group is being written wait
- * and go together in one write and one fdatasync. Each reply is still on disk before `append`
- * returns, so nothing paid for is lost to a kill -9 or a power cut. But at 64 requests in flight the
- * disk sees a few syncs a second instead of a file, an fsync and a rename per reply, whose queue
- * in libuv's thread pool held each reply's slot for about a second (docs/llm-throughput.md).
+ * Written by group commit, in two loops. Replies that arrive while the previous write runs go
+ * together in the next write; writes do not wait for the disk's sync, which runs behind them and
+ * covers every line written before it started. `append` calls `written` once its line is in the
+ * file (a kill -9 can no longer lose it: the request's slot is given back then) and resolves once
+ * it is synced (a power cut cannot either: only then is the reply used). At 64 requests in flight
+ * the disk sees a few syncs a second instead of a file, an fsync and a rename per reply, whose
+ * queue in libuv's thread pool held each reply's slot for about a second (docs/llm-throughput.md).
  *
  * Read through an index, key → (segment, byte range), built from every segment the first time
  * the journal is used. It is refreshed from what other processes appended at most once a second,
@@ -30,7 +32,23 @@ interface Location {
 interface Pending {
   key: string;
   line: string;
+  /** The line is in the file (the OS holds it): it survives a kill -9, not yet a power cut. */
+  written?: () => void;
   done: (err?: unknown) => void;
+}
+
+interface Segment {
+  name: string;
+  fh: FileHandle;
+  size: number;
+}
+
+interface Written {
+  pending: Pending;
+  segment: Segment;
+  offset: number;
+  /** Bytes, without the newline. */
+  length: number;
 }
 
 /** How stale the index may be about other processes' entries before a miss rescans. */
@@ -49,9 +67,14 @@ export class JournalLog {
   private loaded?: Promise<void>;
   private scanning?: Promise<void>;
   private lastScanAt = 0;
-  private own?: { name: string; fh: FileHandle; size: number };
+  private own?: Segment;
   private pending: Pending[] = [];
   private flushing = false;
+  /** Written, waiting for the sync loop. */
+  private unsynced: Written[] = [];
+  private syncRunning = false;
+  /** The running (or last) sync loop: a segment given up is closed after it. */
+  private syncing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly outDir: string,
@@ -83,10 +106,15 @@ export class JournalLog {
     return this.legacyFolders.has(key.slice(0, 2));
   }
 
-  /** Appends the line for `key`; resolves once it is on disk (with the other lines of its group). */
-  append(key: string, line: string): Promise<void> {
+  /**
+   * Appends the line for `key`; resolves once it is on disk (with the other lines of its group).
+   * `written` is called earlier, once the line is in the file but before the group's fdatasync:
+   * from then on a kill -9 cannot lose it, so the caller may let the server take another request
+   * while the disk syncs (only a power cut in that window could, and the reply is not used yet).
+   */
+  append(key: string, line: string, written?: () => void): Promise<void> {
     return new Promise((resolvePut, rejectPut) => {
-      this.pending.push({ key, line: `${line}\n`, done: (err) => (err === undefined ? resolvePut() : rejectPut(err)) });
+      this.pending.push({ key, line: `${line}\n`, ...(written ? { written } : {}), done: (err) => (err === undefined ? resolvePut() : rejectPut(err)) });
       if (!this.flushing) void this.flush();
     });
   }
@@ -95,54 +123,113 @@ export class JournalLog {
     return (this.loaded ??= this.scan(true));
   }
 
+  /**
+   * The write loop: whatever is pending goes into the segment in one write as soon as the last
+   * write is done, without waiting for the disk's sync, which the sync loop runs behind it.
+   */
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
       while (this.pending.length > 0) {
         const group = this.pending;
         this.pending = [];
+        let written: Written[];
         try {
-          await this.writeGroup(group);
-          for (const p of group) p.done();
+          written = await this.writeGroup(group);
         } catch (err) {
           for (const p of group) p.done(err ?? new Error('journal write failed'));
+          continue;
         }
+        for (const w of written) w.pending.written?.();
+        this.unsynced.push(...written);
+        this.startSyncLoop();
       }
     } finally {
       this.flushing = false;
     }
   }
 
-  private async writeGroup(group: Pending[]): Promise<void> {
+  /**
+   * The sync loop: one fdatasync covers every line written before it started, so lines written
+   * while a sync runs wait for the next one only. A line enters the index once it is durable.
+   */
+  private startSyncLoop(): void {
+    if (this.syncRunning) return;
+    this.syncRunning = true;
+    this.syncing = this.syncLoop();
+  }
+
+  private async syncLoop(): Promise<void> {
+    // The flag is cleared in the same turn as the loop's last look at `unsynced` (the finally
+    // of this very function), so a line written after that look always starts a new loop.
+    try {
+      while (this.unsynced.length > 0) await this.syncGroup();
+    } finally {
+      this.syncRunning = false;
+    }
+  }
+
+  private async syncGroup(): Promise<void> {
+    // One fdatasync per segment for every line written so far.
+    const group = this.unsynced;
+    this.unsynced = [];
+    const segments = [...new Set(group.map((w) => w.segment))];
+    try {
+      for (const seg of segments) await seg.fh.datasync();
+    } catch (err) {
+      for (const w of group) w.pending.done(err ?? new Error('journal sync failed'));
+      for (const seg of segments) this.abandon(seg);
+      return;
+    }
+    const removed = new Set<Segment>();
+    for (const seg of segments) if (!(await exists(join(journalLogDir(this.outDir), seg.name)))) removed.add(seg);
+    for (const w of group) {
+      if (removed.has(w.segment)) {
+        // Removed while we wrote (corpus-qa clean --journal): these replies go into a new journal.
+        this.pending.push(w.pending);
+        continue;
+      }
+      this.index.set(w.pending.key, { segment: w.segment.name, offset: w.offset, length: w.length });
+      w.pending.done();
+    }
+    if (removed.size > 0) {
+      for (const seg of removed) this.abandon(seg);
+      this.reset();
+      if (!this.flushing) void this.flush();
+    }
+  }
+
+  /** Writes the group's lines at the end of this process's segment (not yet synced). */
+  private async writeGroup(group: Pending[]): Promise<Written[]> {
     await this.load(); // the index exists before anything is added to it
     const seg = (this.own ??= await this.createSegment());
     const data = Buffer.from(group.map((p) => p.line).join(''));
     try {
       for (let written = 0; written < data.length; ) written += (await seg.fh.write(data, written, data.length - written)).bytesWritten;
-      await seg.fh.datasync();
     } catch (err) {
       // A group that failed halfway may end in part of a line: never append after it.
-      this.own = undefined;
-      await seg.fh.close().catch(() => undefined);
+      this.abandon(seg);
       throw err;
     }
-    if (!(await exists(join(journalLogDir(this.outDir), seg.name)))) {
-      // Removed while we wrote (corpus-qa clean --journal): these replies go into a new journal.
-      this.reset();
-      await seg.fh.close().catch(() => undefined);
-      return this.writeGroup(group);
-    }
     let offset = seg.size;
-    for (const p of group) {
+    const written = group.map((p) => {
       const length = Buffer.byteLength(p.line) - 1;
-      this.index.set(p.key, { segment: seg.name, offset, length });
+      const w = { pending: p, segment: seg, offset, length };
       offset += length + 1;
-    }
+      return w;
+    });
     seg.size = offset;
+    return written;
+  }
+
+  /** No more appends to `seg`; its handle is closed once the lines written to it are synced. */
+  private abandon(seg: Segment): void {
+    if (this.own === seg) this.own = undefined;
+    void this.syncing.then(() => seg.fh.close().catch(() => undefined));
   }
 
   /** A new segment: the time first, so that in name order a later entry for a key wins, as a rewrite did. */
-  private async createSegment(): Promise<{ name: string; fh: FileHandle; size: number }> {
+  private async createSegment(): Promise<Segment> {
     const dir = journalLogDir(this.outDir);
     await mkdir(dir, { recursive: true });
     const name = `${String(Date.now()).padStart(14, '0')}-${process.pid}-${randomBytes(4).toString('hex')}${SEGMENT_SUFFIX}`;

@@ -156,9 +156,11 @@ export class LlmRequester {
         // No longer at the server: the limiter counts it among the answers being journaled.
         leaveServer();
         const cost = costMicroUsd(this.o.price, reply.promptTokens, reply.completionTokens);
-        // Journaled before it is used: from here on this answer is never paid for again, and at
-        // most UNSAVED_PER_SLOT x --llm-concurrency answers are ever unjournaled (limiter.ts).
-        await this.o.journal.put(key, call.purpose, reply, cost, false);
+        // Journaled before it is used: from here on this answer is never paid for again. The slot
+        // is given back once the entry is written (a kill -9 can no longer lose it), not after the
+        // disk's sync, so at most UNSAVED_PER_SLOT x --llm-concurrency answers are ever exposed to
+        // a kill (limiter.ts) and the server is not kept waiting on fdatasync.
+        await this.o.journal.put(key, call.purpose, reply, cost, false, () => slot.release());
         health.lastAnswerAt = Date.now();
         health.answers++;
         health.waiting = undefined;
