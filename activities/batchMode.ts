@@ -58,7 +58,16 @@ const CollectedRequest = z.object({
 });
 type CollectedRequest = z.infer<typeof CollectedRequest>;
 
-const Submitted = z.object({ batches: z.array(z.object({ id: z.string(), group: z.number().int(), items: z.number().int() })) });
+const Submitted = z.object({
+  batches: z.array(z.object({ id: z.string(), group: z.number().int(), items: z.number().int() })),
+  /** Submissions begun and not yet written down: after a crash, looked for before sending again. */
+  intents: z.array(z.object({ group: z.number().int(), tag: z.string(), at: z.number(), items: z.number().int() })).default([]),
+});
+
+/** Names one submission (a group of a round's file) to the provider, the same on every retry. */
+export function submissionTag(recordName: string, group: number): string {
+  return `corpus-qa-${sha256Hex(`${recordName}#${group}`).slice(0, 24)}`;
+}
 
 export interface SubmittedBatch {
   id: string;
@@ -144,7 +153,10 @@ async function readCollected(run: ResolvedRunInput, file: string): Promise<Colle
 
 /**
  * Submits the round's requests as provider batches. Idempotent: each batch id is written down
- * as soon as the provider gives it, so a retry after a crash submits only what was not yet.
+ * as soon as the provider gives it, so a retry after a crash submits only what was not yet. And
+ * an intent is written down before each submission: a crash between the provider accepting a
+ * batch and our writing its id leaves the intent, and the retry looks for that batch at the
+ * provider (findSubmitted) instead of paying for it twice.
  */
 export async function submitBatchRequests(input: { run: ResolvedRunInput; file: string }, heartbeat: (d: unknown) => void): Promise<SubmittedBatch[]> {
   const items: BatchItem[] = (await readCollected(input.run, input.file)).map((r) => ({
@@ -155,11 +167,19 @@ export async function submitBatchRequests(input: { run: ResolvedRunInput; file: 
   const groups = splitIntoBatches(items, provider);
   const { store, name } = batchFile(input.run, input.file);
   const recordName = `${name}.submitted.json`;
-  const record = (await readParsedFrom(store, recordName, Submitted)) ?? { batches: [] };
+  const record = (await readParsedFrom(store, recordName, Submitted)) ?? { batches: [], intents: [] };
   for (const [group, batch] of groups.entries()) {
     if (record.batches.some((b) => b.group === group)) continue;
-    const id = await provider.submit(batch);
+    const tag = submissionTag(recordName, group);
+    const intent = record.intents.find((i) => i.group === group);
+    let id = intent ? await provider.findSubmitted({ tag, items: batch.length, sinceMs: intent.at, known: new Set(record.batches.map((b) => b.id)) }) : undefined;
+    if (id === undefined) {
+      record.intents = [...record.intents.filter((i) => i.group !== group), { group, tag, at: Date.now(), items: batch.length }];
+      await store.write(recordName, JSON.stringify(record), true);
+      id = await provider.submit(batch, undefined, tag);
+    }
     record.batches.push({ id, group, items: batch.length });
+    record.intents = record.intents.filter((i) => i.group !== group);
     await store.write(recordName, JSON.stringify(record), true);
     heartbeat({ submitted: record.batches.length });
   }

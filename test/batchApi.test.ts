@@ -6,6 +6,13 @@
  * outage on the same port, a context limit and a reply limit.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import { submissionTag, submitBatchRequests } from '../activities/batchMode.js';
+import { batchRequestsPath } from '../activities/paths.js';
+import { resolveRunInput } from '../client/runOptions.js';
+import { withEnv } from './helpers/llmTestKit.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { anthropicBackend, anthropicRequestParams } from '../activities/generate/anthropic.js';
 import {
@@ -270,6 +277,78 @@ describe('splitIntoBatches', () => {
     const s = LlmSettings.parse({ model: 'm', baseUrl: 'http://127.0.0.1:1/v1' });
     expect([openAiBatchProvider(s, KEY).maxItems, openAiBatchProvider(s, KEY).maxBytes]).toEqual([50_000, 200 * 1024 * 1024]);
     expect([anthropicBatchProvider(s, KEY).maxItems, anthropicBatchProvider(s, KEY).maxBytes]).toEqual([100_000, 256 * 1024 * 1024]);
+  });
+});
+
+describe.each(BACKENDS)('%s: a submission cut short by a crash', (backend) => {
+  it('finds the batch it made at the provider, and nothing else', async () => {
+    const server = await fake();
+    const p = providerFor(backend, settingsFor(backend, server));
+    const since = Date.now();
+    const other = await p.submit(items().slice(0, 2), undefined, 'corpus-qa-other');
+    const id = await p.submit(items(), undefined, 'corpus-qa-mine');
+    expect(await p.findSubmitted({ tag: 'corpus-qa-mine', items: 5, sinceMs: since, known: new Set() })).toBe(id);
+    // Already written down: not taken again.
+    expect(await p.findSubmitted({ tag: 'corpus-qa-mine', items: 5, sinceMs: since, known: new Set([id]) })).toBeUndefined();
+    // Batches made before the intent (beyond the clock slack) are not looked at.
+    expect(await p.findSubmitted({ tag: 'corpus-qa-mine', items: 5, sinceMs: Date.now() + 10 * 60_000, known: new Set() })).toBeUndefined();
+    if (backend === 'openai') {
+      // By its tag in the metadata, whatever its size.
+      expect(await p.findSubmitted({ tag: 'corpus-qa-other', items: 99, sinceMs: since, known: new Set() })).toBe(other);
+      expect(await p.findSubmitted({ tag: 'corpus-qa-never', items: 5, sinceMs: since, known: new Set() })).toBeUndefined();
+    } else {
+      // No metadata: by size and time, and only when one batch fits.
+      expect(await p.findSubmitted({ tag: 'x', items: 2, sinceMs: since, known: new Set() })).toBe(other);
+      await p.submit(items().slice(1, 3));
+      expect(await p.findSubmitted({ tag: 'x', items: 2, sinceMs: since, known: new Set() })).toBeUndefined();
+    }
+    expect(server.batches).toHaveLength(backend === 'openai' ? 2 : 3);
+  });
+
+  it('pages through the provider\'s list to an older batch', async () => {
+    const server = await fake();
+    const p = providerFor(backend, settingsFor(backend, server));
+    const since = Date.now();
+    const first = await p.submit(items().slice(0, 1), undefined, 'corpus-qa-first');
+    for (let i = 0; i < 120; i++) await p.submit(items().slice(0, 3), undefined, `corpus-qa-${i}`);
+    expect(await p.findSubmitted({ tag: 'corpus-qa-first', items: 1, sinceMs: since, known: new Set() })).toBe(first);
+  });
+});
+
+describe.each(BACKENDS)('%s: submitBatchRequests after a crash', (backend) => {
+  withEnv({ OPENAI_API_KEY: KEY, ANTHROPIC_API_KEY: KEY });
+
+  /** A round's collected requests on disk, as collectBatchRequests leaves them. */
+  function roundOnDisk(server: FakeLlmServer) {
+    const out = mkdtempSync(join(tmpdir(), 'corpus-qa-submit-'));
+    const run = resolveRunInput({ inputDir: join(out, 'corpus'), outDir: out, generateQa: true, generator: backend, model: 'fake-model', baseUrl: backend === 'openai' ? server.openaiBaseUrl : server.url, batchApi: true });
+    const file = batchRequestsPath(out, 'test', 1);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, items().map((i) => `${JSON.stringify({ customId: i.customId, purpose: 'generate', system: i.request.system, messages: i.request.messages })}\n`).join(''));
+    const recordName = `${relative(out, file).split(sep).join('/')}.submitted.json`;
+    return { out, run, file, recordName };
+  }
+
+  it('finds the batch the provider accepted before the kill, and submits nothing again', async () => {
+    const server = await fake();
+    const { out, run, file, recordName } = roundOnDisk(server);
+    // What the killed attempt did: wrote down its intent, and the provider accepted the batch.
+    const tag = submissionTag(recordName, 0);
+    writeFileSync(join(out, recordName), JSON.stringify({ batches: [], intents: [{ group: 0, tag, at: Date.now(), items: 5 }] }));
+    const id = await providerFor(backend, settingsFor(backend, server)).submit(items(), undefined, tag);
+    expect(await submitBatchRequests({ run, file }, () => undefined)).toEqual([{ id, items: 5 }]);
+    expect(server.batches).toHaveLength(1);
+    // Written down now: a later retry neither looks nor submits.
+    expect(await submitBatchRequests({ run, file }, () => undefined)).toEqual([{ id, items: 5 }]);
+    expect(server.batches).toHaveLength(1);
+  });
+
+  it('submits when the killed attempt never reached the provider', async () => {
+    const server = await fake();
+    const { out, run, file, recordName } = roundOnDisk(server);
+    writeFileSync(join(out, recordName), JSON.stringify({ batches: [], intents: [{ group: 0, tag: submissionTag(recordName, 0), at: Date.now(), items: 5 }] }));
+    const [submitted] = await submitBatchRequests({ run, file }, () => undefined);
+    expect(server.batches.map((b) => b.id)).toEqual([submitted!.id]);
   });
 });
 

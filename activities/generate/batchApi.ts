@@ -43,14 +43,28 @@ export interface BatchProvider {
   readonly maxItems: number;
   /** Bytes per batch (OpenAI: the input file; Anthropic: the request). */
   readonly maxBytes: number;
-  /** Returns the batch id. */
-  submit(items: BatchItem[], signal?: AbortSignal): Promise<string>;
+  /**
+   * Returns the batch id. `tag` names this submission (OpenAI keeps it in the batch's metadata),
+   * so that findSubmitted can tell whether a submission cut short by a crash reached the provider.
+   */
+  submit(items: BatchItem[], signal?: AbortSignal, tag?: string): Promise<string>;
+  /**
+   * The batch a submission that may have been cut short made, or undefined if none was found:
+   * a kill between the provider accepting a batch and our writing its id down must not pay for
+   * it twice. OpenAI: the batch with `tag` in its metadata. Anthropic keeps no metadata: the one
+   * batch created since `sinceMs` with `items` requests that is not in `known` (none if two are).
+   */
+  findSubmitted(q: { tag: string; items: number; sinceMs: number; known: ReadonlySet<string> }, signal?: AbortSignal): Promise<string | undefined>;
   poll(batchId: string, signal?: AbortSignal): Promise<BatchState>;
   /** Only once done. Every submitted item has a result: one that never ran is a retryable failure. */
   results(batchId: string, signal?: AbortSignal): Promise<BatchItemResult[]>;
 }
 
 const CUSTOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The metadata key of a submission's tag (OpenAI). */
+export const SUBMISSION_TAG_KEY = 'corpus_qa_submission';
+/** The provider's clock may differ from ours: batches this much older than the intent still count. */
+const CLOCK_SLACK_MS = 120_000;
 const MB = 1024 * 1024;
 
 /** Room for what a provider's line adds around an item (model, JSON mode, envelope): a generous bound. */
@@ -157,7 +171,7 @@ export function openAiBatchProvider(settings: LlmSettings, apiKey: string): Batc
   const limits = { maxItems: 50_000, maxBytes: 200 * MB };
   return {
     ...limits,
-    async submit(items, signal) {
+    async submit(items, signal, tag) {
       checkItems(items, limits);
       const jsonl = items
         .map((i) => `${JSON.stringify({ custom_id: i.customId, method: 'POST', url: '/v1/chat/completions', body: openAiRequestBody(settings, i.request) })}\n`)
@@ -166,8 +180,23 @@ export function openAiBatchProvider(settings: LlmSettings, apiKey: string): Batc
       const file = await call(async () =>
         client.files.create({ file: await toFile(Buffer.from(jsonl), 'batch.jsonl', { type: 'application/jsonl' }), purpose: 'batch' }, { signal }),
       );
-      const batch = await call(() => client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }, { signal }));
+      const batch = await call(() =>
+        client.batches.create(
+          { input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', ...(tag ? { metadata: { [SUBMISSION_TAG_KEY]: tag } } : {}) },
+          { signal },
+        ),
+      );
       return batch.id;
+    },
+    async findSubmitted({ tag, sinceMs, known }, signal) {
+      return call(async () => {
+        // Newest first: stop at the first batch older than the intent.
+        for await (const b of client.batches.list({ limit: 100 }, { signal })) {
+          if (b.created_at * 1000 < sinceMs - CLOCK_SLACK_MS) break;
+          if (b.metadata?.[SUBMISSION_TAG_KEY] === tag && !known.has(b.id)) return b.id;
+        }
+        return undefined;
+      });
     },
     async poll(batchId, signal) {
       const b = await call(() => client.batches.retrieve(batchId, { signal }));
@@ -211,6 +240,19 @@ export function anthropicBatchProvider(settings: LlmSettings, apiKey: string): B
       if (bytes > limits.maxBytes) throw invalid(`the batch request is ${bytes} bytes, more than ${limits.maxBytes}: use splitIntoBatches`);
       const batch = await call(() => client.messages.batches.create({ requests }, { signal }));
       return batch.id;
+    },
+    async findSubmitted({ items, sinceMs, known }, signal) {
+      return call(async () => {
+        const candidates: string[] = [];
+        for await (const b of client.messages.batches.list({ limit: 100 }, { signal })) {
+          if (Date.parse(b.created_at) < sinceMs - CLOCK_SLACK_MS) break;
+          const c = b.request_counts;
+          if (c.processing + c.succeeded + c.errored + c.canceled + c.expired === items && !known.has(b.id)) candidates.push(b.id);
+        }
+        // Two alike (another run on the same account): submitting again is safer than taking
+        // the wrong one, whose answers would not be ours.
+        return candidates.length === 1 ? candidates[0] : undefined;
+      });
     },
     async poll(batchId, signal) {
       const b = await call(() => client.messages.batches.retrieve(batchId, {}, { signal }));

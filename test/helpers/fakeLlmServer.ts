@@ -3,10 +3,10 @@
  * speaking just enough of two protocols for the official SDKs pointed at it by base URL:
  *
  *   POST /v1/chat/completions             OpenAI chat completions (openai SDK, baseURL <url>/v1)
- *   POST /v1/files, GET /v1/files/:id/content, POST /v1/batches, GET /v1/batches/:id
+ *   POST /v1/files, GET /v1/files/:id/content, POST /v1/batches, GET /v1/batches(/:id)
  *                                         OpenAI Batch API (JSONL input and output files)
  *   POST /v1/messages                     Anthropic messages      (@anthropic-ai/sdk, baseURL <url>)
- *   POST /v1/messages/batches, GET /v1/messages/batches/:id, GET /v1/messages/batches/:id/results
+ *   POST /v1/messages/batches, GET /v1/messages/batches(/:id), GET /v1/messages/batches/:id/results
  *                                         Anthropic Message Batches API
  *
  * By default it answers like a well-behaved model: question/answer pairs taken from the
@@ -305,6 +305,8 @@ interface Incoming {
 
 interface StoredBatch extends FakeBatch {
   polls: number;
+  /** OpenAI's batch metadata, as given on create. */
+  metadata: Record<string, string> | null;
   endpoint: string;
   inputFileId?: string;
   /** Per item, in submission order; `expired` for an item that never ran. */
@@ -462,7 +464,7 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
     options.batchPollsUntilDone !== undefined ? b.polls >= options.batchPollsUntilDone : Date.now() - b.createdAt >= (options.batchDelayMs ?? 0);
 
   const newBatch = (protocol: Protocol, id: string, endpoint: string, inputFileId?: string): StoredBatch => {
-    const b: StoredBatch = { id, protocol, items: 0, createdAt: Date.now(), polls: 0, endpoint, inputFileId, results: [], settled: false };
+    const b: StoredBatch = { id, protocol, items: 0, createdAt: Date.now(), polls: 0, metadata: null, endpoint, inputFileId, results: [], settled: false };
     batches.set(id, b);
     return b;
   };
@@ -542,7 +544,7 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
       cancelling_at: null,
       cancelled_at: null,
       request_counts: { total: b.items, completed: done ? c.succeeded : 0, failed: done ? c.errored + c.expired : 0 },
-      metadata: null,
+      metadata: b.metadata,
     };
   };
 
@@ -562,6 +564,7 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
     if (new Set(items.map((i) => i.customId)).size !== items.length) throw new HttpError(400, 'custom_id values must be unique');
     const b = newBatch('openai', `batch_${batches.size + 1}`, String(body.endpoint), input.id);
     b.items = items.length;
+    if (body.metadata && typeof body.metadata === 'object') b.metadata = body.metadata as Record<string, string>;
     b.results = items.map((i) => batchItem('openai', i.body, credential, b.id, i.customId));
     return openAiBatchObject(b);
   };
@@ -616,6 +619,18 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
 
   // --- Routes
 
+  /** The providers' list endpoints: newest first, a page of `limit` after the cursor (no poll counted). */
+  const listBatches = (protocol: Protocol, query: URLSearchParams, toObject: (b: StoredBatch) => unknown) => {
+    const all = [...batches.values()].filter((b) => b.protocol === protocol).reverse();
+    const after = query.get(protocol === 'openai' ? 'after' : 'after_id');
+    const from = after ? all.findIndex((b) => b.id === after) + 1 : 0;
+    const page = all.slice(from, from + Number(query.get('limit') ?? 20));
+    const more = from + page.length < all.length;
+    return protocol === 'openai'
+      ? { object: 'list', data: page.map(toObject), first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: more }
+      : { data: page.map(toObject), first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: more };
+  };
+
   const batchOf = (protocol: Protocol, id: string): StoredBatch => {
     const b = batches.get(id);
     if (!b || b.protocol !== protocol) throw new HttpError(404, `No such batch: ${id}`);
@@ -623,7 +638,7 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const { pathname: path, searchParams: query } = new URL(req.url ?? '/', 'http://x');
     const post = req.method === 'POST';
     if (post && path === '/v1/chat/completions') return chat('openai', req, res, JSON.parse(raw.toString('utf8')) as Record<string, unknown>);
     if (post && path === '/v1/messages') return chat('anthropic', req, res, JSON.parse(raw.toString('utf8')) as Record<string, unknown>);
@@ -649,6 +664,8 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
         return sendRaw(res, 200, f.bytes.toString('utf8'), { 'content-type': 'application/octet-stream' });
       }
       if (post && path === '/v1/batches') return send(res, 200, createOpenAiBatch(json(), credential));
+      if (req.method === 'GET' && path === '/v1/batches') return send(res, 200, listBatches('openai', query, openAiBatchObject));
+      if (req.method === 'GET' && path === '/v1/messages/batches') return send(res, 200, listBatches('anthropic', query, (b) => anthropicBatchObject(b, url)));
       if (req.method === 'GET' && (m = /^\/v1\/batches\/([^/]+)$/.exec(path))) {
         const b = batchOf('openai', decodeURIComponent(m[1]!));
         b.polls++;
