@@ -142,6 +142,28 @@ export async function writeTemp(tmp: string, data: string | Uint8Array, durable:
   }
 }
 
+/**
+ * fsyncs a directory, so that the names made in it (a rename, a new file) survive a power cut.
+ * Not every file system can fsync a directory: `tolerant` lets that pass (an export's renames,
+ * worth making durable where the system can); without it the failure is thrown (the journal's
+ * new segment, whose replies were paid for).
+ */
+export async function syncDirectory(dir: string, opts: { tolerant?: boolean } = {}): Promise<void> {
+  if (opts.tolerant) {
+    const fh = await open(dir, 'r').catch(() => undefined);
+    if (!fh) return;
+    await fh.sync().catch(() => undefined);
+    await fh.close().catch(() => undefined);
+    return;
+  }
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 async function onMissingDirectory(write: () => Promise<void>, dir: string): Promise<void> {
   try {
     await write();
@@ -170,6 +192,23 @@ export async function writeDirectoryOnce(dir: string, files: Array<{ name: strin
     await rm(tmp, { recursive: true, force: true });
     if (!(await exists(dir))) throw err;
   });
+}
+
+/** `length` bytes of a file from `offset` (fewer where it ends sooner); ENOENT when there is none. */
+export async function readFileRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** A file of ours that must be there (a manifest page, a batch's requests): its text, or an error naming it. */

@@ -1,18 +1,10 @@
 /**
  * The commit of an export (and of `review apply`): the only place where its files become visible.
  */
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
-import type { OutputStore } from '../storage.js';
+import { syncDirectory, type OutputStore } from '../storage.js';
 import { discardStaged, type StagedFile } from './staging.js';
-
-async function syncDir(dir: string): Promise<void> {
-  // Makes the renames durable in order; not every file system can fsync a directory.
-  const fh = await open(dir, 'r').catch(() => undefined);
-  if (!fh) return;
-  await fh.sync().catch(() => undefined);
-  await fh.close().catch(() => undefined);
-}
 
 /**
  * Every staged file renamed into place, the files this export has no rows for removed, then
@@ -39,10 +31,11 @@ export async function commitStaged(
       await beforeRename(rel(path));
       await rm(path, { force: true });
     }
-    for (const dir of new Set(staged.map((f) => dirname(f.path)).concat(remove.map((p) => dirname(p))))) await syncDir(dir);
+    // The renames made durable in order, where the file system can fsync a directory.
+    for (const dir of new Set(staged.map((f) => dirname(f.path)).concat(remove.map((p) => dirname(p))))) await syncDirectory(dir, { tolerant: true });
     await beforeRename(rel(stats.path));
     await rename(stats.tmp, stats.path);
-    await syncDir(dirname(stats.path));
+    await syncDirectory(dirname(stats.path), { tolerant: true });
   } catch (err) {
     await discardStaged([...staged.slice(done), stats]);
     throw err;
