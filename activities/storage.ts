@@ -30,6 +30,13 @@ export interface OutputStore {
   exists(rel: string): Promise<boolean>;
   /** The file's text, or undefined when there is none (other errors are thrown). */
   readText(rel: string): Promise<string | undefined>;
+  /**
+   * The file's bytes (not decoded: a check can see invalid UTF-8), or `length` bytes of it from
+   * `offset` (fewer where it ends sooner, as a Parquet footer is read); undefined when there is none.
+   */
+  readBytes(rel: string, range?: { offset: number; length: number }): Promise<Uint8Array | undefined>;
+  /** The file's size in bytes; undefined when there is none. */
+  size(rel: string): Promise<number | undefined>;
   /** The names in a folder (not recursive); [] when there is no such folder. */
   list(relDir: string): Promise<string[]>;
   /** The sha256 (hex) of a file's bytes, read as a stream; undefined when there is none. */
@@ -55,6 +62,8 @@ export function outputStore(outDir: string): OutputStore {
     describe: pathOf,
     exists: (rel) => exists(pathOf(rel)),
     readText: (rel) => readTextIfExists(pathOf(rel)),
+    readBytes: (rel, range) => orUndefinedIfMissing(range ? readFileRange(pathOf(rel), range.offset, range.length) : readFile(pathOf(rel))),
+    size: async (rel) => (await orUndefinedIfMissing(stat(pathOf(rel))))?.size,
     list: (relDir) => readdir(pathOf(relDir)).catch(() => [] as string[]),
     sha256: (rel) => sha256OfStream(() => createReadStream(pathOf(rel))),
     write: (rel, data, durable) => writeFileAtomic(pathOf(rel), data, durable),
@@ -272,13 +281,23 @@ export async function removeJournal(outDir: string): Promise<number> {
 }
 
 /** A file's text, or undefined when there is no such file (other errors are thrown). */
-export async function readTextIfExists(path: string): Promise<string | undefined> {
+export function readTextIfExists(path: string): Promise<string | undefined> {
+  return orUndefinedIfMissing(readFile(path, 'utf8'));
+}
+
+/** What a read of a local file gives, or undefined when there is no such file (other errors are thrown). */
+async function orUndefinedIfMissing<T>(read: Promise<T>): Promise<T | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await read;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/** Whether `path` is a directory of this machine (<out> itself, before anything is read from it). */
+export async function isLocalDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }
 
 /**
