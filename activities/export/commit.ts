@@ -2,8 +2,8 @@
  * The commit of an export (and of `review apply`): the only place where its files become visible.
  */
 import { rename, rm } from 'node:fs/promises';
-import { dirname, relative, sep } from 'node:path';
-import { syncDirectory, type OutputStore } from '../storage.js';
+import { dirname } from 'node:path';
+import { nameUnder, syncDirectory, type OutputStore } from '../storage.js';
 import { discardStaged, type StagedFile } from './staging.js';
 
 /**
@@ -19,7 +19,7 @@ export async function commitStaged(
   stats: StagedFile,
   beforeRename: (file: string) => void | Promise<void> = () => undefined,
 ): Promise<void> {
-  const rel = (p: string) => relative(outDir, p).split(sep).join('/');
+  const rel = (p: string) => nameUnder(outDir, p);
   let done = 0;
   try {
     for (const f of staged) {
@@ -58,7 +58,7 @@ export async function commitStagedTo(
   beforeRename: (file: string) => void | Promise<void> = () => undefined,
 ): Promise<void> {
   if (store.kind === 'local') return commitStaged(dir, staged, remove, stats, beforeRename);
-  const rel = (p: string) => relative(dir, p).split(sep).join('/');
+  const rel = (p: string) => nameUnder(dir, p);
   try {
     for (const f of staged) {
       await beforeRename(rel(f.path));
@@ -74,4 +74,14 @@ export async function commitStagedTo(
     // Uploaded or not, the local copies are of no more use: the next export stages anew.
     await discardStaged([...staged, stats]);
   }
+}
+
+/**
+ * One staged file (complete and fsynced) made visible as `rel` of `store`: renamed into place
+ * in a local <out>, uploaded to a bucket in one PutObject (its local copy then removed).
+ */
+export async function commitStagedFile(store: OutputStore, rel: string, staged: StagedFile): Promise<void> {
+  if (store.kind === 'local') return rename(staged.tmp, staged.path);
+  await store.putFile(rel, staged.tmp);
+  await discardStaged([staged]);
 }
