@@ -165,14 +165,7 @@ export function s3Store(url: string): OutputStore {
     describe,
 
     async exists(rel) {
-      const { client, sdk } = await s3();
-      try {
-        await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: keyOf(rel) }));
-        return true;
-      } catch (err) {
-        if (isNotFound(err)) return false;
-        return fail('HeadObject', rel, err);
-      }
+      return (await store.size(rel)) !== undefined;
     },
 
     async readText(rel) {
