@@ -4,7 +4,7 @@
  * lives is activities/paths.ts (re-exported here: callers import both from storage).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -292,6 +292,35 @@ async function orUndefinedIfMissing<T>(read: Promise<T>): Promise<T | undefined>
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+}
+
+/**
+ * Why a local <out> cannot be created and written, in words that follow "cannot be written"
+ * (": /a/b is a file", " (/a is not writable)"); undefined when it can. The directory, or its
+ * nearest existing parent, must be a writable directory. Synchronous: the CLI checks it before
+ * anything starts.
+ */
+export function localOutputProblem(outDir: string): string | undefined {
+  let probe = outDir;
+  for (;;) {
+    let st;
+    try {
+      st = statSync(probe);
+    } catch {
+      const parent = dirname(probe);
+      if (parent === probe) return undefined;
+      probe = parent;
+      continue;
+    }
+    if (!st.isDirectory()) return `: ${probe} is ${probe === outDir ? 'a file' : 'a file, not a directory'}`;
+    try {
+      accessSync(probe, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return ` (${probe} is ${code === 'EROFS' ? 'on a read-only file system' : 'not writable'})`;
+    }
+    return undefined;
   }
 }
 
