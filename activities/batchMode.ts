@@ -15,8 +15,7 @@
  * in the journal and normal processing runs from it, sending nothing. Failed items are simply
  * collected again in the next round.
  */
-import { rename, rm } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import type { LlmSettings, ResolvedRunInput } from '../schemas/index.js';
 import { addReply, type LlmUsage } from '../schemas/llmUsage.js';
@@ -28,7 +27,8 @@ import { costMicroUsd, priceFor } from './generate/pricing.js';
 import { RequestPending, type LlmCall } from './generate/requester.js';
 import { readManifestRange } from './manifest.js';
 import { loadOrProcess, shardSettingsKey } from './processBatch.js';
-import { batchRequestsPath, readParsedFrom, readRequiredFrom, scratchDir, sha256Hex, STATE_NAMES, storeFor, type OutputStore } from './storage.js';
+import { batchRequestsPath, nameUnder, readParsedFrom, readRequiredFrom, scratchDir, sha256Hex, STATE_NAMES, storeFor, type OutputStore } from './storage.js';
+import { commitStagedFile } from './export/commit.js';
 import { StagedLineWriter } from './export/staging.js';
 
 export interface CollectInput {
@@ -128,20 +128,15 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
     const promptTokens = Math.ceil((call.system.length + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
     estimate += costMicroUsd(price, promptTokens, call.maxTokens ?? llm.maxTokens ?? 400, true);
   }
-  const staged = await writer.finish();
-  if (local) {
-    await rename(staged.tmp, staged.path); // complete and fsynced: only now may a reader see it
-  } else {
-    await store.putFile(name, staged.tmp);
-    await rm(staged.tmp, { force: true });
-  }
+  // Complete and fsynced: only now may a reader see it.
+  await commitStagedFile(store, name, await writer.finish());
   return { pending: collected.size, file, documentsPending, estimatedCostMicroUsd: estimate };
 }
 
 /** The store and name of a batch file as the workflow carries it (a local path, or its s3:// URL). */
 function batchFile(run: ResolvedRunInput, file: string): { store: OutputStore; name: string } {
   const store = storeFor(run.outDir);
-  const name = store.kind === 's3' ? file.slice(store.root.length + 1) : relative(run.outDir, file).split(sep).join('/');
+  const name = store.kind === 's3' ? file.slice(store.root.length + 1) : nameUnder(run.outDir, file);
   return { store, name };
 }
 

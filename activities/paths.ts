@@ -20,7 +20,7 @@
  *   server.json, server.lock            the embedded dev server's record and its lock (client/server/)
  *   temporal.db, temporal.log           the embedded dev server's database and log
  */
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 
 /** The names of the files an export writes under <out>, relative to it ('/'-separated). */
 export const OUTPUT_FILES = {
@@ -69,6 +69,11 @@ export const STATE_NAMES = {
   batchRequests: (runKey: string, round: number) => `${STATE_DIR_NAME}/batch-api/${runKey}-round-${round}.jsonl`,
   localError: (shardKey: string) => `${STATE_DIR_NAME}/local-errors/${shardKey}.json`,
 } as const;
+
+/** The name of a local path under <out> as OutputStore names it, relative and '/'-separated. */
+export function nameUnder(outDir: string, path: string): string {
+  return relative(outDir, path).split(sep).join('/');
+}
 
 export function stateDir(outDir: string): string {
   return join(outDir, STATE_DIR_NAME);

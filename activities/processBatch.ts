@@ -8,7 +8,6 @@
  * requests share the worker's limiter), so a small corpus is not one request at a time. The
  * heartbeat's cursor is the first unfinished document: a retry resumes there.
  */
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { setMaxListeners } from 'node:events';
 import type { BatchSummary, Counters, DocumentFailure, ManifestEntry, ResolvedRunInput } from '../schemas/index.js';
 import { emptyCounters, ShardContent } from '../schemas/index.js';
@@ -19,6 +18,7 @@ import { ShardPartMissing, shardPages, writeShardPart } from './shardParts.js';
 import { createGenerator, generatorId, type Generator } from './generate/index.js';
 import { addUsage, datasetCostMicroUsd, paid, shardReuse, type LlmUsage } from '../schemas/llmUsage.js';
 import { formatUsd } from './generate/pricing.js';
+import { isRunFailure } from './generate/llmErrors.js';
 import { BudgetReached, RequestPending } from './generate/requester.js';
 import { readParsedFrom, sha256Hex, STATE_NAMES, storeFor } from './storage.js';
 
@@ -206,7 +206,7 @@ export async function loadOrProcess(
   } catch (err) {
     // LLM faults and cancellation are Temporal's to retry or stop; anything else is a bug that
     // this document triggers, and it must not take the whole run down with it.
-    if (err instanceof ApplicationFailure || err instanceof CancelledFailure || err instanceof RequestPending || err instanceof BudgetReached || hooks.signal?.aborted || hooks.halt?.aborted) throw err;
+    if (isRunFailure(err) || err instanceof RequestPending || err instanceof BudgetReached || hooks.signal?.aborted || hooks.halt?.aborted) throw err;
     return localError('process', 'processing_failed', `unexpected error while processing this document: ${describeUnexpected(err)}`);
   }
   // A time budget exceeded depends on this machine's speed, not only on the document: say so,
@@ -227,7 +227,8 @@ export async function loadOrProcess(
  */
 export const MAX_TRIES_PER_DOCUMENT = 3;
 
-const LIVE_HEARTBEAT_MS = 1000;
+/** How often a batch reports its live progress (requests in flight, waits) while documents are in hand. */
+const LIVE_PROGRESS_MS = 1000;
 
 export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks): Promise<BatchSummary> {
   const { run } = input;
@@ -338,16 +339,18 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   const laneHalt = hooks.halt ? AbortSignal.any([hooks.halt, halt.signal]) : halt.signal;
   setMaxListeners(0, laneHalt);
   laneHooks = { ...hooks, halt: laneHalt };
-  // Fresh details every second while documents are in hand (LLM work can take minutes per
-  // document): progress views read requests and waits from them. A cancellation arrives here.
-  const beat = setInterval(() => {
+  // Progress reporting, not a keep-alive (that is the activity boundary's, activities/index.ts):
+  // fresh details every second while documents are in hand (LLM work can take minutes per
+  // document), for progress views to read requests and waits from. The heartbeat throws on a
+  // cancellation; that halts the lanes here too.
+  const reportLive = setInterval(() => {
     try {
       hooks.heartbeat(progress());
     } catch (err) {
       stop = true;
       halt.abort(err);
     }
-  }, LIVE_HEARTBEAT_MS);
+  }, LIVE_PROGRESS_MS);
   try {
     const settled = await Promise.allSettled(Array.from({ length: lanes }, () => lane().catch((err: unknown) => {
       stop = true;
@@ -362,7 +365,7 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
     void settled;
     if (halt.signal.aborted) throw halt.signal.reason;
   } finally {
-    clearInterval(beat);
+    clearInterval(reportLive);
   }
 
   const summary: BatchSummary = { start: input.start, end: next, counters, firstFailure, sampleFailures };

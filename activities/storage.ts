@@ -4,7 +4,7 @@
  * lives is activities/paths.ts (re-exported here: callers import both from storage).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,6 +30,13 @@ export interface OutputStore {
   exists(rel: string): Promise<boolean>;
   /** The file's text, or undefined when there is none (other errors are thrown). */
   readText(rel: string): Promise<string | undefined>;
+  /**
+   * The file's bytes (not decoded: a check can see invalid UTF-8), or `length` bytes of it from
+   * `offset` (fewer where it ends sooner, as a Parquet footer is read); undefined when there is none.
+   */
+  readBytes(rel: string, range?: { offset: number; length: number }): Promise<Uint8Array | undefined>;
+  /** The file's size in bytes; undefined when there is none. */
+  size(rel: string): Promise<number | undefined>;
   /** The names in a folder (not recursive); [] when there is no such folder. */
   list(relDir: string): Promise<string[]>;
   /** The sha256 (hex) of a file's bytes, read as a stream; undefined when there is none. */
@@ -55,6 +62,8 @@ export function outputStore(outDir: string): OutputStore {
     describe: pathOf,
     exists: (rel) => exists(pathOf(rel)),
     readText: (rel) => readTextIfExists(pathOf(rel)),
+    readBytes: (rel, range) => orUndefinedIfMissing(range ? readFileRange(pathOf(rel), range.offset, range.length) : readFile(pathOf(rel))),
+    size: async (rel) => (await orUndefinedIfMissing(stat(pathOf(rel))))?.size,
     list: (relDir) => readdir(pathOf(relDir)).catch(() => [] as string[]),
     sha256: (rel) => sha256OfStream(() => createReadStream(pathOf(rel))),
     write: (rel, data, durable) => writeFileAtomic(pathOf(rel), data, durable),
@@ -142,6 +151,28 @@ export async function writeTemp(tmp: string, data: string | Uint8Array, durable:
   }
 }
 
+/**
+ * fsyncs a directory, so that the names made in it (a rename, a new file) survive a power cut.
+ * Not every file system can fsync a directory: `tolerant` lets that pass (an export's renames,
+ * worth making durable where the system can); without it the failure is thrown (the journal's
+ * new segment, whose replies were paid for).
+ */
+export async function syncDirectory(dir: string, opts: { tolerant?: boolean } = {}): Promise<void> {
+  if (opts.tolerant) {
+    const fh = await open(dir, 'r').catch(() => undefined);
+    if (!fh) return;
+    await fh.sync().catch(() => undefined);
+    await fh.close().catch(() => undefined);
+    return;
+  }
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 async function onMissingDirectory(write: () => Promise<void>, dir: string): Promise<void> {
   try {
     await write();
@@ -170,6 +201,23 @@ export async function writeDirectoryOnce(dir: string, files: Array<{ name: strin
     await rm(tmp, { recursive: true, force: true });
     if (!(await exists(dir))) throw err;
   });
+}
+
+/** `length` bytes of a file from `offset` (fewer where it ends sooner); ENOENT when there is none. */
+export async function readFileRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** A file of ours that must be there (a manifest page, a batch's requests): its text, or an error naming it. */
@@ -233,13 +281,52 @@ export async function removeJournal(outDir: string): Promise<number> {
 }
 
 /** A file's text, or undefined when there is no such file (other errors are thrown). */
-export async function readTextIfExists(path: string): Promise<string | undefined> {
+export function readTextIfExists(path: string): Promise<string | undefined> {
+  return orUndefinedIfMissing(readFile(path, 'utf8'));
+}
+
+/** What a read of a local file gives, or undefined when there is no such file (other errors are thrown). */
+async function orUndefinedIfMissing<T>(read: Promise<T>): Promise<T | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await read;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/**
+ * Why a local <out> cannot be created and written, in words that follow "cannot be written"
+ * (": /a/b is a file", " (/a is not writable)"); undefined when it can. The directory, or its
+ * nearest existing parent, must be a writable directory. Synchronous: the CLI checks it before
+ * anything starts.
+ */
+export function localOutputProblem(outDir: string): string | undefined {
+  let probe = outDir;
+  for (;;) {
+    let st;
+    try {
+      st = statSync(probe);
+    } catch {
+      const parent = dirname(probe);
+      if (parent === probe) return undefined;
+      probe = parent;
+      continue;
+    }
+    if (!st.isDirectory()) return `: ${probe} is ${probe === outDir ? 'a file' : 'a file, not a directory'}`;
+    try {
+      accessSync(probe, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return ` (${probe} is ${code === 'EROFS' ? 'on a read-only file system' : 'not writable'})`;
+    }
+    return undefined;
+  }
+}
+
+/** Whether `path` is a directory of this machine (<out> itself, before anything is read from it). */
+export async function isLocalDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }
 
 /**

@@ -3,8 +3,6 @@
  * watch its progress, await its result.
  */
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Progress, ResolvedRunInput, RunResult } from '../schemas/index.js';
 import { DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
 import { CORPUS_GENERATOR, CORPUS_INPUT, CORPUS_OUTPUT } from '../workflows/searchAttributes.js';
@@ -13,8 +11,8 @@ import { settingsMarkdown } from './runMetadata.js';
 import { ensureSearchAttributes } from './server/searchAttributes.js';
 import { corpusExportWorkflow, progressQuery } from '../workflows/index.js';
 import { liveProgress } from './liveProgress.js';
-import { outputSetProblem, storedOutputSetProblem, type StatsFiles } from './commands/verify.js';
-import { isS3Url, storeFor } from '../activities/storage.js';
+import { outputSetProblem, type StatsFiles } from './commands/verify.js';
+import { storeFor } from '../activities/storage.js';
 import { OUTPUT_FILES } from '../activities/paths.js';
 import { identityChanges, resolveRunInput, runIdentity, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { corpusFingerprint, readLastRun, writeLastRun } from './runState.js';
@@ -47,20 +45,19 @@ export { InfrastructureError, UsageError } from './errors.js';
 
 /** The outputs on disk are this run's, and a complete set (not half of an interrupted re-export). */
 async function outputsBelongTo(outDir: string, workflowId: string): Promise<boolean> {
-  if (isS3Url(outDir)) {
-    const store = storeFor(outDir);
-    let stats: StatsFiles & { workflow?: { id?: string } };
-    try {
-      stats = JSON.parse((await store.readText(OUTPUT_FILES.stats)) ?? 'null') as typeof stats;
-    } catch {
-      return false;
-    }
-    return stats?.workflow?.id === workflowId && (await storedOutputSetProblem(store, stats)) === undefined;
-  }
+  const store = storeFor(outDir);
+  let stats: StatsFiles & { workflow?: { id?: string } };
   try {
-    const stats = JSON.parse(readFileSync(join(outDir, OUTPUT_FILES.stats), 'utf8')) as { workflow?: { id?: string } };
-    return stats.workflow?.id === workflowId && outputSetProblem(outDir, stats as Parameters<typeof outputSetProblem>[1]) === undefined;
+    stats = JSON.parse((await store.readText(OUTPUT_FILES.stats)) ?? 'null') as typeof stats;
   } catch {
+    return false;
+  }
+  if (stats?.workflow?.id !== workflowId) return false;
+  try {
+    return (await outputSetProblem(store, stats)) === undefined;
+  } catch (err) {
+    // A local file that cannot be read is not a complete set; a bucket that cannot be read is an error to report.
+    if (store.kind === 's3') throw err;
     return false;
   }
 }

@@ -529,9 +529,9 @@ ${EXIT_CODES}`)
     .description('check an output directory: JSON, row schemas, column order, counts against stats.json, the card')
     .argument('<out>', 'output directory of a run')
     .option('--with-datasets', 'also load every file and config with Python `datasets` (the venv from scripts/setup.sh)')
-    .action((out: string, flags: { withDatasets?: boolean }) => {
+    .action(async (out: string, flags: { withDatasets?: boolean }) => {
       try {
-        const report = verifyOutput(localOutDir(out, 'verify'), { withDatasets: flags.withDatasets });
+        const report = await verifyOutput(localOutDir(out, 'verify'), { withDatasets: flags.withDatasets });
         const rows = Object.values(report.files).reduce((a, b) => a + b, 0);
         console.log(`OK: ${Object.keys(report.files).length} files, ${rows} rows` +
           (report.datasets === 'ok' ? ', all load with datasets' : report.datasets === 'skipped' ? ' (datasets check skipped: no Python venv)' : ''));

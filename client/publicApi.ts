@@ -4,7 +4,7 @@
  *   without TEMPORAL_ADDRESS, a worker in this process), resolving to the result;
  * - `startCorpusExport(options, { client })`: start or attach to a run on a server you own and get
  *   a handle with `progress()` and `result()`; run workers with `createCorpusWorker`;
- * - `verifyOutput(outDir)`: the checks of `corpus-qa verify`.
+ * - `await verifyOutput(outDir)`: the checks of `corpus-qa verify`.
  * Everything else under client/ is the CLI's own and may change.
  */
 export { runCorpusExport, RunInterrupted, type RunnerOptions, type RunnerResult } from './runner.js';

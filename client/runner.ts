@@ -5,8 +5,7 @@
  */
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { setMaxListeners } from 'node:events';
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { statSync } from 'node:fs';
 import { watchDiskSpace } from './server/diskSpace.js';
 import { NativeConnection } from '@temporalio/worker';
 import type { Progress, RunResult } from '../schemas/index.js';
@@ -19,7 +18,7 @@ import { RunConflictError } from './api.js';
 import { isAlive } from './server/processes.js';
 import { addressTarget, type ServerTarget } from './server/connection.js';
 import { closeExtractionPool } from '../activities/extract/pool.js';
-import { isS3Url, scratchDir, storeFor } from '../activities/storage.js';
+import { isS3Url, localOutputProblem, scratchDir, storeFor } from '../activities/storage.js';
 
 export interface RunnerOptions {
   /** An existing server (see client/server/connection.ts); without it the embedded dev server is started. */
@@ -78,29 +77,8 @@ export function preflight(options: CorpusExportOptions): void {
   }
   if (!st.isDirectory()) throw new UsageError(`input ${run.inputDir} is not a directory (give the directory that holds the documents)`);
   if (isS3Url(run.outDir)) return; // a bucket: checkOutputStore, once there is time for a request
-  // The output directory, or its nearest existing parent, must be a writable directory.
-  let probe = run.outDir;
-  for (;;) {
-    let pst;
-    try {
-      pst = statSync(probe);
-    } catch {
-      const parent = dirname(probe);
-      if (parent === probe) break;
-      probe = parent;
-      continue;
-    }
-    if (!pst.isDirectory()) {
-      throw new UsageError(`--out: ${run.outDir} cannot be written: ${probe} is ${probe === run.outDir ? 'a file' : 'a file, not a directory'}`);
-    }
-    try {
-      accessSync(probe, constants.W_OK | constants.X_OK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new UsageError(`--out: ${run.outDir} cannot be written (${probe} is ${code === 'EROFS' ? 'on a read-only file system' : 'not writable'})`);
-    }
-    break;
-  }
+  const problem = localOutputProblem(run.outDir);
+  if (problem) throw new UsageError(`--out: ${run.outDir} cannot be written${problem}`);
 }
 
 /** How long Ctrl-C waits for the worker to stop its activities before the CLI leaves anyway. */

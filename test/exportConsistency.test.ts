@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { outputStore } from '../activities/storage.js';
 import { describe, expect, it } from 'vitest';
 import { outputSetProblem, verifyOutput } from '../client/commands/verify.js';
 import { writeGoodDocs } from './helpers/corpus.js';
@@ -50,7 +51,7 @@ describe('export consistency', () => {
     expect(described).toEqual(expect.arrayContaining(['README.md', 'data/train.jsonl', 'errors.jsonl']));
     expect(onDisk).toEqual(described);
     for (const f of described) expect(stats.files[f].sha256).toBe(sha256File(join(out, f)));
-    expect(outputSetProblem(out)).toBeUndefined();
+    expect(await outputSetProblem(outputStore(out))).toBeUndefined();
   });
 
   for (const file of ['README.md', 'errors.jsonl', 'stats.json']) {
@@ -58,7 +59,7 @@ describe('export consistency', () => {
       const root = corpusA();
       const out = tempDir('consist-out');
       await directRun(root, out, { generateQa: true });
-      verifyOutput(out);
+      await verifyOutput(out);
       const before = treeHashes(out);
 
       toCorpusB(root);
@@ -68,11 +69,11 @@ describe('export consistency', () => {
       expect(sha256File(join(out, 'stats.json'))).toBe(before['stats.json']);
       // ...next to the new data file: a mixed set, and verify says which file.
       expect(sha256File(join(out, 'data/train.jsonl'))).not.toBe(before['data/train.jsonl']);
-      expect(() => verifyOutput(out)).toThrow(/^data\/train\.jsonl: sha256 is [0-9a-f]{12}…, stats\.json records [0-9a-f]{12}…: the output directory mixes files of two exports/);
+      await expect(verifyOutput(out)).rejects.toThrow(/^data\/train\.jsonl: sha256 is [0-9a-f]{12}…, stats\.json records [0-9a-f]{12}…: the output directory mixes files of two exports/);
 
       // The next export repairs it: the same bytes as a clean export of corpus B.
       await directRun(root, out, { generateQa: true });
-      verifyOutput(out);
+      await verifyOutput(out);
       const clean = tempDir('consist-clean');
       await directRun(root, clean, { generateQa: true });
       const repaired = treeHashes(out);
@@ -91,13 +92,13 @@ describe('export consistency', () => {
     await directRun(root, out, { generateQa: true });
     expect(existsSync(join(out, 'errors.jsonl'))).toBe(false);
     writeFileSync(join(out, 'errors.jsonl'), '{"source":"x.txt","stage":"load","reason":"empty","detail":"left over"}\n');
-    expect(outputSetProblem(out)).toMatch(/^errors\.jsonl: present, but stats\.json does not describe it/);
+    expect(await outputSetProblem(outputStore(out))).toMatch(/^errors\.jsonl: present, but stats\.json does not describe it/);
     rmSync(join(out, 'errors.jsonl'));
     const card = readFileSync(join(out, 'README.md'));
     rmSync(join(out, 'README.md'));
-    expect(outputSetProblem(out)).toMatch(/^README\.md: missing, but stats\.json describes it/);
+    expect(await outputSetProblem(outputStore(out))).toMatch(/^README\.md: missing, but stats\.json describes it/);
     writeFileSync(join(out, 'README.md'), Buffer.concat([card, Buffer.from('\n')]));
-    expect(outputSetProblem(out)).toMatch(/^README\.md: sha256 is/);
+    expect(await outputSetProblem(outputStore(out))).toMatch(/^README\.md: sha256 is/);
   });
 
   it('`corpus-qa verify` exits 1 on a mixed set and names the file', async () => {

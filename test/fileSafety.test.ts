@@ -73,7 +73,7 @@ describe('files swapped between discovery steps', () => {
       ['c.txt', 'discover', 'changed_after_discovery'],
     ]);
     expect(errors[0]!.detail).toMatch(/symbolic link/);
-    verifyOutput(out);
+    await verifyOutput(out);
   });
 
   it('a symlink swapped in after discovery is not read, even to a file with the same bytes', async () => {
@@ -190,7 +190,7 @@ describe('names and special files', () => {
     }
     expect(warnings.some((w) => w.startsWith('100%.txt') || w.startsWith('plain.txt'))).toBe(false);
     expect(stats.documents.skippedDuringDiscovery).toBe(0); // read, not skipped
-    verifyOutput(out);
+    await verifyOutput(out);
   });
 
   it('a FIFO, a socket and a device in the input get a warning each, and the run goes on', async () => {
@@ -237,6 +237,6 @@ describe('names and special files', () => {
     const { chunks, errors } = outputs(out);
     expect(errors).toEqual([]);
     expect([...new Set(chunks.map((c) => c.source))]).toEqual(['caf%E9.txt', 'plain.txt']);
-    verifyOutput(out, { withDatasets: true });
+    await verifyOutput(out, { withDatasets: true });
   });
 });

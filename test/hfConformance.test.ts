@@ -107,7 +107,7 @@ describe.each(['qa', 'messages', 'alpaca', 'prompt-completion'] as TrainingForma
     expect(report.configs.errors?.ok).toBe(true);
 
     // And our own verifier agrees, with and without datasets.
-    expect(() => verifyOutput(out, { withDatasets: true })).not.toThrow();
+    await expect(verifyOutput(out, { withDatasets: true })).resolves.toBeDefined();
   });
 });
 
@@ -132,7 +132,7 @@ describe('runs that pass nothing', () => {
     expect(report.configs.default?.ok).toBe(false);
     expect(report.configs.default?.error).toMatch(/train\.jsonl|data files|no data/i);
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toMatch(/No pair passed validation/);
-    expect(() => verifyOutput(out, { withDatasets: false })).not.toThrow();
+    await expect(verifyOutput(out, { withDatasets: false })).resolves.toBeDefined();
   });
 });
 

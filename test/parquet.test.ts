@@ -6,7 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
+import { outputStore } from '../activities/storage.js';
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -130,7 +131,7 @@ describe.each(['qa', 'messages', 'alpaca', 'prompt-completion'] as TrainingForma
     }
     expect(await rowsOf(rejectedShards)).toEqual(reference.rejected);
     expect(await rowsOf(errorShards)).toEqual(reference.errors);
-    expect(readParquetFooter(join(out, splitShards.train![0]!), 'train').created_by).toBe(PARQUET_CREATED_BY);
+    expect((await readParquetFooter(outputStore(out), splitShards.train![0]!)).created_by).toBe(PARQUET_CREATED_BY);
 
     // The card names exactly these files.
     const configs = Object.fromEntries(cardConfigs(out).map((c) => [c.config_name, c.data_files]));
@@ -165,7 +166,7 @@ describe.each(['qa', 'messages', 'alpaca', 'prompt-completion'] as TrainingForma
     expect(report.configs.errors?.splits?.train?.text_digest).toBe(textDigest(reference.errors));
 
     // Our verifier reads the same output and agrees.
-    expect(verifyOutput(out).files).toEqual(Object.fromEntries(Object.entries(result.export.files).map(([f, v]) => [f, v.rows])));
+    expect((await verifyOutput(out)).files).toEqual(Object.fromEntries(Object.entries(result.export.files).map(([f, v]) => [f, v.rows])));
   });
 });
 
@@ -184,7 +185,7 @@ describe('corpus-qa verify on Parquet output', () => {
     return dir;
   }
 
-  it('finds a shard whose schema is not the declared one, and a missing shard', () => {
+  it('finds a shard whose schema is not the declared one, and a missing shard', async () => {
     expect(parquetOuts.qa, 'the qa run above').toBeDefined();
     const first = filesUnder(parquetOuts.qa!).find((f) => f.startsWith('data/train-'))!;
     const wrongSchema = tampered((dir) => {
@@ -194,9 +195,9 @@ describe('corpus-qa verify on Parquet output', () => {
       });
       writeFileSync(join(dir, first), new Uint8Array(buffer));
     });
-    expect(() => verifyOutput(wrongSchema)).toThrow(new RegExp(`${first}: schema element 6 is char_start:BYTE_ARRAY`));
+    await expect(verifyOutput(wrongSchema)).rejects.toThrow(new RegExp(`${first}: schema element 6 is char_start:BYTE_ARRAY`));
     const missing = tampered((dir) => rmSync(join(dir, first.replace('-00000-', '-00001-'))));
-    expect(() => verifyOutput(missing)).toThrow(/data\/train-00001-of-(\d{5})\.parquet: missing \(\d+ of the \d+ shards of data\/train are present\)/);
+    await expect(verifyOutput(missing)).rejects.toThrow(/data\/train-00001-of-(\d{5})\.parquet: missing \(\d+ of the \d+ shards of data\/train are present\)/);
   });
 });
 
@@ -224,7 +225,7 @@ describe('parquet runs again', () => {
     const files = filesUnder(out!);
     expect(files.filter((f) => f.endsWith('.parquet'))).toEqual([]);
     expect(treeHashes(out!)).toEqual({ ...treeHashes(jsonlOut), 'stats.json': treeHashes(out!)['stats.json'] });
-    expect(() => verifyOutput(out!)).not.toThrow();
+    await expect(verifyOutput(out!)).resolves.toBeDefined();
   });
 });
 
@@ -243,7 +244,7 @@ describe('--file-format parquet without --generate-qa', () => {
     expect(def?.splits?.train?.columns).toEqual(['id', 'text', 'source', 'chunk_id', 'char_start', 'char_end', 'page_start', 'page_end']);
     expect(def?.splits?.train?.text_digest).toBe(textDigest(rows));
     expect(report.configs.errors?.ok, report.configs.errors?.error).toBe(true);
-    expect(() => verifyOutput(out)).not.toThrow();
+    await expect(verifyOutput(out)).resolves.toBeDefined();
   });
 });
 
@@ -264,7 +265,7 @@ describe('Parquet shards are written as the rows come', () => {
       ['data/train-00000-of-00002.parquet', 25_000],
       ['data/train-00001-of-00002.parquet', 5_000],
     ]);
-    const meta = readParquetFooter(staged[0]!.tmp, 'shard 0');
+    const meta = await readParquetFooter(outputStore(dirname(staged[0]!.tmp)), basename(staged[0]!.tmp));
     expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual([10_000, 10_000, 5_000]);
     expect((await readParquet(staged[1]!.tmp)).at(-1)).toEqual(row(29_999));
   });
@@ -283,7 +284,7 @@ describe('a Parquet run that passes nothing', () => {
     expect(report.files['rejected/train-00000-of-00001.parquet']?.rows).toBe(result.export.pairsRejected);
     expect(report.configs.default?.ok).toBe(false);
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('load_dataset("parquet", data_files="rejected/train-00000-of-00001.parquet")');
-    expect(() => verifyOutput(out)).not.toThrow();
+    await expect(verifyOutput(out)).resolves.toBeDefined();
   });
 });
 

@@ -204,7 +204,7 @@ describe('corpus-qa push', () => {
     stats.pairs.splits.train = n * copies;
     stats.files['data/train.jsonl'] = { rows: n * copies, sha256: sha256File(join(big, 'data/train.jsonl')) };
     writeFileSync(join(big, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
-    verifyOutput(big); // a finished output, as far as verify can tell
+    await verifyOutput(big); // a finished output, as far as verify can tell
     expect(statSync(join(big, 'data/train.jsonl')).size).toBeGreaterThanOrEqual(HUB_LFS_THRESHOLD_BYTES);
 
     const lines: string[] = [];

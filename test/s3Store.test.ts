@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readParsedFrom, storeFor } from '../activities/storage.js';
+import { outputStore, readParsedFrom, storeFor, type OutputStore } from '../activities/storage.js';
 import { DIRECTORY_COMPLETE_MARKER, parseS3Url, resetS3Client, S3StoreError } from '../activities/storage/s3Store.js';
 import { findWeed, startS3Server, type S3TestServer } from './helpers/s3Server.js';
 
@@ -69,6 +69,40 @@ describe.skipIf(!found.ok)('the S3 OutputStore on a real S3-compatible server (w
     expect(await server.keys('unit', 'run-a/')).toEqual(['run-a/.corpus-qa/shards/cd/cde.json']);
     await store.remove('.corpus-qa');
     expect(await server.keys('unit', 'run-a/')).toEqual([]);
+  });
+
+  it('reads bytes whole or in a range, and sizes, as the local store does', async () => {
+    const store = storeFor('s3://unit/run-d');
+    const local = outputStore(mkdtempSync(join(tmpdir(), 'corpus-qa-s3-bytes-')));
+    const bytes = Uint8Array.from([0xc3, 0x28, 0x0a, ...Buffer.from('tail PAR1')]); // invalid UTF-8 first
+    for (const s of [store, local]) {
+      await s.write('data/x.bin', bytes);
+      await s.write('data/empty.bin', '');
+    }
+    const answers = async (s: OutputStore) => ({
+      whole: Buffer.from((await s.readBytes('data/x.bin'))!).toString('hex'),
+      footer: Buffer.from((await s.readBytes('data/x.bin', { offset: bytes.length - 4, length: 4 }))!).toString('latin1'),
+      pastEnd: (await s.readBytes('data/x.bin', { offset: bytes.length - 2, length: 8 }))!.length,
+      emptyRange: (await s.readBytes('data/empty.bin', { offset: 0, length: 8 }))!.length,
+      missing: await s.readBytes('data/none.bin'),
+      missingRange: await s.readBytes('data/none.bin', { offset: 0, length: 8 }),
+      size: await s.size('data/x.bin'),
+      emptySize: await s.size('data/empty.bin'),
+      missingSize: await s.size('data/none.bin'),
+    });
+    const fromS3 = await answers(store);
+    expect(fromS3).toEqual({
+      whole: Buffer.from(bytes).toString('hex'),
+      footer: 'PAR1',
+      pastEnd: 2,
+      emptyRange: 0,
+      missing: undefined,
+      missingRange: undefined,
+      size: bytes.length,
+      emptySize: 0,
+      missingSize: undefined,
+    });
+    expect(await answers(local)).toEqual(fromS3);
   });
 
   it('parses what it reads back, and names the object when it is corrupt', async () => {

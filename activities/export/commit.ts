@@ -1,18 +1,10 @@
 /**
  * The commit of an export (and of `review apply`): the only place where its files become visible.
  */
-import { open, rename, rm } from 'node:fs/promises';
-import { dirname, relative, sep } from 'node:path';
-import type { OutputStore } from '../storage.js';
+import { rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { nameUnder, syncDirectory, type OutputStore } from '../storage.js';
 import { discardStaged, type StagedFile } from './staging.js';
-
-async function syncDir(dir: string): Promise<void> {
-  // Makes the renames durable in order; not every file system can fsync a directory.
-  const fh = await open(dir, 'r').catch(() => undefined);
-  if (!fh) return;
-  await fh.sync().catch(() => undefined);
-  await fh.close().catch(() => undefined);
-}
 
 /**
  * Every staged file renamed into place, the files this export has no rows for removed, then
@@ -27,7 +19,7 @@ export async function commitStaged(
   stats: StagedFile,
   beforeRename: (file: string) => void | Promise<void> = () => undefined,
 ): Promise<void> {
-  const rel = (p: string) => relative(outDir, p).split(sep).join('/');
+  const rel = (p: string) => nameUnder(outDir, p);
   let done = 0;
   try {
     for (const f of staged) {
@@ -39,10 +31,11 @@ export async function commitStaged(
       await beforeRename(rel(path));
       await rm(path, { force: true });
     }
-    for (const dir of new Set(staged.map((f) => dirname(f.path)).concat(remove.map((p) => dirname(p))))) await syncDir(dir);
+    // The renames made durable in order, where the file system can fsync a directory.
+    for (const dir of new Set(staged.map((f) => dirname(f.path)).concat(remove.map((p) => dirname(p))))) await syncDirectory(dir, { tolerant: true });
     await beforeRename(rel(stats.path));
     await rename(stats.tmp, stats.path);
-    await syncDir(dirname(stats.path));
+    await syncDirectory(dirname(stats.path), { tolerant: true });
   } catch (err) {
     await discardStaged([...staged.slice(done), stats]);
     throw err;
@@ -65,7 +58,7 @@ export async function commitStagedTo(
   beforeRename: (file: string) => void | Promise<void> = () => undefined,
 ): Promise<void> {
   if (store.kind === 'local') return commitStaged(dir, staged, remove, stats, beforeRename);
-  const rel = (p: string) => relative(dir, p).split(sep).join('/');
+  const rel = (p: string) => nameUnder(dir, p);
   try {
     for (const f of staged) {
       await beforeRename(rel(f.path));
@@ -81,4 +74,14 @@ export async function commitStagedTo(
     // Uploaded or not, the local copies are of no more use: the next export stages anew.
     await discardStaged([...staged, stats]);
   }
+}
+
+/**
+ * One staged file (complete and fsynced) made visible as `rel` of `store`: renamed into place
+ * in a local <out>, uploaded to a bucket in one PutObject (its local copy then removed).
+ */
+export async function commitStagedFile(store: OutputStore, rel: string, staged: StagedFile): Promise<void> {
+  if (store.kind === 'local') return rename(staged.tmp, staged.path);
+  await store.putFile(rel, staged.tmp);
+  await discardStaged([staged]);
 }

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { journalDir, journalLogDir } from '../paths.js';
-import { exists } from '../storage.js';
+import { exists, readFileRange, syncDirectory } from '../storage.js';
 
 interface Location {
   segment: string;
@@ -92,7 +92,7 @@ export class JournalLog {
     }
     if (!at) return undefined;
     try {
-      return await readRange(join(journalLogDir(this.outDir), at.segment), at.offset, at.length);
+      return (await readFileRange(join(journalLogDir(this.outDir), at.segment), at.offset, at.length)).toString('utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // The journal was removed under us (corpus-qa clean --journal): what the index holds is gone.
@@ -252,7 +252,7 @@ export class JournalLog {
       const from = this.scanned.get(name) ?? 0;
       const size = (await stat(join(dir, name)).catch(() => undefined))?.size ?? 0;
       if (size <= from) continue;
-      const data = await readBytes(join(dir, name), from, size - from);
+      const data = await readFileRange(join(dir, name), from, size - from);
       let pos = 0;
       for (let nl = data.indexOf(10, pos); nl >= 0; nl = data.indexOf(10, pos)) {
         const key = keyOfLine(data, pos, nl);
@@ -286,35 +286,6 @@ function keyOfLine(data: Buffer, start: number, end: number): string | undefined
     return typeof key === 'string' ? key : undefined;
   } catch {
     return undefined; // not a line of ours: the entry is a miss, and is written again
-  }
-}
-
-async function readBytes(path: string, offset: number, length: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(length);
-    let got = 0;
-    while (got < length) {
-      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return buf.subarray(0, got);
-  } finally {
-    await fh.close();
-  }
-}
-
-async function readRange(path: string, offset: number, length: number): Promise<string> {
-  return (await readBytes(path, offset, length)).toString('utf8');
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

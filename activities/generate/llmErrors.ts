@@ -8,7 +8,7 @@
  * Messages end up in the workflow history: they are scrubbed of the API key.
  */
 import { APIConnectionTimeoutError as AnthropicTimeout, APIError as AnthropicApiError, APIUserAbortError as AnthropicAbort } from '@anthropic-ai/sdk';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { APIConnectionTimeoutError as OpenAiTimeout, APIError as OpenAiApiError, APIUserAbortError as OpenAiAbort } from 'openai';
 
@@ -38,6 +38,15 @@ const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
  * and OpenAI ("maximum context length"), Anthropic ("prompt is too long"), proxies (413).
  */
 const CONTEXT_REFUSAL = /context (size|length|window)|exceeds? the (available )?context|prompt is too long|too many (input )?tokens|maximum context|payload too large|request entity too large|input is too long/i;
+
+/**
+ * A failure that is Temporal's to retry or stop, not the document's: an LLM fault (made an
+ * ApplicationFailure here, with its retry policy) or the activity's cancellation. The stages ask
+ * this instead of knowing Temporal's failure classes.
+ */
+export function isRunFailure(err: unknown): boolean {
+  return err instanceof ApplicationFailure || err instanceof CancelledFailure;
+}
 
 /** What a failed request means for the request loop (activities/generate/requester.ts). */
 export type FailureKind = 'rate_limited' | 'server_error' | 'timeout' | 'unreachable' | 'context_too_long' | 'fatal';

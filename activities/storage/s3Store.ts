@@ -165,14 +165,7 @@ export function s3Store(url: string): OutputStore {
     describe,
 
     async exists(rel) {
-      const { client, sdk } = await s3();
-      try {
-        await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: keyOf(rel) }));
-        return true;
-      } catch (err) {
-        if (isNotFound(err)) return false;
-        return fail('HeadObject', rel, err);
-      }
+      return (await store.size(rel)) !== undefined;
     },
 
     async readText(rel) {
@@ -183,6 +176,32 @@ export function s3Store(url: string): OutputStore {
       } catch (err) {
         if (isNotFound(err)) return undefined;
         return fail('GetObject', rel, err);
+      }
+    },
+
+    async readBytes(rel, range) {
+      if (range && range.length <= 0) return (await store.exists(rel)) ? new Uint8Array() : undefined;
+      const { client, sdk } = await s3();
+      try {
+        const Range = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
+        const r = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: keyOf(rel), Range }));
+        return (await r.Body?.transformToByteArray()) ?? new Uint8Array();
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        // A range that starts past the end: the object has no bytes there (as a short local read).
+        if ((err as SdkError).$metadata?.httpStatusCode === 416) return new Uint8Array();
+        return fail('GetObject', rel, err);
+      }
+    },
+
+    async size(rel) {
+      const { client, sdk } = await s3();
+      try {
+        const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: keyOf(rel) }));
+        return head.ContentLength ?? 0;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        return fail('HeadObject', rel, err);
       }
     },
 

@@ -4,34 +4,27 @@
  * row count adds up, and a file's shards are complete: -00000-of-0000N up to N-1, no more.
  * The footer is all that is read, so a file of any size is checked in a few KB of memory.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
-import { join } from 'node:path';
 import { parquetMetadata, type FileMetaData } from 'hyparquet';
 import type { Feature } from '../../activities/datasetCard.js';
 import { PARQUET_SHARD_NAME, parquetSchemaFor, parquetShardPath } from '../../activities/parquet.js';
+import type { OutputStore } from '../../activities/storage.js';
 
 export class ParquetCheckError extends Error {}
 
-/** The file's metadata, from its footer alone. */
-export function readParquetFooter(path: string, rel: string): FileMetaData {
-  const fd = openSync(path, 'r');
+/** The metadata of the file `rel` of `store`, from its footer alone. */
+export async function readParquetFooter(store: OutputStore, rel: string): Promise<FileMetaData> {
+  const size = await store.size(rel);
+  if (size === undefined) throw new ParquetCheckError(`${rel}: missing`);
+  if (size < 12) throw new ParquetCheckError(`${rel}: ${size} bytes, too short for a Parquet file`);
+  const tail = Buffer.from((await store.readBytes(rel, { offset: size - 8, length: 8 })) ?? []);
+  if (tail.toString('latin1', 4) !== 'PAR1') throw new ParquetCheckError(`${rel}: not a Parquet file (no PAR1 at its end)`);
+  const length = tail.readUInt32LE(0);
+  if (length + 12 > size) throw new ParquetCheckError(`${rel}: footer length ${length} is more than the file holds`);
+  const footer = (await store.readBytes(rel, { offset: size - length - 8, length: length + 8 })) ?? new Uint8Array();
   try {
-    const size = fstatSync(fd).size;
-    if (size < 12) throw new ParquetCheckError(`${rel}: ${size} bytes, too short for a Parquet file`);
-    const tail = Buffer.alloc(8);
-    readSync(fd, tail, 0, 8, size - 8);
-    if (tail.toString('latin1', 4) !== 'PAR1') throw new ParquetCheckError(`${rel}: not a Parquet file (no PAR1 at its end)`);
-    const length = tail.readUInt32LE(0);
-    if (length + 12 > size) throw new ParquetCheckError(`${rel}: footer length ${length} is more than the file holds`);
-    const footer = Buffer.alloc(length + 8);
-    readSync(fd, footer, 0, length + 8, size - length - 8);
-    try {
-      return parquetMetadata(new Uint8Array(footer.buffer, footer.byteOffset, footer.byteLength));
-    } catch (err) {
-      throw new ParquetCheckError(`${rel}: footer does not parse (${(err as Error).message})`);
-    }
-  } finally {
-    closeSync(fd);
+    return parquetMetadata(new Uint8Array(footer.buffer, footer.byteOffset, footer.byteLength));
+  } catch (err) {
+    throw new ParquetCheckError(`${rel}: footer does not parse (${(err as Error).message})`);
   }
 }
 
@@ -51,24 +44,22 @@ export function parquetColumns(meta: FileMetaData): string[] {
   return columns;
 }
 
-/** The shards of `prefix` (data/train) present in `outDir`, in name order. */
-export function parquetShardsOf(outDir: string, prefix: string): string[] {
+/** The shards of `prefix` (data/train) present in the store, in name order. */
+export async function parquetShardsOf(store: OutputStore, prefix: string): Promise<string[]> {
   const slash = prefix.lastIndexOf('/');
   const dir = prefix.slice(0, slash);
   const base = prefix.slice(slash + 1);
-  if (!existsSync(join(outDir, dir))) return [];
-  return readdirSync(join(outDir, dir))
+  return (await store.list(dir))
     .filter((n) => PARQUET_SHARD_NAME.exec(n)?.[1] === base)
     .sort()
     .map((n) => `${dir}/${n}`);
 }
 
-/** Every Parquet shard under data/, rejected/ and errors/, whatever its prefix. */
-export function allParquetShards(outDir: string): string[] {
+/** Every Parquet shard under data/, rejected/ and errors/, whatever its prefix, in name order. */
+export async function allParquetShards(store: OutputStore): Promise<string[]> {
   const found: string[] = [];
   for (const dir of ['data', 'rejected', 'errors']) {
-    if (!existsSync(join(outDir, dir))) continue;
-    for (const n of readdirSync(join(outDir, dir)).sort()) if (PARQUET_SHARD_NAME.test(n)) found.push(`${dir}/${n}`);
+    for (const n of (await store.list(dir)).sort()) if (PARQUET_SHARD_NAME.test(n)) found.push(`${dir}/${n}`);
   }
   return found;
 }
@@ -80,8 +71,8 @@ const describe = (e: { name: string; type?: string; repetition_type?: string; co
  * Checks the shards of one file (data/train-…): numbered 0..N-1 of N, each with the schema of
  * `features`. Returns the rows of each shard; none when there is no shard.
  */
-export function checkParquetShards(outDir: string, prefix: string, features: Record<string, Feature>): Record<string, number> {
-  const shards = parquetShardsOf(outDir, prefix);
+export async function checkParquetShards(store: OutputStore, prefix: string, features: Record<string, Feature>): Promise<Record<string, number>> {
+  const shards = await parquetShardsOf(store, prefix);
   const rows: Record<string, number> = {};
   const expected = parquetSchemaFor(features).slice(1).map(describe);
   // The set is -00000-of-N to -(N-1)-of-N, N as the shards say; name the first one that is not.
@@ -93,8 +84,8 @@ export function checkParquetShards(outDir: string, prefix: string, features: Rec
     if (!shards.includes(rel)) throw new ParquetCheckError(`${rel}: missing (${shards.length} of the ${count} shards of ${prefix} are present)`);
   }
   if (shards.length !== count) throw new ParquetCheckError(`${prefix}-*.parquet: ${shards.length} shards present, their names say ${count}`);
-  shards.forEach((rel) => {
-    const meta = readParquetFooter(join(outDir, rel), rel);
+  for (const rel of shards) {
+    const meta = await readParquetFooter(store, rel);
     const actual = meta.schema.slice(1).map(describe);
     if (actual.join(',') !== expected.join(',')) {
       const differs = actual.findIndex((a, j) => a !== expected[j]);
@@ -102,6 +93,6 @@ export function checkParquetShards(outDir: string, prefix: string, features: Rec
       throw new ParquetCheckError(`${rel}: schema element ${at + 1} is ${actual[at] ?? '(none)'}, the card's features give ${expected[at] ?? '(none)'}`);
     }
     rows[rel] = Number(meta.num_rows);
-  });
+  }
   return rows;
 }

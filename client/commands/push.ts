@@ -13,12 +13,10 @@
  * (base64 in the commit) or through LFS; for LFS it uses Xet storage when the Hub offers it and
  * classic LFS otherwise.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { commitIter, createBranch, createRepo, HubApiError, listFiles, type CommitOperation } from '@huggingface/hub';
 import { StatsJson } from '../../schemas/index.js';
-import { OUTPUT_FILES, STATE_DIR_NAME } from '../../activities/storage.js';
+import { isLocalDirectory, OUTPUT_FILES, outputStore, STATE_DIR_NAME, type OutputStore } from '../../activities/storage.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { verifyOutput, VerifyError } from './verify.js';
 
@@ -65,16 +63,17 @@ export function checkRepoName(repo: string): void {
  * The files to upload, relative to outDir: what stats.json describes, and stats.json. Refuses an
  * output that does not exist or that verify does not pass.
  */
-export function datasetFiles(outDir: string): Array<{ path: string; bytes: number }> {
-  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw new PushRefused(`${outDir}: no such directory`);
+export async function datasetFiles(store: OutputStore): Promise<Array<{ path: string; bytes: number }>> {
+  const outDir = store.root;
+  if (store.kind === 'local' && !(await isLocalDirectory(outDir))) throw new PushRefused(`${outDir}: no such directory`);
   try {
-    verifyOutput(outDir);
+    await verifyOutput(outDir);
   } catch (err) {
     if (!(err instanceof VerifyError)) throw err;
     throw new PushRefused(`${outDir} is not a finished corpus-qa output (${err.message}); ` +
       'push uploads the output of a completed `corpus-qa run` only (`corpus-qa verify` checks it)');
   }
-  const stats = StatsJson.safeParse(JSON.parse(readFileSync(join(outDir, OUTPUT_FILES.stats), 'utf8')));
+  const stats = StatsJson.safeParse(JSON.parse((await store.readText(OUTPUT_FILES.stats))!)); // verify found it
   if (!stats.success) {
     // verify passes a stats.json from before the files were listed; push needs the list.
     const issue = stats.error.issues[0]!;
@@ -88,7 +87,8 @@ export function datasetFiles(outDir: string): Array<{ path: string; bytes: numbe
       throw new PushRefused(`stats.json: files names ${JSON.stringify(p)}, which is not a dataset file`);
     }
   }
-  return paths.map((path) => ({ path, bytes: statSync(join(outDir, path)).size }));
+  // verify found every one of them (with its sha256), so each has a size.
+  return Promise.all(paths.map(async (path) => ({ path, bytes: (await store.size(path))! })));
 }
 
 function formatBytes(n: number): string {
@@ -118,7 +118,8 @@ function hubFailure(err: unknown, opts: PushOptions, doing: string): Error {
 export async function pushDataset(opts: PushOptions): Promise<PushResult> {
   checkRepoName(opts.repo);
   const say = opts.onProgress ?? (() => undefined);
-  const files = datasetFiles(opts.outDir);
+  const out = outputStore(opts.outDir);
+  const files = await datasetFiles(out);
   const bytes = files.reduce((a, f) => a + f.bytes, 0);
   const repo = { type: 'dataset' as const, name: opts.repo };
   const branch = opts.revision ?? 'main';
@@ -159,7 +160,7 @@ export async function pushDataset(opts: PushOptions): Promise<PushResult> {
   say(`Uploading ${files.length} files (${formatBytes(bytes)}) to ${opts.repo}@${branch}` +
     (deleted.length ? `, removing ${deleted.length} no longer in the output (${deleted.join(', ')})` : ''));
   const operations: CommitOperation[] = [
-    ...files.map((f) => ({ operation: 'addOrUpdate' as const, path: f.path, content: pathToFileURL(join(opts.outDir, f.path)) })),
+    ...files.map((f) => ({ operation: 'addOrUpdate' as const, path: f.path, content: pathToFileURL(out.pathOf(f.path)) })),
     ...deleted.map((path) => ({ operation: 'delete' as const, path })),
   ];
   const sizes = new Map(files.map((f) => [f.path, f.bytes]));

@@ -13,14 +13,14 @@ import { ChunkContext } from '../../activities/review/context.js';
 import { DECISIONS_FILE, ReviewFileError } from '../../activities/review/decisions.js';
 import { readReviewableOutput } from '../../activities/review/output.js';
 import { decisionsFromCsv, reviewCsv } from '../../activities/review/reviewFile.js';
-import { writeFileAtomic } from '../../activities/storage.js';
+import { outputStore, writeFileAtomic } from '../../activities/storage.js';
 import { outputSetProblem } from './verify.js';
 
 export const DEFAULT_CONTEXT_CHARS = 1000;
 
 async function reviewableOutput(outDir: string) {
   // A set mixed by an interrupted export would be reviewed (and re-exported) half old.
-  const mixed = outputSetProblem(outDir);
+  const mixed = await outputSetProblem(outputStore(outDir));
   if (mixed) throw new ReviewFileError(mixed);
   return readReviewableOutput(outDir);
 }

@@ -8,15 +8,13 @@
  * loads everything too.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ChunkRow, ErrorRow, RejectedRow, trainingRowSchema, type TrainingFormat } from '../../schemas/index.js';
 import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, trainingFeatures, type Feature } from '../../activities/datasetCard.js';
-import { OUTPUT_FILES, PARQUET_PREFIX, PARQUET_SHARD_NAME, splitPath } from '../../activities/paths.js';
-import type { OutputStore } from '../../activities/storage.js';
+import { OUTPUT_FILES, PARQUET_PREFIX, splitPath, storeFor, type OutputStore } from '../../activities/storage.js';
 import { cacheDir } from '../server/temporalCli.js';
 import { allParquetShards, checkParquetShards, ParquetCheckError, parquetColumns, readParquetFooter } from './parquetCheck.js';
 
@@ -32,10 +30,10 @@ interface CardYaml {
   dataset_info?: Array<{ config_name: string; features: Array<{ name: string }> }>;
 }
 
-function readCard(outDir: string): CardYaml {
-  const path = join(outDir, OUTPUT_FILES.card);
-  if (!existsSync(path)) throw new VerifyError(`README.md: missing (the dataset card)`);
-  const m = /^---\n([\s\S]*?)\n---\n/.exec(readFileSync(path, 'utf8'));
+async function readCard(store: OutputStore): Promise<CardYaml> {
+  const text = await store.readText(OUTPUT_FILES.card);
+  if (text === undefined) throw new VerifyError(`README.md: missing (the dataset card)`);
+  const m = /^---\n([\s\S]*?)\n---\n/.exec(text);
   if (!m) throw new VerifyError('README.md:1: no YAML header (--- ... ---)');
   try {
     return parseYaml(m[1]!) as CardYaml;
@@ -45,10 +43,10 @@ function readCard(outDir: string): CardYaml {
 }
 
 /** Checks every line of a JSONL file against a schema and a column order; returns the row count. */
-function checkJsonl(outDir: string, rel: string, schema: z.ZodType, columns: string[] | undefined): number {
-  const path = join(outDir, rel);
-  if (!existsSync(path)) throw new VerifyError(`${rel}: missing, but the card lists it`);
-  const bytes = readFileSync(path);
+async function checkJsonl(store: OutputStore, rel: string, schema: z.ZodType, columns: string[] | undefined): Promise<number> {
+  const read = await store.readBytes(rel);
+  if (read === undefined) throw new VerifyError(`${rel}: missing, but the card lists it`);
+  const bytes = Buffer.from(read.buffer, read.byteOffset, read.byteLength);
   const text = bytes.toString('utf8');
   if (text.length === 0) throw new VerifyError(`${rel}: empty (datasets cannot load an empty JSON Lines file)`);
   if (!text.endsWith('\n')) throw new VerifyError(`${rel}: the last line has no newline`);
@@ -89,34 +87,31 @@ export interface StatsFiles {
   files?: Record<string, { rows?: number; sha256: string }>;
 }
 
-function sha256Of(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
 const MIXED = 'the output directory mixes files of two exports (one was interrupted while renaming its files into place); run the same command again to repair it';
 
 /**
  * The first output file that is not the one stats.json describes (another sha256, missing, or
  * present but not described), in words; undefined when the set is the one stats.json describes.
- * A stats.json without `files` (written before they were recorded) is not checked.
+ * A stats.json without `files` (written before they were recorded) is not checked. The same
+ * check for a local <out> and a bucket: an export uploads stats.json last, so a set cut short by
+ * a crash shows here as one interrupted between its renames does.
  */
-export function outputSetProblem(outDir: string, stats?: StatsFiles): string | undefined {
+export async function outputSetProblem(store: OutputStore, stats?: StatsFiles): Promise<string | undefined> {
   if (!stats) {
+    const text = await store.readText(OUTPUT_FILES.stats);
+    if (text === undefined) return 'stats.json: missing';
     try {
-      stats = JSON.parse(readFileSync(join(outDir, OUTPUT_FILES.stats), 'utf8')) as StatsFiles;
+      stats = JSON.parse(text) as StatsFiles;
     } catch (err) {
-      return `stats.json: ${existsSync(join(outDir, OUTPUT_FILES.stats)) ? `not JSON (${(err as Error).message})` : 'missing'}`;
+      return `stats.json: not JSON (${(err as Error).message})`;
     }
   }
   const described = stats.files;
   if (!described) return undefined;
   for (const [rel, { sha256 }] of Object.entries(described)) {
-    const path = join(outDir, rel);
-    if (!existsSync(path)) return `${rel}: missing, but stats.json describes it (sha256 ${sha256.slice(0, 12)}…): ${MIXED}`;
-    const actual = sha256Of(path);
-    if (actual !== sha256) {
-      return `${rel}: sha256 is ${actual.slice(0, 12)}…, stats.json records ${sha256.slice(0, 12)}…: ${MIXED}`;
-    }
+    const actual = await store.sha256(rel);
+    if (actual === undefined) return `${rel}: missing, but stats.json describes it (sha256 ${sha256.slice(0, 12)}…): ${MIXED}`;
+    if (actual !== sha256) return `${rel}: sha256 is ${actual.slice(0, 12)}…, stats.json records ${sha256.slice(0, 12)}…: ${MIXED}`;
   }
   // The files an export of these settings writes, or removes when it has no rows for them.
   const candidates = stats.settings?.generateQa
@@ -126,34 +121,8 @@ export function outputSetProblem(outDir: string, stats?: StatsFiles): string | u
     : [OUTPUT_FILES.chunks];
   candidates.push(OUTPUT_FILES.errors);
   // Parquet shards of any run, this format's or not: present but not described is a mix too.
-  candidates.push(...allParquetShards(outDir));
+  candidates.push(...(await allParquetShards(store)));
   if (described[OUTPUT_FILES.card]) candidates.push(OUTPUT_FILES.card);
-  for (const rel of candidates) {
-    if (!described[rel] && existsSync(join(outDir, rel))) return `${rel}: present, but stats.json does not describe it: ${MIXED}`;
-  }
-  return undefined;
-}
-
-/**
- * outputSetProblem for an output in a bucket (read through its OutputStore): every file stats.json
- * describes is there with its sha256, and none of the files such an export writes is there
- * undescribed. The export uploads stats.json last, so a set cut short by a crash shows here.
- */
-export async function storedOutputSetProblem(store: OutputStore, stats: StatsFiles): Promise<string | undefined> {
-  const described = stats.files;
-  if (!described) return undefined;
-  for (const [rel, { sha256 }] of Object.entries(described)) {
-    const actual = await store.sha256(rel);
-    if (actual === undefined) return `${rel}: missing, but stats.json describes it (sha256 ${sha256.slice(0, 12)}…): ${MIXED}`;
-    if (actual !== sha256) return `${rel}: sha256 is ${actual.slice(0, 12)}…, stats.json records ${sha256.slice(0, 12)}…: ${MIXED}`;
-  }
-  const candidates = stats.settings?.generateQa
-    ? [...new Set([...(stats.settings.splits ?? []).map((s) => s.name), ...Object.keys(stats.pairs?.splits ?? {})])].map(splitPath).concat(OUTPUT_FILES.rejected)
-    : [OUTPUT_FILES.chunks];
-  candidates.push(OUTPUT_FILES.errors);
-  for (const dir of ['data', 'rejected', 'errors']) {
-    for (const n of await store.list(dir)) if (PARQUET_SHARD_NAME.test(n)) candidates.push(`${dir}/${n}`);
-  }
   for (const rel of candidates) {
     if (!described[rel] && (await store.exists(rel))) return `${rel}: present, but stats.json does not describe it: ${MIXED}`;
   }
@@ -165,48 +134,45 @@ export interface VerifyReport {
   datasets?: 'ok' | 'skipped';
 }
 
-export function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = {}): VerifyReport {
-  const statsPath = join(outDir, OUTPUT_FILES.stats);
-  if (!existsSync(statsPath)) throw new VerifyError('stats.json: missing');
-  let stats: {
-    settings: { generateQa: boolean; format?: TrainingFormat; fileFormat?: string };
-    pairs: { passed: number; rejected: number; splits?: Record<string, number> };
-    documents: { failed: number };
-    chunks: number;
-    review?: unknown;
-  };
+/** What verify reads of stats.json (the counts the files must agree with). */
+interface VerifiedStats {
+  settings: { generateQa: boolean; format?: TrainingFormat; fileFormat?: string };
+  pairs: { passed: number; rejected: number; splits?: Record<string, number> };
+  documents: { failed: number };
+  chunks: number;
+  review?: unknown;
+}
+
+/** The checks of `corpus-qa verify` on the output directory `outDir` (read through its OutputStore). */
+export async function verifyOutput(outDir: string, opts: { withDatasets?: boolean } = {}): Promise<VerifyReport> {
+  const store = storeFor(outDir);
+  const statsText = await store.readText(OUTPUT_FILES.stats);
+  if (statsText === undefined) throw new VerifyError('stats.json: missing');
+  let stats: VerifiedStats;
   try {
-    stats = JSON.parse(readFileSync(statsPath, 'utf8'));
+    stats = JSON.parse(statsText);
   } catch (err) {
     throw new VerifyError(`stats.json: not JSON (${(err as Error).message})`);
   }
   // A mixed set fails the counts or the card's checks below with a less useful message: those
   // give way to it. A problem in a row (file:line) is more precise, and stays.
-  const mixed = outputSetProblem(outDir, stats as StatsFiles);
+  const mixed = await outputSetProblem(store, stats as StatsFiles);
   let report: VerifyReport;
   try {
-    report = verifyFiles(outDir, stats);
+    report = await verifyFiles(store, stats);
   } catch (err) {
     if (err instanceof ParquetCheckError) err = new VerifyError(err.message);
     if (mixed && err instanceof VerifyError && !/^[^:\s]+:\d+: /.test(err.message)) throw new VerifyError(mixed);
     throw err;
   }
   if (mixed) throw new VerifyError(mixed);
-  if (opts.withDatasets) report.datasets = checkWithDatasets(outDir);
+  // Python's `datasets` is handed the directory itself (a local <out> only).
+  if (opts.withDatasets) report.datasets = checkWithDatasets(store.pathOf('.'));
   return report;
 }
 
-function verifyFiles(
-  outDir: string,
-  stats: {
-    settings: { generateQa: boolean; format?: TrainingFormat; fileFormat?: string };
-    pairs: { passed: number; rejected: number; splits?: Record<string, number> };
-    documents: { failed: number };
-    chunks: number;
-    review?: unknown;
-  },
-): VerifyReport {
-  const card = readCard(outDir);
+async function verifyFiles(store: OutputStore, stats: VerifiedStats): Promise<VerifyReport> {
+  const card = await readCard(store);
   if (!card.configs?.length) throw new VerifyError('README.md: the YAML header declares no configs');
   const columnsOf = (config: string) => card.dataset_info?.find((d) => d.config_name === config)?.features.map((f) => f.name);
 
@@ -216,13 +182,13 @@ function verifyFiles(
   const files: Record<string, number> = {};
   const parquet = stats.settings.fileFormat === 'parquet';
   // One file's rows (a JSON Lines file, or the Parquet shards of `prefix`), checked; its row count.
-  const check = (rel: string, prefix: string, schema: z.ZodType, features: Record<string, Feature>) => {
+  const check = async (rel: string, prefix: string, schema: z.ZodType, features: Record<string, Feature>) => {
     if (parquet) {
-      const shards = checkParquetShards(outDir, prefix, features);
+      const shards = await checkParquetShards(store, prefix, features);
       Object.assign(files, shards);
       return Object.values(shards).reduce((a, b) => a + b, 0);
     }
-    if (existsSync(join(outDir, rel))) files[rel] = checkJsonl(outDir, rel, schema, Object.keys(features));
+    if (await store.exists(rel)) files[rel] = await checkJsonl(store, rel, schema, Object.keys(features));
     return files[rel] ?? 0;
   };
   const label = (rel: string, prefix: string) => (parquet ? `${prefix}-*.parquet` : rel);
@@ -232,20 +198,20 @@ function verifyFiles(
     for (const [split, n] of Object.entries(stats.pairs.splits ?? { train: stats.pairs.passed })) {
       // A reviewed output's rows end with `edited` (stats.json has `review` then).
       const reviewed = stats.review !== undefined;
-      const rows = check(splitPath(split), PARQUET_PREFIX.split(split), trainingRowSchema(format, reviewed), trainingFeatures(format, reviewed));
+      const rows = await check(splitPath(split), PARQUET_PREFIX.split(split), trainingRowSchema(format, reviewed), trainingFeatures(format, reviewed));
       if (rows !== n) throw new VerifyError(`stats.json: pairs.splits.${split} is ${n}, ${label(splitPath(split), PARQUET_PREFIX.split(split))} has ${rows} rows`);
       passed += rows;
     }
     if (passed !== stats.pairs.passed) throw new VerifyError(`stats.json: pairs.passed is ${stats.pairs.passed}, the data files have ${passed} rows`);
-    const rejected = check(OUTPUT_FILES.rejected, PARQUET_PREFIX.rejected, RejectedRow, REJECTED_FEATURES);
+    const rejected = await check(OUTPUT_FILES.rejected, PARQUET_PREFIX.rejected, RejectedRow, REJECTED_FEATURES);
     if (rejected !== stats.pairs.rejected) {
       throw new VerifyError(`stats.json: pairs.rejected is ${stats.pairs.rejected}, ${label(OUTPUT_FILES.rejected, PARQUET_PREFIX.rejected)} has ${rejected} rows`);
     }
   } else {
-    const chunks = check(OUTPUT_FILES.chunks, PARQUET_PREFIX.split('chunks'), ChunkRow, CHUNK_FEATURES);
+    const chunks = await check(OUTPUT_FILES.chunks, PARQUET_PREFIX.split('chunks'), ChunkRow, CHUNK_FEATURES);
     if (chunks !== stats.chunks) throw new VerifyError(`stats.json: chunks is ${stats.chunks}, ${label(OUTPUT_FILES.chunks, PARQUET_PREFIX.split('chunks'))} has ${chunks} rows`);
   }
-  const errors = check(OUTPUT_FILES.errors, PARQUET_PREFIX.errors, ErrorRow, ERROR_FEATURES);
+  const errors = await check(OUTPUT_FILES.errors, PARQUET_PREFIX.errors, ErrorRow, ERROR_FEATURES);
   if (errors !== stats.documents.failed) {
     throw new VerifyError(`stats.json: documents.failed is ${stats.documents.failed}, ${label(OUTPUT_FILES.errors, PARQUET_PREFIX.errors)} has ${errors} rows`);
   }
@@ -260,8 +226,8 @@ function verifyFiles(
         continue;
       }
       const rowColumns = path.endsWith('.parquet')
-        ? parquetColumns(readParquetFooter(join(outDir, path), path))
-        : Object.keys(JSON.parse(readFileSync(join(outDir, path), 'utf8').split('\n', 1)[0]!) as object);
+        ? parquetColumns(await readParquetFooter(store, path))
+        : Object.keys(JSON.parse((await store.readText(path))!.split('\n', 1)[0]!) as object);
       if (rowColumns.join(',') !== columns.join(',')) {
         throw new VerifyError(`README.md: config ${config.config_name} declares [${columns.join(', ')}], ${path} has [${rowColumns.join(', ')}]`);
       }
