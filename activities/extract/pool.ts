@@ -18,6 +18,7 @@ import { extractAndChunkHere, type IsolatedResult, type StageTimings } from './e
 import { needsIsolation } from './index.js';
 import type { JobMessage, PageRequest, WorkerMessage } from './extractWorker.js';
 import type { ExtractLimits } from './limits.js';
+import { threadBundle } from './threadBundle.js';
 
 export type { IsolatedResult, StageTimings } from './extractAndChunk.js';
 
@@ -363,6 +364,7 @@ export class ExtractionPool {
     const { stackMb } = this.opts;
     const worker = new Worker(ENTRY, {
       execArgv: WORKER_EXEC_ARGV,
+      workerData: { bundle: threadBundle() },
       resourceLimits: {
         maxOldGenerationSizeMb: heapMb,
         ...(this.opts.youngMb !== undefined ? { maxYoungGenerationSizeMb: this.opts.youngMb } : {}),
