@@ -7,9 +7,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { kindFromPath } from '../activities/extract/index.js';
-import { withoutTsxHooks } from '../activities/extract/pool.js';
+import { ExtractionPool, withoutTsxHooks } from '../activities/extract/pool.js';
 import { threadBundle } from '../activities/extract/threadBundle.js';
 import type { JobMessage, WorkerMessage } from '../activities/extract/extractWorker.js';
 import { extractionThreadsFor } from '../worker/index.js';
@@ -104,5 +104,34 @@ describe('extraction threads per worker', () => {
     expect(extractionThreadsFor(1, 8)).toBe(1);
     expect(extractionThreadsFor(4, 1)).toBe(1);
     expect(extractionThreadsFor(0, 0)).toBe(1);
+  });
+
+  it('an idle thread ends after idleMs, and the next document starts one again', async () => {
+    const pool = new ExtractionPool({ size: 2, idleMs: 200 });
+    try {
+      const text = new TextEncoder().encode('A short document about tides and the moon.\n');
+      const chunking = { chunkSize: 400, chunkOverlap: 60, idPrefix: 'abcdef012345' };
+      const first = await pool.run(text.slice(), 'text', chunking);
+      expect(first.ok).toBe(true);
+      // Waits for the condition (polling), not for a fixed time.
+      await vi.waitFor(() => expect(pool.threads).toBe(0), { timeout: 30_000, interval: 50 });
+      const again = await pool.run(text.slice(), 'text', chunking);
+      expect(JSON.stringify(again)).toBe(JSON.stringify(first));
+      expect(pool.threads).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('with idleMs 0 (a thread ends as soon as it is idle) every document still gets a thread', async () => {
+    const pool = new ExtractionPool({ size: 1, idleMs: 0 });
+    try {
+      // With idleMs 0 an idle thread ends at once; ten documents in a row each find or start one.
+      const docs = Array.from({ length: 10 }, (_, i) => new TextEncoder().encode(`Document ${i} says the tide rises twice a day.\n`));
+      const results = await Promise.all(docs.map((d) => pool.run(d, 'text', { chunkSize: 400, chunkOverlap: 60, idPrefix: 'abcdef012345' })));
+      expect(results.map((r) => r.ok)).toEqual(docs.map(() => true));
+    } finally {
+      await pool.close();
+    }
   });
 });
