@@ -7,7 +7,8 @@
  * the document's thread at once.
  *
  * Threads are started lazily, kept warm between documents (each preloads the parsers once),
- * and unref'ed while idle so they never keep a process alive. The output is exactly that of
+ * unref'ed while idle so they never keep a process alive, and ended after `idleMs` idle. They
+ * run their code from one prebuilt bundle when there is one (threadBundle.ts), not through tsx. The output is exactly that of
  * `extractText` + `chunkText` in the calling thread (extractAndChunkHere runs in the thread).
  */
 import { performance } from 'node:perf_hooks';
