@@ -4,6 +4,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
@@ -100,13 +101,22 @@ function chunksPerPageFromEnv(): { chunksPerPage?: number } {
   return { chunksPerPage: n };
 }
 
+/**
+ * One extraction thread per activity slot, but no more than the cores: a thread is CPU-bound
+ * while it works, so a third thread on two cores parses no faster and costs ~50 MB of RSS
+ * (docs/scale.md). A slot whose thread is busy waits in the pool's queue; its time budget
+ * starts when a thread takes the document, so waiting never makes a document time out.
+ */
+export function extractionThreadsFor(activitySlots: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(activitySlots, cores));
+}
+
 export async function createCorpusWorker(opts: CorpusWorkerOptions): Promise<Worker> {
   installQuietRuntime();
   // Dozens of LLM requests in flight share the activity's cancellation signal (each SDK call
   // listens on it): that is expected here, not a leak to warn about.
   setMaxListeners(256);
-  // One extraction thread per activity slot: a slot never waits for another's document.
-  setExtractionPoolSize(opts.maxConcurrentActivities ?? 4);
+  setExtractionPoolSize(extractionThreadsFor(opts.maxConcurrentActivities ?? 4));
   const deps: ActivityDeps = {
     toolVersion: toolVersion(),
     sdkVersion: sdkVersion(),

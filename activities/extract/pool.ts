@@ -7,7 +7,8 @@
  * the document's thread at once.
  *
  * Threads are started lazily, kept warm between documents (each preloads the parsers once),
- * and unref'ed while idle so they never keep a process alive. The output is exactly that of
+ * unref'ed while idle so they never keep a process alive, and ended after `idleMs` idle. They
+ * run their code from one prebuilt bundle when there is one (threadBundle.ts), not through tsx. The output is exactly that of
  * `extractText` + `chunkText` in the calling thread (extractAndChunkHere runs in the thread).
  */
 import { performance } from 'node:perf_hooks';
@@ -18,6 +19,7 @@ import { extractAndChunkHere, type IsolatedResult, type StageTimings } from './e
 import { needsIsolation } from './index.js';
 import type { JobMessage, PageRequest, WorkerMessage } from './extractWorker.js';
 import type { ExtractLimits } from './limits.js';
+import { threadBundle } from './threadBundle.js';
 
 export type { IsolatedResult, StageTimings } from './extractAndChunk.js';
 
@@ -54,6 +56,12 @@ export interface ExtractionPoolOptions {
   inProcessBelowBytes: number;
   /** Parser limits (nesting depth, decoded PDF size) passed to extractText. */
   limits: Partial<ExtractLimits>;
+  /**
+   * A thread idle this long is ended (the next document starts one again, ~0.3-1 s). Default
+   * 30 s: between documents a thread waits milliseconds, but once processing is over (the
+   * export, a long LLM wait) two idle threads still held ~80 MB of RSS. Infinity keeps them.
+   */
+  idleMs: number;
 }
 
 export const DEFAULT_POOL_OPTIONS: Readonly<ExtractionPoolOptions> = Object.freeze({
@@ -67,6 +75,7 @@ export const DEFAULT_POOL_OPTIONS: Readonly<ExtractionPoolOptions> = Object.free
   timePerMbMs: 5_000,
   inProcessBelowBytes: 0,
   limits: {},
+  idleMs: 30_000,
 });
 
 export interface ExtractCallOptions {
@@ -173,6 +182,7 @@ interface Slot {
   dead: boolean;
   job?: Job;
   timer?: NodeJS.Timeout;
+  idleTimer?: NodeJS.Timeout;
 }
 
 export class ExtractionPool {
@@ -363,6 +373,7 @@ export class ExtractionPool {
     const { stackMb } = this.opts;
     const worker = new Worker(ENTRY, {
       execArgv: WORKER_EXEC_ARGV,
+      workerData: { bundle: threadBundle() },
       resourceLimits: {
         maxOldGenerationSizeMb: heapMb,
         ...(this.opts.youngMb !== undefined ? { maxYoungGenerationSizeMb: this.opts.youngMb } : {}),
@@ -379,6 +390,7 @@ export class ExtractionPool {
   }
 
   private dispatch(slot: Slot, job: Job): void {
+    clearTimeout(slot.idleTimer);
     slot.job = job;
     slot.worker.ref(); // a document in hand keeps the process alive, as in-thread work would
     if (slot.ready) this.post(slot, job);
@@ -409,6 +421,7 @@ export class ExtractionPool {
     if (m.type === 'ready') {
       slot.ready = true;
       if (slot.job) this.post(slot, slot.job);
+      else this.idle(slot);
       return;
     }
     const job = slot.job;
@@ -434,6 +447,18 @@ export class ExtractionPool {
     slot.worker.unref();
     if (this.slots.length > this.opts.size || !this.fits(slot)) this.retire(slot);
     this.pump();
+    if (!slot.job) this.idle(slot);
+  }
+
+  /** An idle thread ends after idleMs unless a document comes first (dispatch clears the timer). */
+  private idle(slot: Slot): void {
+    clearTimeout(slot.idleTimer);
+    const { idleMs } = this.opts;
+    if (slot.dead || !Number.isFinite(idleMs)) return;
+    slot.idleTimer = setTimeout(() => {
+      if (!slot.job) this.retire(slot);
+    }, Math.max(0, idleMs));
+    slot.idleTimer.unref();
   }
 
   /** Asks the document's thread for its next page of chunks. */
@@ -513,6 +538,7 @@ export class ExtractionPool {
   private forget(slot: Slot): void {
     slot.dead = true;
     clearTimeout(slot.timer);
+    clearTimeout(slot.idleTimer);
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
   }
