@@ -11,7 +11,7 @@
  * `threadBundle` says undefined and threads load the TypeScript through tsx as before.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -90,6 +90,9 @@ let cached: { path: string | undefined } | undefined;
  * the TypeScript through tsx).
  */
 export function threadBundle(): string | undefined {
+  // Checked again at each thread start: another checkout sharing the cache may have pruned it
+  // since (threads come and go over a long run), and then it is built again.
+  if (cached?.path !== undefined && !existsSync(cached.path)) cached = undefined;
   cached ??= { path: findOrBuild() };
   return cached.path;
 }
@@ -100,19 +103,44 @@ function findOrBuild(): string | undefined {
     const esbuild = loadEsbuild();
     const dir = join(process.env.CORPUS_QA_CACHE ?? join(homedir(), '.cache', 'corpus-qa'), 'thread-bundles');
     const file = join(dir, `${bundleKey(esbuild.version)}.mjs`);
-    if (existsSync(file)) return file;
+    if (existsSync(file)) {
+      touch(file);
+      return file;
+    }
     const code = build(esbuild);
     mkdirSync(dir, { recursive: true });
     // Write-then-rename, so a concurrent reader sees the whole bundle or none.
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, code);
     renameSync(tmp, file);
-    const old = readdirSync(dir).filter((n) => n.endsWith('.mjs') && join(dir, n) !== file);
-    if (old.length > KEEP_OLD) for (const n of old.slice(0, old.length - KEEP_OLD)) rmSync(join(dir, n), { force: true });
+    pruneOld(dir, file);
     return file;
   } catch (err) {
     if (process.env.CORPUS_QA_DEBUG_BUNDLE) console.error(err);
     // No esbuild, a read-only cache, a full disk: the threads use tsx, as they always could.
     return undefined;
+  }
+}
+
+/** Marks a bundle as used now (best effort: a read-only cache still serves it). */
+function touch(file: string): void {
+  try {
+    const now = new Date();
+    utimesSync(file, now, now);
+  } catch {
+    // not ours to change: it is still the right bundle
+  }
+}
+
+/** Keeps KEEP_OLD other bundles, the oldest going first: one another checkout runs now was built or used recently. */
+function pruneOld(dir: string, current: string): void {
+  try {
+    const old = readdirSync(dir)
+      .filter((n) => n.endsWith('.mjs') && join(dir, n) !== current)
+      .map((n) => ({ n, at: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+      .sort((a, b) => a.at - b.at);
+    for (const { n } of old.slice(0, Math.max(0, old.length - KEEP_OLD))) rmSync(join(dir, n), { force: true });
+  } catch {
+    // Pruning is housekeeping: the bundle just stored is fine either way.
   }
 }
