@@ -15,6 +15,8 @@
  * in the journal and normal processing runs from it, sending nothing. Failed items are simply
  * collected again in the next round.
  */
+import { ApplicationFailure } from '@temporalio/common';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { LlmSettings, ResolvedRunInput } from '../schemas/index.js';
@@ -64,9 +66,9 @@ const Submitted = z.object({
   intents: z.array(z.object({ group: z.number().int(), tag: z.string(), at: z.number(), items: z.number().int() })).default([]),
 });
 
-/** Names one submission (a group of a round's file) to the provider, the same on every retry. */
-export function submissionTag(recordName: string, group: number): string {
-  return `corpus-qa-${sha256Hex(`${recordName}#${group}`).slice(0, 24)}`;
+/** Names one submission to the provider: random, so two runs with the same settings never share one; kept in its intent for the retries. */
+function newSubmissionTag(): string {
+  return `corpus-qa-${randomBytes(12).toString('hex')}`;
 }
 
 export interface SubmittedBatch {
@@ -165,10 +167,10 @@ export async function submitBatchRequests(input: { run: ResolvedRunInput; file: 
   const record = (await readParsedFrom(store, recordName, Submitted)) ?? { batches: [], intents: [] };
   for (const [group, batch] of groups.entries()) {
     if (record.batches.some((b) => b.group === group)) continue;
-    const tag = submissionTag(recordName, group);
     const intent = record.intents.find((i) => i.group === group);
-    let id = intent ? await provider.findSubmitted({ tag, items: batch.length, sinceMs: intent.at, known: new Set(record.batches.map((b) => b.id)) }) : undefined;
+    let id = intent ? await findSubmitted(provider, intent, new Set(record.batches.map((b) => b.id))) : undefined;
     if (id === undefined) {
+      const tag = intent?.tag ?? newSubmissionTag();
       record.intents = [...record.intents.filter((i) => i.group !== group), { group, tag, at: Date.now(), items: batch.length }];
       await store.write(recordName, JSON.stringify(record), true);
       id = await provider.submit(batch, undefined, tag);
@@ -179,6 +181,20 @@ export async function submitBatchRequests(input: { run: ResolvedRunInput; file: 
     heartbeat({ submitted: record.batches.length });
   }
   return record.batches.sort((a, b) => a.group - b.group).map((b) => ({ id: b.id, items: b.items }));
+}
+
+/**
+ * The batch an earlier attempt's intent made, if the provider has it. A server that cannot list
+ * batches (some OpenAI-compatible ones) answers with a final error: then the batch is submitted
+ * again, as before intents existed, rather than never.
+ */
+async function findSubmitted(provider: BatchProvider, intent: { tag: string; items: number; at: number }, known: Set<string>): Promise<string | undefined> {
+  try {
+    return await provider.findSubmitted({ tag: intent.tag, items: intent.items, sinceMs: intent.at, known });
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.nonRetryable) return undefined;
+    throw err;
+  }
 }
 
 export async function pollProviderBatch(input: { run: ResolvedRunInput; batchId: string }): Promise<BatchState> {
@@ -205,6 +221,10 @@ export async function fetchBatchResults(input: { run: ResolvedRunInput; batchId:
   let succeeded = 0;
   let failed = 0;
   for (const r of await providerFor(input.run).results(input.batchId)) {
+    // Not a request of ours (a batch taken for ours after a crash, on an account shared with
+    // another run): its answer is not ours to keep or pay for. Ours without an answer are
+    // collected again by the next round.
+    if (!purposeOf.has(r.customId)) continue;
     if (!r.ok) {
       failed++;
       if (sampleErrors.length < 5) sampleErrors.push(r.error);

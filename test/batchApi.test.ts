@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
-import { submissionTag, submitBatchRequests } from '../activities/batchMode.js';
+import { submitBatchRequests } from '../activities/batchMode.js';
 import { batchRequestsPath } from '../activities/paths.js';
 import { resolveRunInput } from '../client/runOptions.js';
 import { withEnv } from './helpers/llmTestKit.js';
@@ -333,7 +333,7 @@ describe.each(BACKENDS)('%s: submitBatchRequests after a crash', (backend) => {
     const server = await fake();
     const { out, run, file, recordName } = roundOnDisk(server);
     // What the killed attempt did: wrote down its intent, and the provider accepted the batch.
-    const tag = submissionTag(recordName, 0);
+    const tag = 'corpus-qa-0123456789abcdef01234567';
     writeFileSync(join(out, recordName), JSON.stringify({ batches: [], intents: [{ group: 0, tag, at: Date.now(), items: 5 }] }));
     const id = await providerFor(backend, settingsFor(backend, server)).submit(items(), undefined, tag);
     expect(await submitBatchRequests({ run, file }, () => undefined)).toEqual([{ id, items: 5 }]);
@@ -346,9 +346,11 @@ describe.each(BACKENDS)('%s: submitBatchRequests after a crash', (backend) => {
   it('submits when the killed attempt never reached the provider', async () => {
     const server = await fake();
     const { out, run, file, recordName } = roundOnDisk(server);
-    writeFileSync(join(out, recordName), JSON.stringify({ batches: [], intents: [{ group: 0, tag: submissionTag(recordName, 0), at: Date.now(), items: 5 }] }));
+    // Another run on the account submitted a batch of its own, with its own tag.
+    const others = await providerFor(backend, settingsFor(backend, server)).submit(items().slice(0, 4), undefined, 'corpus-qa-another-run');
+    writeFileSync(join(out, recordName), JSON.stringify({ batches: [], intents: [{ group: 0, tag: 'corpus-qa-killed-attempt', at: Date.now(), items: 5 }] }));
     const [submitted] = await submitBatchRequests({ run, file }, () => undefined);
-    expect(server.batches.map((b) => b.id)).toEqual([submitted!.id]);
+    expect(server.batches.map((b) => b.id)).toEqual([others, submitted!.id]);
   });
 });
 

@@ -53,6 +53,23 @@ describe('the journal log', () => {
     for (const n of [0, 31, 59]) expect(JSON.parse((await new JournalLog(out).read(keyOf(n)))!).costMicroUsd).toBe(n);
   });
 
+  it('puts replies appended while the journal is removed under it (clean --journal) into a new segment, none lost or failed', async () => {
+    const out = tempDir('jlog');
+    const log = new JournalLog(out);
+    const line = (n: number) => JSON.stringify({ v: 1, key: keyOf(n), purpose: 'generate', reply: reply(n), costMicroUsd: n, viaBatch: false });
+    await log.append(keyOf(0), line(0));
+    // Removed while replies 1..30 are being written and synced, some into the removed segment.
+    const puts = Array.from({ length: 30 }, (_, i) => log.append(keyOf(i + 1), line(i + 1)));
+    await removeJournal(out);
+    const later = Array.from({ length: 10 }, (_, i) => log.append(keyOf(i + 31), line(i + 31)));
+    await Promise.all([...puts, ...later]);
+    const fresh = new JournalLog(out);
+    for (let n = 31; n <= 40; n++) expect(JSON.parse((await fresh.read(keyOf(n)))!).costMicroUsd).toBe(n);
+    // Replies 1..30 may have been synced before the removal took them (that is what clean does);
+    // none failed, and what came after is in the new journal, here and for another process.
+    for (let n = 31; n <= 40; n++) expect(JSON.parse((await log.read(keyOf(n)))!).costMicroUsd, `reply ${n}`).toBe(n);
+  });
+
   it('skips a line cut short by a crash and a line that is not an entry, and finds what another process appends later', async () => {
     const out = tempDir('jlog');
     const writer = new JournalLog(out);

@@ -10,8 +10,8 @@
  * here, so the same package files run as under tsx. When the bundle cannot be built or stored,
  * `threadBundle` says undefined and threads load the TypeScript through tsx as before.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -45,7 +45,8 @@ function bundleKey(esbuildVersion: string): string {
   for (const d of SOURCE_DIRS) {
     for (const f of sourceFiles(join(ROOT, d))) h.update(`${relative(ROOT, f)}\n`).update(readFileSync(f));
   }
-  h.update(readFileSync(join(ROOT, 'package-lock.json')));
+  // esbuild reads tsconfig.json; package.json says how packages and the project's files load.
+  for (const f of ['package-lock.json', 'package.json', 'tsconfig.json']) if (existsSync(join(ROOT, f))) h.update(`${f}\n`).update(readFileSync(join(ROOT, f)));
   return h.digest('hex').slice(0, 32);
 }
 
@@ -102,16 +103,25 @@ function findOrBuild(): string | undefined {
   try {
     const esbuild = loadEsbuild();
     const dir = join(process.env.CORPUS_QA_CACHE ?? join(homedir(), '.cache', 'corpus-qa'), 'thread-bundles');
-    const file = join(dir, `${bundleKey(esbuild.version)}.mjs`);
-    if (existsSync(file)) {
+    const key = bundleKey(esbuild.version);
+    const file = join(dir, `${key}.mjs`);
+    const trailer = `\n// corpus-qa thread bundle ${key}\n`;
+    if (isWhole(file, trailer)) {
       touch(file);
       return file;
     }
-    const code = build(esbuild);
+    const code = build(esbuild) + trailer;
     mkdirSync(dir, { recursive: true });
-    // Write-then-rename, so a concurrent reader sees the whole bundle or none.
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, code);
+    // Written whole (synced, then renamed) under a name no other process uses, so a reader sees
+    // the whole bundle or none; one cut short anyway (its trailer missing) is built again.
+    const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    const fd = openSync(tmp, 'wx');
+    try {
+      writeSync(fd, code);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, file);
     pruneOld(dir, file);
     return file;
@@ -142,5 +152,22 @@ function pruneOld(dir: string, current: string): void {
     for (const { n } of old.slice(0, Math.max(0, old.length - KEEP_OLD))) rmSync(join(dir, n), { force: true });
   } catch {
     // Pruning is housekeeping: the bundle just stored is fine either way.
+  }
+}
+
+/** Whether `file` is there and ends with its trailer (a bundle cut short by a crash does not). */
+function isWhole(file: string, trailer: string): boolean {
+  try {
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r');
+    try {
+      const tail = Buffer.alloc(Buffer.byteLength(trailer));
+      readSync(fd, tail, 0, tail.length, Math.max(0, size - tail.length));
+      return tail.toString('utf8') === trailer;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
   }
 }

@@ -35,12 +35,19 @@ interface Pending {
   /** The line is in the file (the OS holds it): it survives a kill -9, not yet a power cut. */
   written?: () => void;
   done: (err?: unknown) => void;
+  /** Times its segment was lost under it (sync error, removed): written again, up to a bound. */
+  lost?: number;
 }
+
+/** A line whose segment failed this many times is given up on: the disk itself is failing. */
+const MAX_REWRITES = 2;
 
 interface Segment {
   name: string;
   fh: FileHandle;
   size: number;
+  /** No more appends or syncs: its lines not yet synced are written again elsewhere. */
+  abandoned?: boolean;
 }
 
 interface Written {
@@ -170,33 +177,45 @@ export class JournalLog {
   }
 
   private async syncGroup(): Promise<void> {
-    // One fdatasync per segment for every line written so far.
+    // One fdatasync per segment for every line written to it so far.
     const group = this.unsynced;
     this.unsynced = [];
-    const segments = [...new Set(group.map((w) => w.segment))];
-    try {
-      for (const seg of segments) await seg.fh.datasync();
-    } catch (err) {
-      for (const w of group) w.pending.done(err ?? new Error('journal sync failed'));
-      for (const seg of segments) this.abandon(seg);
-      return;
-    }
-    const removed = new Set<Segment>();
-    for (const seg of segments) if (!(await exists(join(journalLogDir(this.outDir), seg.name)))) removed.add(seg);
-    for (const w of group) {
-      if (removed.has(w.segment)) {
-        // Removed while we wrote (corpus-qa clean --journal): these replies go into a new journal.
-        this.pending.push(w.pending);
-        continue;
+    const lost = new Set<Segment>(group.filter((w) => w.segment.abandoned).map((w) => w.segment));
+    let removed = false;
+    for (const seg of new Set(group.map((w) => w.segment))) {
+      if (lost.has(seg)) continue;
+      try {
+        await seg.fh.datasync();
+        // Removed while we wrote (corpus-qa clean --journal): what the index holds is gone too.
+        if (!(await exists(join(journalLogDir(this.outDir), seg.name)))) {
+          lost.add(seg);
+          removed = true;
+        }
+      } catch {
+        // After a failed sync the same handle may say a later one succeeded (the kernel reports
+        // a writeback error once): its lines go to a new segment instead.
+        lost.add(seg);
       }
-      this.index.set(w.pending.key, { segment: w.segment.name, offset: w.offset, length: w.length });
-      w.pending.done();
     }
-    if (removed.size > 0) {
-      for (const seg of removed) this.abandon(seg);
-      this.reset();
+    for (const w of group) {
+      if (lost.has(w.segment)) this.writeAgain(w.pending);
+      else {
+        this.index.set(w.pending.key, { segment: w.segment.name, offset: w.offset, length: w.length });
+        w.pending.done();
+      }
+    }
+    if (lost.size > 0) {
+      for (const seg of lost) this.abandon(seg);
+      if (removed) this.reset();
       if (!this.flushing) void this.flush();
     }
+  }
+
+  /** A line whose segment was lost goes into a new one: the reply it holds was paid for. */
+  private writeAgain(p: Pending): void {
+    p.lost = (p.lost ?? 0) + 1;
+    if (p.lost > MAX_REWRITES) p.done(new Error(`the journal could not be made durable in ${journalLogDir(this.outDir)} (${p.lost} segments lost: removed or failing to sync)`));
+    else this.pending.push(p);
   }
 
   /** Writes the group's lines at the end of this process's segment (not yet synced). */
@@ -224,7 +243,11 @@ export class JournalLog {
 
   /** No more appends to `seg`; its handle is closed once the lines written to it are synced. */
   private abandon(seg: Segment): void {
+    if (seg.abandoned) return;
+    seg.abandoned = true;
     if (this.own === seg) this.own = undefined;
+    // After the sync loop running now: it may still hold lines of `seg`, which it sends to a new
+    // segment without touching this handle (a write under way on it finishes before the close).
     void this.syncing.then(() => seg.fh.close().catch(() => undefined));
   }
 
@@ -270,7 +293,7 @@ export class JournalLog {
     this.index.clear();
     this.scanned.clear();
     this.legacyFolders.clear();
-    this.own = undefined;
+    if (this.own) this.abandon(this.own);
     this.loaded = undefined;
   }
 }

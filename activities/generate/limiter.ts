@@ -11,7 +11,8 @@
  *   known; tokens are estimated before the request (characters / 4).
  * - A slot is two places: one among the requests at the server (`limit`), given back as soon as
  *   the reply is read, and one among the answers not yet journaled (UNSAVED_PER_SLOT x `limit`),
- *   given back once the reply is on disk. A kill -9 loses at most that many answers.
+ *   given back once the reply is written to the journal (journalLog.ts: before its sync). A kill -9
+ *   loses at most that many answers.
  */
 export interface LimiterSettings {
   concurrency: number;
@@ -56,7 +57,7 @@ class Bucket {
 }
 
 /**
- * Answers not yet journaled, per request slot. At 1, a reply holds its slot until it is on disk,
+ * Answers not yet journaled, per request slot. At 1, a reply holds its slot until it is written (a kill -9 can no longer lose it),
  * and a kill loses at most --llm-concurrency answers. 2 lets the server take the next request
  * while a reply is written, at the price of twice the answers lost to a kill; on the 2-core
  * bench machine it gave no more requests/s, because the journal writes themselves (libuv's
