@@ -8,10 +8,11 @@
  *
  * Packages stay outside the bundle, imported by the absolute URL Node resolves them to from
  * here, so the same package files run as under tsx. When the bundle cannot be built or stored,
- * `threadBundle` says undefined and threads load the TypeScript through tsx as before.
+ * `threadBundle` says undefined and threads load the TypeScript through tsx as before; so it
+ * does for the rest of the process once a thread could not start from it (`threadBundleFailed`).
  * The file is stored by the cache the workflow bundle uses too (../codeCache.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -76,6 +77,8 @@ function build(esbuild: Esbuild): string {
 }
 
 let cached: { path: string | undefined } | undefined;
+/** Set once a thread could not start from the bundle: the threads of this process use tsx from then on. */
+let failed = false;
 
 /**
  * The path of the bundle for the current sources, built on first use in this process (about
@@ -83,11 +86,29 @@ let cached: { path: string | undefined } | undefined;
  * the TypeScript through tsx).
  */
 export function threadBundle(): string | undefined {
+  if (failed) return undefined;
   // Checked again at each thread start: another checkout sharing the cache may have pruned it
   // since (threads come and go over a long run), and then it is built again.
   if (cached?.path !== undefined && !existsSync(cached.path)) cached = undefined;
   cached ??= { path: findOrBuild() };
   return cached.path;
+}
+
+/**
+ * A thread could not start from `bundle`: the file could not be loaded, or its code threw at
+ * import. Its documents must not fail for it, so this process's threads load the TypeScript
+ * through tsx from now on, with one warning. The file is removed, so that the next process
+ * builds it again instead of trusting it.
+ */
+export function threadBundleFailed(bundle: string, why: string): void {
+  if (failed) return;
+  failed = true;
+  console.error(`warning: an extraction thread could not start from its bundle ${bundle} (${why}); threads load the TypeScript through tsx instead`);
+  try {
+    rmSync(bundle, { force: true });
+  } catch {
+    // Not ours to remove (a read-only cache): this process does not use it again either way.
+  }
 }
 
 function findOrBuild(): string | undefined {
