@@ -9,7 +9,8 @@
 // because the hooks are gone by then.
 //
 // With `workerData.bundle` (threadBundle.ts: the same modules as one JavaScript file) the
-// thread imports that instead and never registers tsx, which saves ~28 MB of RSS per thread.
+// thread imports that instead and never registers tsx, which saves ~28 MB of RSS per thread;
+// when that import fails, the thread says `bundle-failed` instead of `ready` and ends.
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -36,7 +37,14 @@ try {
 
 const bundle = workerData?.bundle;
 if (typeof bundle === 'string') {
-  await import(pathToFileURL(bundle).href);
+  try {
+    await import(pathToFileURL(bundle).href);
+  } catch (err) {
+    // A bundle that cannot be loaded (unreadable, cut, or throwing at import) is no fault of
+    // the documents: the pool starts this thread again through tsx. This thread never says ready.
+    parentPort.postMessage({ type: 'bundle-failed', message: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  }
 } else {
   const { register } = await import('tsx/esm/api');
   const unregister = register();

@@ -33,6 +33,8 @@ export type PageRequest = { type: 'page'; id: number } | { type: 'drop'; id: num
 
 export type WorkerMessage =
   | { type: 'ready' }
+  /** Posted by extractWorker.mjs instead of `ready` when the thread's bundle could not be imported. */
+  | { type: 'bundle-failed'; message: string }
   /** With pageChunks, `result.chunks` is the first page and `chunkCount` counts them all. */
   | { type: 'done'; id: number; result: IsolatedResult; timings: StageTimings; chunkCount?: number }
   | { type: 'page'; id: number; chunks: Chunk[]; last: boolean }

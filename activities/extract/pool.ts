@@ -8,7 +8,8 @@
  *
  * Threads are started lazily, kept warm between documents (each preloads the parsers once),
  * unref'ed while idle so they never keep a process alive, and ended after `idleMs` idle. They
- * run their code from one prebuilt bundle when there is one (threadBundle.ts), not through tsx. The output is exactly that of
+ * run their code from one prebuilt bundle when there is one (threadBundle.ts), not through tsx;
+ * a thread that cannot load the bundle is started again through tsx. The output is exactly that of
  * `extractText` + `chunkText` in the calling thread (extractAndChunkHere runs in the thread).
  */
 import { performance } from 'node:perf_hooks';
@@ -19,7 +20,7 @@ import { extractAndChunkHere, type IsolatedResult, type StageTimings } from './e
 import { needsIsolation } from './index.js';
 import type { JobMessage, PageRequest, WorkerMessage } from './extractWorker.js';
 import type { ExtractLimits } from './limits.js';
-import { threadBundle } from './threadBundle.js';
+import { threadBundle, threadBundleFailed } from './threadBundle.js';
 
 export type { IsolatedResult, StageTimings } from './extractAndChunk.js';
 
@@ -176,6 +177,8 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** The bundle the thread was started from; undefined: through tsx. */
+  bundle: string | undefined;
   heapMb: number;
   stackMb: number | undefined;
   ready: boolean;
@@ -371,9 +374,10 @@ export class ExtractionPool {
 
   private spawn(heapMb = this.opts.heapMb): Slot {
     const { stackMb } = this.opts;
+    const bundle = threadBundle();
     const worker = new Worker(ENTRY, {
       execArgv: WORKER_EXEC_ARGV,
-      workerData: { bundle: threadBundle() },
+      workerData: { bundle },
       resourceLimits: {
         maxOldGenerationSizeMb: heapMb,
         ...(this.opts.youngMb !== undefined ? { maxYoungGenerationSizeMb: this.opts.youngMb } : {}),
@@ -381,7 +385,7 @@ export class ExtractionPool {
       },
     });
     worker.unref();
-    const slot: Slot = { worker, heapMb, stackMb, ready: false, dead: false };
+    const slot: Slot = { worker, bundle, heapMb, stackMb, ready: false, dead: false };
     worker.on('message', (m: WorkerMessage) => this.onMessage(slot, m));
     worker.on('error', (err) => this.onDeath(slot, err));
     worker.on('exit', (code) => this.onDeath(slot, undefined, code));
@@ -424,6 +428,10 @@ export class ExtractionPool {
       else this.idle(slot);
       return;
     }
+    if (m.type === 'bundle-failed') {
+      this.restartWithoutBundle(slot, m.message);
+      return;
+    }
     const job = slot.job;
     if (!job || job.id !== m.id) return;
     if (m.type === 'page') {
@@ -439,6 +447,19 @@ export class ExtractionPool {
     if (!paging) this.finish(slot);
     if (m.type === 'done') job.settle({ result: m.result, timings: m.timings, ...(m.chunkCount !== undefined ? { chunkCount: m.chunkCount } : {}) });
     else job.settle({ error: Object.assign(new Error(m.message), { stack: m.stack ?? m.message }) });
+  }
+
+  /**
+   * The thread could not load its bundle: from now on threads start through tsx (threadBundle
+   * says so once per process), and the document the thread was to take waits for the next.
+   */
+  private restartWithoutBundle(slot: Slot, why: string): void {
+    if (slot.bundle) threadBundleFailed(slot.bundle, why);
+    const job = slot.job;
+    slot.job = undefined;
+    this.retire(slot);
+    if (job) this.queue.unshift(job);
+    this.replace();
   }
 
   /** The slot's document is done with: the thread goes back to the pool. */

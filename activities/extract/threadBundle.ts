@@ -8,22 +8,20 @@
  *
  * Packages stay outside the bundle, imported by the absolute URL Node resolves them to from
  * here, so the same package files run as under tsx. When the bundle cannot be built or stored,
- * `threadBundle` says undefined and threads load the TypeScript through tsx as before.
+ * `threadBundle` says undefined and threads load the TypeScript through tsx as before; so it
+ * does for the rest of the process once a thread could not start from it (`threadBundleFailed`).
+ * The file is stored by the cache the workflow bundle uses too (../codeCache.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CodeCache, sourceKey } from '../codeCache.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(dirname(HERE));
 const ENTRY_TS = join(HERE, 'extractWorker.ts');
-/** Directories whose TypeScript the thread can import (it imports schemas by type only, today). */
-const SOURCE_DIRS = ['activities', 'schemas'];
-/** Old bundles kept besides the current one (other checkouts of the tool may share the cache). */
-const KEEP_OLD = 8;
 
 type Esbuild = typeof import('esbuild');
 
@@ -33,21 +31,16 @@ function loadEsbuild(): Esbuild {
   return fromTsx('esbuild') as Esbuild;
 }
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && /\.(?:ts|mjs|json)$/.test(e.name))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
-}
-
+/** A hash of what the bundle is built from: the TypeScript the thread can import (it imports schemas by type only, today), what esbuild reads besides, the tools' versions. */
 function bundleKey(esbuildVersion: string): string {
-  const h = createHash('sha256').update(`${ROOT}\nesbuild ${esbuildVersion}\nnode ${process.versions.node}\n`);
-  for (const d of SOURCE_DIRS) {
-    for (const f of sourceFiles(join(ROOT, d))) h.update(`${relative(ROOT, f)}\n`).update(readFileSync(f));
-  }
-  // esbuild reads tsconfig.json; package.json says how packages and the project's files load.
-  for (const f of ['package-lock.json', 'package.json', 'tsconfig.json']) if (existsSync(join(ROOT, f))) h.update(`${f}\n`).update(readFileSync(join(ROOT, f)));
-  return h.digest('hex').slice(0, 32);
+  return sourceKey({
+    root: ROOT,
+    dirs: ['activities', 'schemas'],
+    sources: /\.(?:ts|mjs|json)$/,
+    // esbuild reads tsconfig.json; package.json says how packages and the project's files load.
+    files: ['package-lock.json', 'package.json', 'tsconfig.json'],
+    tag: `${ROOT}\nesbuild ${esbuildVersion}\nnode ${process.versions.node}\n`,
+  });
 }
 
 /** Bundles extractWorker.ts and what it imports; packages become imports of their resolved file URLs. */
@@ -84,6 +77,8 @@ function build(esbuild: Esbuild): string {
 }
 
 let cached: { path: string | undefined } | undefined;
+/** Set once a thread could not start from the bundle: the threads of this process use tsx from then on. */
+let failed = false;
 
 /**
  * The path of the bundle for the current sources, built on first use in this process (about
@@ -91,6 +86,7 @@ let cached: { path: string | undefined } | undefined;
  * the TypeScript through tsx).
  */
 export function threadBundle(): string | undefined {
+  if (failed) return undefined;
   // Checked again at each thread start: another checkout sharing the cache may have pruned it
   // since (threads come and go over a long run), and then it is built again.
   if (cached?.path !== undefined && !existsSync(cached.path)) cached = undefined;
@@ -98,76 +94,35 @@ export function threadBundle(): string | undefined {
   return cached.path;
 }
 
+/**
+ * A thread could not start from `bundle`: the file could not be loaded, or its code threw at
+ * import. Its documents must not fail for it, so this process's threads load the TypeScript
+ * through tsx from now on, with one warning. The file is removed, so that the next process
+ * builds it again instead of trusting it.
+ */
+export function threadBundleFailed(bundle: string, why: string): void {
+  if (failed) return;
+  failed = true;
+  console.error(`warning: an extraction thread could not start from its bundle ${bundle} (${why}); threads load the TypeScript through tsx instead`);
+  try {
+    rmSync(bundle, { force: true });
+  } catch {
+    // Not ours to remove (a read-only cache): this process does not use it again either way.
+  }
+}
+
 function findOrBuild(): string | undefined {
   if (process.env.CORPUS_QA_THREAD_BUNDLE === '0') return undefined;
   try {
     const esbuild = loadEsbuild();
-    const dir = join(process.env.CORPUS_QA_CACHE ?? join(homedir(), '.cache', 'corpus-qa'), 'thread-bundles');
+    const cacheRoot = process.env.CORPUS_QA_CACHE ?? join(homedir(), '.cache', 'corpus-qa');
+    // Old bundles are kept besides the current one: other checkouts of the tool may share the cache.
+    const cache = new CodeCache(join(cacheRoot, 'thread-bundles'), { extension: '.mjs', label: 'thread bundle', keep: 8 });
     const key = bundleKey(esbuild.version);
-    const file = join(dir, `${key}.mjs`);
-    const trailer = `\n// corpus-qa thread bundle ${key}\n`;
-    if (isWhole(file, trailer)) {
-      touch(file);
-      return file;
-    }
-    const code = build(esbuild) + trailer;
-    mkdirSync(dir, { recursive: true });
-    // Written whole (synced, then renamed) under a name no other process uses, so a reader sees
-    // the whole bundle or none; one cut short anyway (its trailer missing) is built again.
-    const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    const fd = openSync(tmp, 'wx');
-    try {
-      writeSync(fd, code);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-    pruneOld(dir, file);
-    return file;
+    return cache.find(key) ?? cache.store(key, build(esbuild));
   } catch (err) {
     if (process.env.CORPUS_QA_DEBUG_BUNDLE) console.error(err);
     // No esbuild, a read-only cache, a full disk: the threads use tsx, as they always could.
     return undefined;
-  }
-}
-
-/** Marks a bundle as used now (best effort: a read-only cache still serves it). */
-function touch(file: string): void {
-  try {
-    const now = new Date();
-    utimesSync(file, now, now);
-  } catch {
-    // not ours to change: it is still the right bundle
-  }
-}
-
-/** Keeps KEEP_OLD other bundles, the oldest going first: one another checkout runs now was built or used recently. */
-function pruneOld(dir: string, current: string): void {
-  try {
-    const old = readdirSync(dir)
-      .filter((n) => n.endsWith('.mjs') && join(dir, n) !== current)
-      .map((n) => ({ n, at: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
-      .sort((a, b) => a.at - b.at);
-    for (const { n } of old.slice(0, Math.max(0, old.length - KEEP_OLD))) rmSync(join(dir, n), { force: true });
-  } catch {
-    // Pruning is housekeeping: the bundle just stored is fine either way.
-  }
-}
-
-/** Whether `file` is there and ends with its trailer (a bundle cut short by a crash does not). */
-function isWhole(file: string, trailer: string): boolean {
-  try {
-    const size = statSync(file).size;
-    const fd = openSync(file, 'r');
-    try {
-      const tail = Buffer.alloc(Buffer.byteLength(trailer));
-      readSync(fd, tail, 0, tail.length, Math.max(0, size - tail.length));
-      return tail.toString('utf8') === trailer;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return false;
   }
 }
