@@ -136,7 +136,7 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
       ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}),
     };
     await writer.writeLine(JSON.stringify(row));
-    // An upper bound: a cached prefix is counted as if it were written to the cache at full price.
+    // A cached prefix is counted at the full input price: whether the provider caches it is its call.
     const promptTokens = Math.ceil((call.system.length + (call.cachedPrefix?.length ?? 0) + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
     estimate += costMicroUsd(price, promptTokens, call.maxTokens ?? llm.maxTokens ?? 400, true);
   }

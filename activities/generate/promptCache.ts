@@ -1,8 +1,8 @@
 /**
  * Anthropic prompt caching of a chunk's passage (issue 10, "Cost").
  *
- * Generation and the judge of one chunk (and their repair, continue and judge_missing re-asks)
- * all carry the same passage. Sent as the first system block, marked `cache_control`, it is a
+ * With --judge, generation and the judge of one chunk (and their repair, continue and
+ * judge_missing re-asks) all carry the same passage. Sent as the first system block, marked `cache_control`, it is a
  * prefix they share: the first request writes it to the provider's cache (1.25x the input
  * price), the others read it (0.1x) for five minutes. Anthropic ignores the mark on a prefix
  * shorter than its minimum (1,024 tokens; 2,048 for Haiku models), so a shorter passage is sent
@@ -29,16 +29,18 @@ export function passageCacheable(passage: string, model: string): boolean {
 }
 
 /**
- * Whether some chunk of this run can be sent in the cached layout: the backend caches, chunks of
- * `chunkSize` characters can reach the minimum, and a template of the run has its passage where
- * it can be taken out. Only such runs name the layout in their generator id (llm.ts): every other
- * run sends exactly what it sent before caching existed.
+ * Whether some chunk of this run can be sent in the cached layout: the backend caches, the judge
+ * is on, chunks of `chunkSize` characters can reach the minimum, and both templates have their
+ * passage where it can be taken out. Only such runs name the layout in their generator id
+ * (llm.ts): every other run sends exactly what it sent before caching existed.
+ *
+ * Without the judge nothing reliably reads the cache (only the rare repair or continuation), and a
+ * write costs 1.25x: caching would make a run dearer, so it is not done.
  */
 export function runMayCachePassages(backend: LlmBackendName, settings: LlmSettings, chunkSize: number | undefined): boolean {
-  if (chunkSize === undefined || !promptCacheOn(backend, settings)) return false;
+  if (chunkSize === undefined || !settings.judge || !promptCacheOn(backend, settings)) return false;
   if (estimateTokensOfChars(chunkSize) < minCacheableTokens(settings.model)) return false;
-  const templates = [settings.template, ...(settings.judge ? [judgeTemplateFor(settings.template)] : [])];
-  return templates.some((name) => withoutPassage(loadTemplate(name)) !== undefined);
+  return [settings.template, judgeTemplateFor(settings.template)].every((name) => withoutPassage(loadTemplate(name)) !== undefined);
 }
 
 /** How one request of a chunk is laid out: its template, and the cached system block if any. */
