@@ -6,7 +6,7 @@
  * they always sent. Against the project's fake server, which honours `cache_control` like the API
  * (it reports cache writes and reads only for a marked prefix of the minimum length).
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectBatchRequests, fetchBatchResults, pollProviderBatch, submitBatchRequests } from '../activities/batchMode.js';
@@ -22,7 +22,8 @@ import { LlmSettings } from '../schemas/index.js';
 import type { LlmUsage } from '../schemas/llmUsage.js';
 import type { FakeLlmServer, FakeRequest } from './helpers/fakeLlmServer.js';
 import { fakeLlmServers, withEnv } from './helpers/llmTestKit.js';
-import { tempDir } from './helpers/files.js';
+import { readJsonl, tempDir } from './helpers/files.js';
+import { runExport } from './helpers/temporal.js';
 
 const KEY = 'sk-ant-prompt-cache-test';
 withEnv({ ANTHROPIC_API_KEY: KEY, OPENAI_API_KEY: KEY });
@@ -265,5 +266,38 @@ describe('Anthropic prompt caching of long passages', () => {
     expect(bItem.reply.cacheReadTokens).toBe(Math.ceil(prefix.length / 4));
     // promptTokens counts every prompt token, the cached ones included.
     expect(bItem.reply.promptTokens).toBeGreaterThan(bItem.reply.cacheReadTokens!);
+  });
+
+  it('shows what caching saved in stats.json and the dataset card of a run through Temporal', async () => {
+    const s = await server();
+    const out = tempDir('cache-e2e');
+    await runExport({
+      inputDir: corpus(),
+      outDir: out,
+      generator: 'anthropic',
+      model: 'claude-sonnet-4-6',
+      baseUrl: s.url,
+      chunkSize: 6000,
+      chunkOverlap: 0,
+      maxPairsPerChunk: 3,
+      judge: true,
+      priceIn: PRICE_IN,
+      priceOut: PRICE_OUT,
+    });
+    const written = ofDoc(s.requests, 0, 'generate')[0]!.promptCache?.write ?? 0;
+    expect(written).toBeGreaterThanOrEqual(1024);
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as {
+      llm: { promptCache: { readTokens: number; writeTokens: number; savedUsd: number; datasetSavedUsd: number }; byStage: Record<string, { cacheReadTokens?: number }> };
+      settings: { generatorId: string };
+    };
+    expect(stats.llm.promptCache).toMatchObject({ readTokens: written, writeTokens: written });
+    // A read saves 0.9x, a write costs 0.25x more: 0.65x of the input price on the passage, net.
+    expect(Math.abs(stats.llm.promptCache.savedUsd - (written * PRICE_IN * 0.65) / 1e6)).toBeLessThanOrEqual(2e-6);
+    expect(stats.llm.promptCache.datasetSavedUsd).toBe(stats.llm.promptCache.savedUsd);
+    expect(stats.llm.byStage.judge!.cacheReadTokens).toBe(written);
+    const id = 'anthropic:claude-sonnet-4-6:qa-v2:English:passage-in-system+judge-v2>=3';
+    expect(stats.settings.generatorId).toBe(id);
+    for (const row of readJsonl<{ generator: string }>(join(out, 'data/train.jsonl'))) expect(row.generator).toBe(id);
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain(`; prompt caching saved $${stats.llm.promptCache.savedUsd.toFixed(4)}.`);
   });
 });
