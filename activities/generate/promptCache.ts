@@ -2,11 +2,12 @@
  * Anthropic prompt caching of a chunk's passage (issue 10, "Cost").
  *
  * With --judge, generation and the judge of one chunk (and their repair, continue and
- * judge_missing re-asks) all carry the same passage. Sent as the first system block, marked `cache_control`, it is a
- * prefix they share: the first request writes it to the provider's cache (1.25x the input
- * price), the others read it (0.1x) for five minutes. Anthropic ignores the mark on a prefix
- * shorter than its minimum (1,024 tokens; 2,048 for Haiku models), so a shorter passage is sent
- * as it always was, in the user message: no extra bytes, the same journal keys, the same output.
+ * judge_missing re-asks) all carry the same passage. Sent as the first system block, marked
+ * `cache_control`, it is a prefix they share: the first request writes it to the provider's
+ * cache (1.25x the input price), the others read it (0.1x) for five minutes. Anthropic ignores
+ * the mark on a prefix shorter than its minimum (1,024 tokens; 2,048 for Haiku models), so a
+ * shorter passage is sent as it always was, in the user message: no extra bytes, the same
+ * journal keys, the same output.
  */
 import type { LlmSettings } from '../../schemas/index.js';
 import { estimateTokens, estimateTokensOfChars } from './estimate.js';
