@@ -161,6 +161,21 @@ describe('Anthropic prompt caching of long passages', () => {
     expect(llmStats(r, llm, b.run.llmRuntime ?? {}).promptCache).toEqual({ readTokens: 0, writeTokens: 0, savedUsd: 0, datasetSavedUsd: stats.promptCache!.datasetSavedUsd });
   });
 
+  it('sends a repair with the same cached block, and it reads the cache too', async () => {
+    const s = await server({ handler: (r) => (r.kind === 'generate' && !r.repair && r.passage.startsWith('Document 0 ') ? { content: 'not JSON at all' } : undefined) });
+    const b = await batchOf(corpus(), s);
+    await processBatch(b.input, noHeartbeat);
+    const gen = ofDoc(s.requests, 0, 'generate');
+    expect(gen.map((r) => r.repair)).toEqual([false, true]);
+    const [first, repair] = gen as [FakeRequest, FakeRequest];
+    expect((systemOf(repair) as Block[])[0]).toEqual((systemOf(first) as Block[])[0]);
+    expect(firstUser(repair)).toBe(firstUser(first));
+    const written = first.promptCache?.write ?? 0;
+    expect(written).toBeGreaterThanOrEqual(1024);
+    expect(repair.promptCache).toEqual({ read: written, write: 0 });
+    expect(ofDoc(s.requests, 0, 'judge')[0]!.promptCache).toEqual({ read: written, write: 0 });
+  });
+
   it('names the layout in the generator id only where a chunk can be long enough to be cached', async () => {
     const s = await server();
     const input = corpus();
