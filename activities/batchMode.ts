@@ -25,7 +25,7 @@ import { anthropicBatchProvider, openAiBatchProvider, splitIntoBatches, type Bat
 import { apiKeyFromEnv } from './generate/chat.js';
 import { createGenerator } from './generate/index.js';
 import { Journal } from './generate/journal.js';
-import { costMicroUsd, priceFor } from './generate/pricing.js';
+import { cacheSavingMicroUsd, costMicroUsd, priceFor, replyCostMicroUsd } from './generate/pricing.js';
 import { RequestPending, type LlmCall } from './generate/requester.js';
 import { readManifestRange } from './manifest.js';
 import { loadOrProcess, shardSettingsKey } from './processBatch.js';
@@ -55,6 +55,8 @@ const CollectedRequest = z.object({
   customId: z.string(),
   purpose: z.string(),
   system: z.string(),
+  /** The cached passage block (promptCache.ts); absent: none. */
+  cachedPrefix: z.string().optional(),
   messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.string() })),
   maxTokens: z.number().int().optional(),
 });
@@ -125,9 +127,17 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
   const price = priceFor(llm, run.llmRuntime ?? {});
   let estimate = 0;
   for (const [key, call] of collected) {
-    const row: CollectedRequest = { customId: key, purpose: call.purpose, system: call.system, messages: call.messages, ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}) };
+    const row: CollectedRequest = {
+      customId: key,
+      purpose: call.purpose,
+      system: call.system,
+      ...(call.cachedPrefix !== undefined ? { cachedPrefix: call.cachedPrefix } : {}),
+      messages: call.messages,
+      ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}),
+    };
     await writer.writeLine(JSON.stringify(row));
-    const promptTokens = Math.ceil((call.system.length + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
+    // A cached prefix is counted at the full input price: whether the provider caches it is its call.
+    const promptTokens = Math.ceil((call.system.length + (call.cachedPrefix?.length ?? 0) + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
     estimate += costMicroUsd(price, promptTokens, call.maxTokens ?? llm.maxTokens ?? 400, true);
   }
   // Complete and fsynced: only now may a reader see it.
@@ -158,7 +168,7 @@ async function readCollected(run: ResolvedRunInput, file: string): Promise<Colle
 export async function submitBatchRequests(input: { run: ResolvedRunInput; file: string }, heartbeat: (d: unknown) => void): Promise<SubmittedBatch[]> {
   const items: BatchItem[] = (await readCollected(input.run, input.file)).map((r) => ({
     customId: r.customId,
-    request: { system: r.system, messages: r.messages, ...(r.maxTokens ? { maxTokens: r.maxTokens } : {}) },
+    request: { system: r.system, ...(r.cachedPrefix !== undefined ? { cachedPrefix: r.cachedPrefix } : {}), messages: r.messages, ...(r.maxTokens ? { maxTokens: r.maxTokens } : {}) },
   }));
   const provider = providerFor(input.run);
   const groups = splitIntoBatches(items, provider);
@@ -231,9 +241,9 @@ export async function fetchBatchResults(input: { run: ResolvedRunInput; batchId:
       continue;
     }
     succeeded++;
-    const cost = costMicroUsd(price, r.reply.promptTokens, r.reply.completionTokens, true);
+    const cost = replyCostMicroUsd(price, r.reply, true);
     await journal.put(r.customId, purposeOf.get(r.customId) ?? 'generate', r.reply, cost, true);
-    addReply(usage, 'batch', { ...r.reply, costMicroUsd: cost });
+    addReply(usage, 'batch', { ...r.reply, costMicroUsd: cost, cacheSavedMicroUsd: cacheSavingMicroUsd(price, r.reply, true) });
   }
   return { succeeded, failed, usage, sampleErrors };
 }

@@ -98,6 +98,8 @@ export const CorpusExportOptions = z.object({
   requestTimeoutSeconds: z.number().positive().optional(),
   judge: z.boolean().optional(),
   minScore: z.number().optional(),
+  /** False (--no-prompt-cache): no Anthropic prompt caching of long passages (on by default). */
+  promptCache: z.boolean().optional(),
   /** How LLM requests are sent (never part of the run's identity: they change no answer). */
   llmConcurrency: z.number().int().optional(),
   rpm: z.number().optional(),
@@ -122,6 +124,7 @@ const LLM_FLAGS = {
   requestTimeoutSeconds: '--request-timeout',
   judge: '--judge',
   minScore: '--min-score',
+  promptCache: '--no-prompt-cache',
   llmConcurrency: '--llm-concurrency',
   rpm: '--rpm',
   tpm: '--tpm',
@@ -169,7 +172,8 @@ function resolveLlmRuntime(o: CorpusExportOptions, llm: LlmSettings | undefined)
 function resolveLlmSettings(o: CorpusExportOptions): LlmSettings | undefined {
   const generator = o.generator ?? 'builtin';
   if (generator === 'builtin') {
-    const given = (Object.keys(LLM_FLAGS) as (keyof typeof LLM_FLAGS)[]).filter((k) => o[k] !== undefined && o[k] !== false);
+    // --no-prompt-cache is given as false; every other LLM flag as a value or true.
+    const given = (Object.keys(LLM_FLAGS) as (keyof typeof LLM_FLAGS)[]).filter((k) => (k === 'promptCache' ? o[k] === false : o[k] !== undefined && o[k] !== false));
     if (given.length) throw new Error(`${given.map((k) => LLM_FLAGS[k]).join(', ')}: only with --generator openai or --generator anthropic`);
     return undefined;
   }
@@ -197,6 +201,8 @@ function resolveLlmSettings(o: CorpusExportOptions): LlmSettings | undefined {
     timeoutMs: o.requestTimeoutSeconds === undefined ? undefined : Math.round(o.requestTimeoutSeconds * 1000),
     judge: o.judge ?? false,
     minScore: o.minScore,
+    // Absent unless turned off, so the settings of every other run are what they were.
+    promptCache: o.promptCache === false ? false : undefined,
   });
   if (!parsed.success) {
     const flagOf: Record<string, string> = { ...LLM_FLAGS, template: '--prompt-template', timeoutMs: '--request-timeout' };

@@ -96,6 +96,12 @@ export const LlmSettings = z.object({
   /** Score each pair that passed the rule checks with the same backend; below minScore: rejected. */
   judge: z.boolean().default(false),
   minScore: z.number().min(1).max(5).default(3),
+  /**
+   * Anthropic prompt caching of passages long enough to be cached (activities/generate/promptCache.ts).
+   * Absent: on. False (--no-prompt-cache): every passage in the user message, as before caching.
+   * Never written as true, so the settings, and the workflow ids, of earlier runs stay as they were.
+   */
+  promptCache: z.literal(false).optional(),
 });
 export type LlmSettings = z.infer<typeof LlmSettings>;
 
@@ -567,6 +573,9 @@ export const JournalEntry = z.object({
     completionTokens: z.number().int().nonnegative(),
     truncated: z.boolean(),
     finishReason: z.string(),
+    /** Anthropic prompt caching: prompt tokens read from / written to the cache (part of promptTokens); absent: none. */
+    cacheReadTokens: z.number().int().positive().optional(),
+    cacheWriteTokens: z.number().int().positive().optional(),
   }),
   /** USD per million tokens in force when it was paid (the price table changes over time). */
   costMicroUsd: z.number().int().nonnegative(),

@@ -6,8 +6,12 @@
  *
  * Names (all integers):
  *   <stage>.requests|promptTokens|completionTokens|costMicroUsd   answered now, paid now
+ *   <stage>.cacheReadTokens|cacheWriteTokens|cacheSavedMicroUsd   Anthropic prompt caching: the part of
+ *                                                                 promptTokens read from / written to the
+ *                                                                 cache, and what it saved (absent: none)
  *   journal.requests|promptTokens|completionTokens|costMicroUsd   read back from the journal
  *   shards.requests|promptTokens|completionTokens|costMicroUsd    documents whose shard was reused
+ *   (journal.* and shards.* have the cache* names too)
  *   attempts                                                      requests sent, answered or not
  *   failures.<kind>                                               rate_limited, server_error, timeout, ...
  *   waitMs                                                        backing off and waiting for quota
@@ -33,6 +37,9 @@ export interface ReplyCost {
   promptTokens: number;
   completionTokens: number;
   costMicroUsd: number;
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+  cacheSavedMicroUsd?: number;
 }
 
 export function addReply(u: LlmUsage, prefix: string, r: ReplyCost): void {
@@ -40,14 +47,19 @@ export function addReply(u: LlmUsage, prefix: string, r: ReplyCost): void {
   bump(u, `${prefix}.promptTokens`, r.promptTokens);
   bump(u, `${prefix}.completionTokens`, r.completionTokens);
   bump(u, `${prefix}.costMicroUsd`, r.costMicroUsd);
+  // Zeros are never written (bump), so a run without caching has the figures it always had.
+  bump(u, `${prefix}.cacheReadTokens`, r.cacheReadTokens ?? 0);
+  bump(u, `${prefix}.cacheWriteTokens`, r.cacheWriteTokens ?? 0);
+  bump(u, `${prefix}.cacheSavedMicroUsd`, r.cacheSavedMicroUsd ?? 0);
 }
+
+const REPLY_FIELDS = ['requests', 'promptTokens', 'completionTokens', 'costMicroUsd', 'cacheReadTokens', 'cacheWriteTokens', 'cacheSavedMicroUsd'] as const;
+export type ReplyField = (typeof REPLY_FIELDS)[number];
 
 /** Sum of one field over the stages paid now. */
-export function paid(u: LlmUsage, field: 'requests' | 'promptTokens' | 'completionTokens' | 'costMicroUsd'): number {
+export function paid(u: LlmUsage, field: ReplyField): number {
   return PURPOSES.reduce((sum, p) => sum + (u[`${p}.${field}`] ?? 0), 0);
 }
-
-const REPLY_FIELDS = ['requests', 'promptTokens', 'completionTokens', 'costMicroUsd'] as const;
 
 /**
  * What a shard keeps: the replies the document was built from, whether paid now or read back
@@ -68,5 +80,10 @@ export function shardReuse(figures: LlmUsage | undefined): LlmUsage {
 
 /** What the dataset's replies cost in all: paid now, read back from the journal, or reused shards. */
 export function datasetCostMicroUsd(u: LlmUsage): number {
-  return paid(u, 'costMicroUsd') + (u['journal.costMicroUsd'] ?? 0) + (u['shards.costMicroUsd'] ?? 0);
+  return datasetSum(u, 'costMicroUsd');
+}
+
+/** One figure over the replies this dataset is made of: paid now, read back from the journal, or reused shards. */
+export function datasetSum(u: LlmUsage, field: ReplyField): number {
+  return paid(u, field) + (u[`journal.${field}`] ?? 0) + (u[`shards.${field}`] ?? 0);
 }

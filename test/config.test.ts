@@ -243,6 +243,20 @@ describe('config file and flags together', () => {
     expect(workflowIdFor(resolveRunInput(other.options))).not.toBe(workflowIdFor(resolveRunInput(byFlags.options)));
   });
 
+  it('turns Anthropic prompt caching off by --no-prompt-cache or promptCache: false alike; left on, the settings are those of before', async () => {
+    const out = join(tempDir('cache'), 'dataset');
+    const llm = ['--generator', 'anthropic', '--model', 'claude-sonnet-4-6', '--judge', '--chunk-size', '6000'];
+    const { dir } = dirWith('corpus-qa.config.yaml', `outDir: ${out}\npromptCache: false\n`);
+    const byFile = resolveRunInput((await runOptionsFor([dir, ...llm])).options);
+    const byFlag = resolveRunInput((await runOptionsFor([dir, '--no-config', '--out', out, ...llm, '--no-prompt-cache'])).options);
+    const on = resolveRunInput((await runOptionsFor([dir, '--no-config', '--out', out, ...llm])).options);
+    expect(byFile.settings.llm?.promptCache).toBe(false);
+    expect(byFile).toEqual(byFlag);
+    // On is the default and is not written (as workflow input is serialized): the same settings, and workflow id, as before the flag existed.
+    expect(JSON.stringify(on.settings.llm)).not.toContain('promptCache');
+    expect(workflowIdFor(on)).not.toBe(workflowIdFor(byFlag));
+  });
+
   it('names the file when a rule between settings fails after the merge', () => {
     const { dir, file } = dirWith('corpus-qa.config.yaml', 'minScore: 4\n');
     const r = cli(['run', dir, '--out', join(tempDir('o'), 'out'), '--dry-run']);

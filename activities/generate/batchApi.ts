@@ -72,8 +72,8 @@ const ITEM_OVERHEAD_BYTES = 1024;
 
 /** An upper bound of an item's size in either provider's encoding. */
 export function itemBytes(item: BatchItem): number {
-  const { system, messages, maxTokens } = item.request;
-  return Buffer.byteLength(JSON.stringify({ custom_id: item.customId, system, messages, maxTokens })) + ITEM_OVERHEAD_BYTES;
+  const { system, cachedPrefix, messages, maxTokens } = item.request;
+  return Buffer.byteLength(JSON.stringify({ custom_id: item.customId, cachedPrefix, system, messages, maxTokens })) + ITEM_OVERHEAD_BYTES;
 }
 
 /** Consecutive groups within both limits, in order. An item too big for any batch is refused. */

@@ -13,6 +13,11 @@ export interface ChatMessage {
 
 export interface ChatRequest {
   system: string;
+  /**
+   * Sent before `system` as a block of its own, marked for the provider's prompt cache: the
+   * passage that a chunk's requests share (promptCache.ts). Absent: `system` alone, as ever.
+   */
+  cachedPrefix?: string;
   messages: ChatMessage[];
   /** Overrides the settings' reply limit for this request (a truncated reply asked again with more room). */
   maxTokens?: number;
@@ -21,7 +26,12 @@ export interface ChatRequest {
 
 export interface ChatReply {
   text: string;
+  /** Every prompt token, the cached ones included. */
   promptTokens: number;
+  /** Of promptTokens, read from the provider's prompt cache (billed at 0.1x); absent: none. */
+  cacheReadTokens?: number;
+  /** Of promptTokens, written to the provider's prompt cache (billed at 1.25x); absent: none. */
+  cacheWriteTokens?: number;
   completionTokens: number;
   /** The provider's own word for why the reply ended: 'stop', 'length', 'end_turn', 'max_tokens'... */
   finishReason: string;

@@ -20,6 +20,11 @@ const TOKENS_PER_SCORE = 15;
 
 const tokens = (chars: number) => Math.ceil(chars / CHARS_PER_TOKEN);
 
+/** The rule of thumb for a text's tokens, wherever a size decides before a server counts. */
+export const estimateTokens = (text: string): number => tokens(text.length);
+/** The most tokens a text of at most `chars` characters is estimated at. */
+export const estimateTokensOfChars = tokens;
+
 export function estimateLlmUsage(settings: OutputSettings, chunks: number, textChars: number): LlmEstimate | undefined {
   const llm = settings.llm;
   if (!settings.generateQa || settings.generator === 'builtin' || !llm || chunks === 0) return undefined;

@@ -30,7 +30,7 @@ function llmSettingsOf(settings: OutputSettings) {
 
 /** The id of the run's generator, without creating one (no key, no network). */
 export function generatorId(settings: OutputSettings): string {
-  return settings.generator === 'builtin' ? builtinGenerator.id : llmGeneratorId(settings.generator, llmSettingsOf(settings));
+  return settings.generator === 'builtin' ? builtinGenerator.id : llmGeneratorId(settings.generator, llmSettingsOf(settings), settings.chunkSize);
 }
 
 /** The generator for a run's settings, bound to where the run keeps its journal. */
@@ -41,7 +41,7 @@ export function createGenerator(settings: OutputSettings, env: GeneratorEnv): Ge
       return builtinGenerator;
     case 'openai':
     case 'anthropic':
-      return new LlmGenerator(name, llmSettingsOf(settings), env);
+      return new LlmGenerator(name, llmSettingsOf(settings), env, settings.chunkSize);
     default: {
       // Exhaustiveness: adding a name to the enum without a case is a type error.
       const unknown: never = name;

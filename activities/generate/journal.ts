@@ -24,6 +24,8 @@ export interface RequestIdentity {
   template: string;
   schema: string;
   system: string;
+  /** The cached passage block sent before `system` (promptCache.ts); absent: none. */
+  cachedPrefix?: string;
   messages: ChatMessage[];
   temperature: number | null;
   maxTokens: number | null;
@@ -43,6 +45,8 @@ export function requestKey(id: RequestIdentity): string {
       id.maxTokens,
       id.system,
       id.messages.map((m) => [m.role, m.content]),
+      // Last and only when present: a request without one keeps the key it always had.
+      ...(id.cachedPrefix !== undefined ? [['cachedPrefix', id.cachedPrefix]] : []),
     ]),
   );
 }
@@ -89,6 +93,9 @@ export class Journal {
         completionTokens: reply.completionTokens,
         truncated: reply.truncated,
         finishReason: reply.finishReason,
+        // A replay from the journal counts the cached tokens as the answer did.
+        ...(reply.cacheReadTokens ? { cacheReadTokens: reply.cacheReadTokens } : {}),
+        ...(reply.cacheWriteTokens ? { cacheWriteTokens: reply.cacheWriteTokens } : {}),
       },
       costMicroUsd,
       viaBatch,

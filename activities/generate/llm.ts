@@ -22,6 +22,7 @@ import { priceFor } from './pricing.js';
 import { LANGUAGE_DETECTOR_VERSION } from '../language.js';
 import { generationValues, judgeTemplateFor, judgeValues, loadTemplate, render, type PromptTemplate } from './prompts.js';
 import { cleanPairs, PAIRS_SCHEMA, PairsReply, parseReply, parseScores, salvagePairs, SCORES_SCHEMA, type Score } from './replies.js';
+import { layoutFor, runMayCachePassages, type PromptLayout } from './promptCache.js';
 import { ContextTooLong, LlmRequester, ServerHealth, type LlmCall } from './requester.js';
 import type { RequestPurpose } from '../../schemas/llmUsage.js';
 
@@ -45,14 +46,20 @@ const CONTINUE_PROMPT =
   'the JSON object {"pairs": [...]} holding up to {{remaining}} more pairs about the passage, different from ' +
   'these, and nothing before or after it.';
 
-/** The id that names this generator in every row and keys the shards: change it when output would change. */
-export function llmGeneratorId(backend: LlmBackendName, s: LlmSettings): string {
+/**
+ * The id that names this generator in every row and keys the shards: change it when output would change.
+ * `chunkSize` bounds the passages: a run whose passages can be long enough for Anthropic's prompt
+ * cache sends those in another layout (promptCache.ts), a different prompt, so its id says
+ * `passage-in-system`; every other run keeps the id (and the requests) it had before caching.
+ */
+export function llmGeneratorId(backend: LlmBackendName, s: LlmSettings, chunkSize?: number): string {
   // 'auto' names the detector's version: a new detector may give a document another language.
   const language = s.language === 'auto' ? `auto-${LANGUAGE_DETECTOR_VERSION}` : s.language.replace(/ /g, '_');
   const parts = [backend, s.model, s.template, language];
   if (s.questionTypes) parts.push(`types=${s.questionTypes.join('+')}`);
   if (s.temperature !== undefined) parts.push(`t${s.temperature}`);
   if (s.maxTokens !== undefined) parts.push(`max${s.maxTokens}`);
+  if (runMayCachePassages(backend, s, chunkSize)) parts.push('passage-in-system');
   let id = parts.join(':');
   if (s.judge) id += `+${judgeTemplateFor(s.template)}>=${s.minScore}`;
   return id;
@@ -71,13 +78,18 @@ export class LlmGenerator implements Generator {
   private readonly requester: LlmRequester;
   private readonly limit: number | undefined;
   private readonly health: ServerHealth;
+  /** Long passages go in a cached first system block (promptCache.ts); decided with the id. */
+  private readonly cachePassages: boolean;
 
   constructor(
     readonly backendName: LlmBackendName,
     readonly settings: LlmSettings,
     env: GeneratorEnv,
+    /** The run's --chunk-size: whether its passages can be long enough to be cached. */
+    chunkSize?: number,
   ) {
-    this.id = llmGeneratorId(backendName, settings);
+    this.id = llmGeneratorId(backendName, settings, chunkSize);
+    this.cachePassages = runMayCachePassages(backendName, settings, chunkSize);
     this.minScore = settings.judge ? settings.minScore : undefined;
     if (settings.judge) this.judge = (chunk, pairs, ctx) => this.judgePairs(chunk, pairs, ctx);
     this.limit = settings.maxTokens ?? (backendName === 'anthropic' ? ANTHROPIC_DEFAULT_MAX_TOKENS : undefined);
@@ -118,22 +130,37 @@ export class LlmGenerator implements Generator {
     return this.limit === undefined ? '' : ` of ${this.limit}; raise --max-tokens`;
   }
 
-  private call(purpose: RequestPurpose, template: PromptTemplate, schema: string, values: Record<string, string | number>, messages: ChatMessage[], maxTokens?: number, document?: string): LlmCall {
-    return { purpose, template: template.name, schema, system: render(template.system, values), messages, ...(maxTokens ? { maxTokens } : {}), ...(document ? { document } : {}) };
+  /** How a chunk's request is laid out: the passage in the user message, or in a cached system block. */
+  private layout(template: PromptTemplate, chunk: Chunk): PromptLayout {
+    return layoutFor(template, chunk.text, this.settings.model, this.cachePassages);
+  }
+
+  private call(purpose: RequestPurpose, layout: PromptLayout, schema: string, values: Record<string, string | number>, messages: ChatMessage[], maxTokens?: number, document?: string): LlmCall {
+    return {
+      purpose,
+      template: layout.template.name,
+      schema,
+      system: render(layout.template.system, values),
+      ...(layout.cachedPrefix !== undefined ? { cachedPrefix: layout.cachedPrefix } : {}),
+      messages,
+      ...(maxTokens ? { maxTokens } : {}),
+      ...(document ? { document } : {}),
+    };
   }
 
   /** Asks, and on an unparseable reply shows the model the error and asks once more. */
   private async askParsed<T>(
     purposes: [RequestPurpose, RequestPurpose],
-    template: PromptTemplate,
+    layout: PromptLayout,
     schema: string,
     values: Record<string, string | number>,
     parse: (text: string) => ReturnType<typeof parseReply<T>>,
     ctx: CallContext,
     asked?: ChatReply,
   ): Promise<Asked<T>> {
+    const template = layout.template;
     const messages: ChatMessage[] = [{ role: 'user', content: render(template.user, values) }];
-    const first = asked ?? (await this.requester.ask(this.call(purposes[0], template, schema, values, messages), ctx.usage, ctx.signal, ctx.halt));
+    const first = asked ?? (await this.requester.ask(this.call(purposes[0], layout, schema, values, messages), ctx.usage, ctx.signal, ctx.halt));
     const p1 = parse(first.text);
     if (p1.ok) return { value: p1.value, raw: [first.text] };
     const error1 = first.truncated ? `${p1.error} (the reply was cut off at the token limit${this.limitNote()})` : p1.error;
@@ -142,7 +169,7 @@ export class LlmGenerator implements Generator {
       { role: 'assistant', content: first.text.trim() === '' ? '(empty reply)' : first.text },
       { role: 'user', content: render(template.repair, { ...values, error: error1 }) },
     ];
-    const second = await this.requester.ask(this.call(purposes[1], template, schema, values, repair), ctx.usage, ctx.signal, ctx.halt);
+    const second = await this.requester.ask(this.call(purposes[1], layout, schema, values, repair), ctx.usage, ctx.signal, ctx.halt);
     const p2 = parse(second.text);
     if (p2.ok) return { value: p2.value, raw: [first.text, second.text] };
     const error2 = second.truncated ? `${p2.error} (the reply was cut off at the token limit${this.limitNote()})` : p2.error;
@@ -151,18 +178,18 @@ export class LlmGenerator implements Generator {
 
   async generateChunk(chunk: Chunk, ctx: CallContext & { maxPairs: number }): Promise<ChunkGeneration> {
     if (ctx.maxPairs <= 0) return { pairs: [] };
-    const template = loadTemplate(this.settings.template);
+    const layout = this.layout(loadTemplate(this.settings.template), chunk);
     const values = generationValues(chunk, this.settings, ctx.maxPairs);
     try {
-      const messages: ChatMessage[] = [{ role: 'user', content: render(template.user, values) }];
+      const messages: ChatMessage[] = [{ role: 'user', content: render(layout.template.user, values) }];
       // Chunk ids start with the document's content hash.
       const document = chunk.chunkId.slice(0, chunk.chunkId.lastIndexOf('-'));
-      const first = await this.requester.ask(this.call('generate', template, PAIRS_SCHEMA, values, messages, undefined, document), ctx.usage, ctx.signal, ctx.halt);
+      const first = await this.requester.ask(this.call('generate', layout, PAIRS_SCHEMA, values, messages, undefined, document), ctx.usage, ctx.signal, ctx.halt);
       const parsed = parseReply(first.text, PairsReply);
       if (parsed.ok) return { pairs: cleanPairs(parsed.value.pairs, ctx.maxPairs) };
-      if (first.truncated) return await this.continueCut(chunk, values, messages, first, ctx);
+      if (first.truncated) return await this.continueCut(layout, values, messages, first, ctx);
       // Not JSON of the right shape and not cut off: show the model its error, once.
-      const r = await this.askParsed(['generate', 'repair'], template, PAIRS_SCHEMA, values, (t) => parseReply(t, PairsReply), ctx, first);
+      const r = await this.askParsed(['generate', 'repair'], layout, PAIRS_SCHEMA, values, (t) => parseReply(t, PairsReply), ctx, first);
       if ('malformed' in r) return { pairs: [], malformed: r.malformed };
       return { pairs: cleanPairs(r.value.pairs, ctx.maxPairs) };
     } catch (err) {
@@ -172,11 +199,10 @@ export class LlmGenerator implements Generator {
   }
 
   /** A reply cut at the token limit: keep its complete pairs, ask for the rest with more room. */
-  private async continueCut(chunk: Chunk, values: Record<string, string | number>, messages: ChatMessage[], first: ChatReply, ctx: CallContext & { maxPairs: number }): Promise<ChunkGeneration> {
+  private async continueCut(layout: PromptLayout, values: Record<string, string | number>, messages: ChatMessage[], first: ChatReply, ctx: CallContext & { maxPairs: number }): Promise<ChunkGeneration> {
     const kept = cleanPairs(salvagePairs(first.text), ctx.maxPairs);
     const remaining = ctx.maxPairs - kept.length;
     if (remaining <= 0) return { pairs: kept };
-    const template = loadTemplate(this.settings.template);
     const room = Math.min(100_000, 2 * Math.max(this.limit ?? 0, first.completionTokens, 64));
     const more: ChatMessage[] = [
       ...messages,
@@ -185,7 +211,7 @@ export class LlmGenerator implements Generator {
     ];
     let second: ChatReply;
     try {
-      second = await this.requester.ask(this.call('continue', template, PAIRS_SCHEMA, values, more, room), ctx.usage, ctx.signal, ctx.halt);
+      second = await this.requester.ask(this.call('continue', layout, PAIRS_SCHEMA, values, more, room), ctx.usage, ctx.signal, ctx.halt);
     } catch (err) {
       // The longer conversation may not fit where the first request did: keep what we have.
       if (err instanceof ContextTooLong && kept.length > 0) return { pairs: kept };
@@ -229,13 +255,13 @@ export class LlmGenerator implements Generator {
 
   /** One judge request (plus its repair); the scores it gave, by position in `pairs`. */
   private async askScores(purposes: [RequestPurpose, RequestPurpose], chunk: Chunk, pairs: CandidatePair[], ctx: CallContext): Promise<{ value: Map<number, Score> } | { malformed: Malformed }> {
-    const template = loadTemplate(judgeTemplateFor(this.settings.template));
+    const layout = this.layout(loadTemplate(judgeTemplateFor(this.settings.template)), chunk);
     const values = judgeValues(chunk, pairs, this.settings);
     const parse = (t: string) => {
       const p = parseScores(t, pairs.length);
       return p.ok && p.value.size === 0 ? { ok: false as const, error: `no usable score entries (expected one for each index 1 to ${pairs.length})` } : p;
     };
-    const r = await this.askParsed(purposes, template, SCORES_SCHEMA, values, parse, ctx);
+    const r = await this.askParsed(purposes, layout, SCORES_SCHEMA, values, parse, ctx);
     if ('malformed' in r) return r;
     const byPosition = new Map<number, Score>();
     for (const [index, s] of r.value) byPosition.set(index - 1, s);

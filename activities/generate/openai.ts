@@ -18,11 +18,13 @@ import type { RequestTarget } from './llmErrors.js';
 export type OpenAiRequestBody = ChatCompletionCreateParamsNonStreaming;
 
 /** The exact body of one chat completion request (the key order is part of "the same bytes"). */
-export function openAiRequestBody(settings: LlmSettings, request: Pick<ChatRequest, 'system' | 'messages' | 'maxTokens'>): OpenAiRequestBody {
+export function openAiRequestBody(settings: LlmSettings, request: Pick<ChatRequest, 'system' | 'cachedPrefix' | 'messages' | 'maxTokens'>): OpenAiRequestBody {
   const maxTokens = request.maxTokens ?? settings.maxTokens;
+  // Generation never gives OpenAI a cachedPrefix (promptCache.ts: OpenAI caches prefixes unasked); if given, it leads the system prompt.
+  const system = request.cachedPrefix === undefined ? request.system : `${request.cachedPrefix}\n\n${request.system}`;
   return {
     model: settings.model,
-    messages: [{ role: 'system', content: request.system }, ...request.messages.map((m) => ({ role: m.role, content: m.content }))],
+    messages: [{ role: 'system', content: system }, ...request.messages.map((m) => ({ role: m.role, content: m.content }))],
     // JSON mode: supported by OpenAI and by vLLM, Ollama and llama.cpp's OpenAI endpoints.
     response_format: { type: 'json_object' },
     ...(settings.temperature !== undefined ? { temperature: settings.temperature } : {}),

@@ -64,10 +64,44 @@ export function priceFor(settings: Pick<LlmSettings, 'model' | 'baseUrl'>, overr
   return { inPerMTok: hit[1], outPerMTok: hit[2], source: 'table', note: `list price of ${hit[0]}` };
 }
 
-/** Cost of one reply in micro-USD, rounded per request so sums are the same in any order. */
-export function costMicroUsd(price: Price, promptTokens: number, completionTokens: number, viaBatch = false): number {
-  const usd = (promptTokens * price.inPerMTok + completionTokens * price.outPerMTok) / 1e6;
+/** Anthropic's prompt cache: a write costs 1.25x the input price, a read 0.1x (the batch discount applies on top). */
+export const CACHE_WRITE_FACTOR = 1.25;
+export const CACHE_READ_FACTOR = 0.1;
+
+/** Of a reply's prompt tokens, those read from and written to the prompt cache. */
+export interface CachedTokens {
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+}
+
+/**
+ * Cost of one reply in micro-USD, rounded per request so sums are the same in any order.
+ * `cached` prices the part of `promptTokens` that the prompt cache read or wrote.
+ */
+export function costMicroUsd(price: Price, promptTokens: number, completionTokens: number, viaBatch = false, cached: CachedTokens = {}): number {
+  const read = cached.cacheReadTokens ?? 0;
+  const write = cached.cacheWriteTokens ?? 0;
+  // Without cached tokens, the very sum that priced every reply before caching existed.
+  const inputUsd =
+    read === 0 && write === 0
+      ? promptTokens * price.inPerMTok
+      : (promptTokens - read - write + write * CACHE_WRITE_FACTOR + read * CACHE_READ_FACTOR) * price.inPerMTok;
+  const usd = (inputUsd + completionTokens * price.outPerMTok) / 1e6;
   return Math.round(usd * 1e6 * (viaBatch ? BATCH_DISCOUNT : 1));
+}
+
+/** A reply's cost, its cached prompt tokens priced as such. */
+export function replyCostMicroUsd(price: Price, reply: { promptTokens: number; completionTokens: number } & CachedTokens, viaBatch = false): number {
+  return costMicroUsd(price, reply.promptTokens, reply.completionTokens, viaBatch, reply);
+}
+
+/**
+ * What the prompt cache saved on a reply: its cost had every prompt token been billed in full,
+ * less what it cost. Negative for a reply that only wrote the cache (a write costs 0.25x more).
+ */
+export function cacheSavingMicroUsd(price: Price, reply: { promptTokens: number; completionTokens: number } & CachedTokens, viaBatch = false): number {
+  if (!reply.cacheReadTokens && !reply.cacheWriteTokens) return 0;
+  return costMicroUsd(price, reply.promptTokens, reply.completionTokens, viaBatch) - replyCostMicroUsd(price, reply, viaBatch);
 }
 
 export function formatUsd(microUsd: number): string {

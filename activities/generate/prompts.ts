@@ -82,6 +82,27 @@ export function loadTemplate(name: string): PromptTemplate {
   return t;
 }
 
+/**
+ * The passage as every shipped template writes it in its user section. It is the part of a
+ * chunk's prompts that generation and the judge share, so with Anthropic prompt caching it can
+ * move to a cached first system block (see promptCache.ts) while the rest stays the template's.
+ */
+export const PASSAGE_BLOCK = '<passage>\n{{text}}\n</passage>';
+
+/** Stands where the passage was in the user message when the passage is sent as a system block. */
+export const PASSAGE_REFERENCE = 'The passage is the one at the start of the system prompt.';
+
+/**
+ * The template with its passage taken out of the user message (replaced by PASSAGE_REFERENCE),
+ * or undefined when its user section does not hold PASSAGE_BLOCK exactly once: such a template
+ * is always sent as written.
+ */
+export function withoutPassage(t: PromptTemplate): PromptTemplate | undefined {
+  const at = t.user.indexOf(PASSAGE_BLOCK);
+  if (at < 0 || t.user.indexOf(PASSAGE_BLOCK, at + 1) >= 0) return undefined;
+  return { ...t, user: t.user.slice(0, at) + PASSAGE_REFERENCE + t.user.slice(at + PASSAGE_BLOCK.length) };
+}
+
 /** Fills {{name}} placeholders. A placeholder without a value is a template bug: say so. */
 export function render(text: string, values: Record<string, string | number>): string {
   return text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {

@@ -5,7 +5,7 @@
  */
 import type { LlmSettings } from '../../schemas/index.js';
 import { formatUsd, priceFor } from './pricing.js';
-import { datasetCostMicroUsd, paid, PURPOSES, type LlmUsage } from '../../schemas/llmUsage.js';
+import { datasetCostMicroUsd, datasetSum, paid, PURPOSES, type LlmUsage, type ReplyField } from '../../schemas/llmUsage.js';
 
 const usd = (micro: number) => Math.round(micro) / 1e6;
 
@@ -15,6 +15,35 @@ function stage(u: LlmUsage, prefix: string) {
     promptTokens: u[`${prefix}.promptTokens`] ?? 0,
     completionTokens: u[`${prefix}.completionTokens`] ?? 0,
     costUsd: usd(u[`${prefix}.costMicroUsd`] ?? 0),
+    // Only where the prompt cache was used: stats.json of every other run is as it was.
+    ...cacheFigures(u[`${prefix}.cacheReadTokens`] ?? 0, u[`${prefix}.cacheWriteTokens`] ?? 0, u[`${prefix}.cacheSavedMicroUsd`] ?? 0),
+  };
+}
+
+function cacheFigures(readTokens: number, writeTokens: number, savedMicroUsd: number) {
+  return readTokens || writeTokens ? { cacheReadTokens: readTokens, cacheWriteTokens: writeTokens, cacheSavedUsd: usd(savedMicroUsd) } : {};
+}
+
+/** Paid now, synchronously or by provider batches. */
+const paidNow = (u: LlmUsage, field: ReplyField) => paid(u, field) + (u[`batch.${field}`] ?? 0);
+
+/**
+ * Anthropic prompt caching: the prompt tokens read from and written to the cache (part of
+ * promptTokens), and what that saved against billing them in full, for the requests paid now
+ * and over the dataset's replies; absent when nothing was cached.
+ */
+function promptCacheStats(u: LlmUsage) {
+  const readTokens = paidNow(u, 'cacheReadTokens');
+  const writeTokens = paidNow(u, 'cacheWriteTokens');
+  if (readTokens + writeTokens + datasetSum(u, 'cacheReadTokens') + datasetSum(u, 'cacheWriteTokens') === 0) return {};
+  return {
+    promptCache: {
+      readTokens,
+      writeTokens,
+      savedUsd: usd(paidNow(u, 'cacheSavedMicroUsd')),
+      // Over every reply the dataset is made of, whenever it was paid for (as datasetCostUsd).
+      datasetSavedUsd: usd(datasetSum(u, 'cacheSavedMicroUsd')),
+    },
   };
 }
 
@@ -33,6 +62,7 @@ export function llmStats(u: LlmUsage, settings: LlmSettings, overrides: { priceI
     promptTokens: paid(u, 'promptTokens') + (u['batch.promptTokens'] ?? 0),
     completionTokens: paid(u, 'completionTokens') + (u['batch.completionTokens'] ?? 0),
     costUsd: usd(paid(u, 'costMicroUsd') + (u['batch.costMicroUsd'] ?? 0)),
+    ...promptCacheStats(u),
     // --batch-api: the part of the above answered by provider batches, at half price.
     ...(u['batch.requests'] ? { viaBatchApi: stage(u, 'batch') } : {}),
     // Every request sent, answered or not, and why the others were not.
@@ -53,5 +83,8 @@ export function llmCardLine(u: LlmUsage, settings: LlmSettings, overrides: { pri
   const replies = paid(u, 'requests') + (u['journal.requests'] ?? 0) + (u['shards.requests'] ?? 0);
   const price = priceFor(settings, overrides);
   const cost = price.source === 'unknown' ? 'cost unknown (no list price for this model)' : `${formatUsd(datasetCostMicroUsd(u))} (${price.note})`;
-  return `LLM: ${replies} replies from \`${settings.model}\`; ${cost}.`;
+  const saved = datasetSum(u, 'cacheSavedMicroUsd');
+  // Said only where the prompt cache was used, so every other card reads as it did.
+  const caching = price.source !== 'unknown' && datasetSum(u, 'cacheReadTokens') + datasetSum(u, 'cacheWriteTokens') > 0 ? `; prompt caching ${saved >= 0 ? 'saved' : 'cost'} ${formatUsd(Math.abs(saved))}` : '';
+  return `LLM: ${replies} replies from \`${settings.model}\`; ${cost}${caching}.`;
 }

@@ -20,7 +20,7 @@ import { Journal, requestKey, type RequestIdentity } from './journal.js';
 import type { RequestLimiter } from './limiter.js';
 import { abortableSleep } from './limiter.js';
 import { failureKind, retryDelayMs, type FailureKind } from './llmErrors.js';
-import { costMicroUsd, type Price } from './pricing.js';
+import { cacheSavingMicroUsd, replyCostMicroUsd, type Price } from './pricing.js';
 import { addReply, bump, type LlmUsage, type RequestPurpose } from '../../schemas/llmUsage.js';
 
 export interface LlmCall {
@@ -29,6 +29,8 @@ export interface LlmCall {
   /** Name of the reply shape asked for; part of the request's identity. */
   schema: string;
   system: string;
+  /** The chunk's passage as a cached first system block (promptCache.ts); absent: none. */
+  cachedPrefix?: string;
   messages: ChatMessage[];
   /** A limit for this request only (a truncated reply is re-asked with more room). */
   maxTokens?: number;
@@ -68,7 +70,7 @@ export class ServerHealth {
 }
 
 export interface RequesterOptions {
-  identity: Omit<RequestIdentity, 'template' | 'schema' | 'system' | 'messages' | 'maxTokens'> & { defaultMaxTokens: number | null };
+  identity: Omit<RequestIdentity, 'template' | 'schema' | 'system' | 'cachedPrefix' | 'messages' | 'maxTokens'> & { defaultMaxTokens: number | null };
   backend: () => ChatBackend;
   journal: Journal;
   /** Off with --no-cache: every request is sent again (and journaled again). */
@@ -98,6 +100,7 @@ export class LlmRequester {
       template: call.template,
       schema: call.schema,
       system: call.system,
+      ...(call.cachedPrefix !== undefined ? { cachedPrefix: call.cachedPrefix } : {}),
       messages: call.messages,
       maxTokens: call.maxTokens ?? this.o.identity.defaultMaxTokens,
     });
@@ -113,7 +116,7 @@ export class LlmRequester {
     if (this.o.readJournal) {
       const hit = await this.o.journal.get(key);
       if (hit) {
-        addReply(usage, 'journal', { ...hit.reply, costMicroUsd: hit.costMicroUsd });
+        addReply(usage, 'journal', { ...hit.reply, costMicroUsd: hit.costMicroUsd, cacheSavedMicroUsd: cacheSavingMicroUsd(this.o.price, hit.reply, hit.viaBatch) });
         return hit.reply;
       }
     }
@@ -124,7 +127,7 @@ export class LlmRequester {
     if (this.o.overBudget?.()) throw new BudgetReached();
     const health = this.o.health;
     const firstTriedAt = Date.now();
-    const estimate = Math.ceil((call.system.length + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4) + (call.maxTokens ?? this.o.identity.defaultMaxTokens ?? 500);
+    const estimate = Math.ceil((call.system.length + (call.cachedPrefix?.length ?? 0) + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4) + (call.maxTokens ?? this.o.identity.defaultMaxTokens ?? 500);
     for (let attempt = 1; ; attempt++) {
       const waitSignal = halt ? (signal ? AbortSignal.any([signal, halt]) : halt) : signal;
       if (waitSignal) setMaxListeners(0, waitSignal);
@@ -152,10 +155,16 @@ export class LlmRequester {
       };
       bump(usage, 'attempts');
       try {
-        const reply = await this.o.backend().complete({ system: call.system, messages: call.messages, signal, ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}) });
+        const reply = await this.o.backend().complete({
+          system: call.system,
+          ...(call.cachedPrefix !== undefined ? { cachedPrefix: call.cachedPrefix } : {}),
+          messages: call.messages,
+          signal,
+          ...(call.maxTokens ? { maxTokens: call.maxTokens } : {}),
+        });
         // No longer at the server: the limiter counts it among the answers being journaled.
         leaveServer();
-        const cost = costMicroUsd(this.o.price, reply.promptTokens, reply.completionTokens);
+        const cost = replyCostMicroUsd(this.o.price, reply);
         // Journaled before it is used: from here on this answer is never paid for again. The slot
         // is given back once the entry is written (a kill -9 can no longer lose it), not after the
         // disk's sync, so at most UNSAVED_PER_SLOT x --llm-concurrency answers are ever exposed to
@@ -165,7 +174,7 @@ export class LlmRequester {
         health.answers++;
         health.waiting = undefined;
         this.o.limiter.onAnswer();
-        addReply(usage, call.purpose, { ...reply, costMicroUsd: cost });
+        addReply(usage, call.purpose, { ...reply, costMicroUsd: cost, cacheSavedMicroUsd: cacheSavingMicroUsd(this.o.price, reply) });
         return reply;
       } catch (err) {
         if (signal?.aborted) throw signal.reason ?? err;

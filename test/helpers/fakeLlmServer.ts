@@ -18,6 +18,12 @@
  * also behave like a small real server (`contextTokens`, `honourMaxTokens`), go away and come back
  * on the same port (`pause`, `resume`), and keeps a ledger of what it answered so a test can tell
  * whether any request was paid for twice.
+ *
+ * Anthropic prompt caching is honoured as the API does it: the prefix up to the last block marked
+ * `cache_control` (system blocks, then message content blocks) is remembered for five minutes
+ * (`promptCacheTtlMs`) per model; a request reports `cache_creation_input_tokens` when it writes
+ * it and `cache_read_input_tokens` when it finds it, and `input_tokens` without them. A prefix
+ * under the minimum (1,024 tokens; 2,048 for Haiku models; characters / 4) is ignored, silently.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -45,6 +51,8 @@ export interface FakeRequest {
   viaBatch: boolean;
   batchId?: string;
   customId?: string;
+  /** Anthropic prompt caching, as reported in the answer's usage: tokens read from / written to the cache. */
+  promptCache?: { read: number; write: number };
 }
 
 export type FakeReply =
@@ -80,6 +88,8 @@ export interface FakeLlmOptions {
   batchDelayMs?: number;
   /** ...or, when set, at its N-th poll. */
   batchPollsUntilDone?: number;
+  /** How long a cached prompt prefix lives after its last use (Anthropic's default: 5 minutes). */
+  promptCacheTtlMs?: number;
 }
 
 export interface FakeBatch {
@@ -199,7 +209,32 @@ function parseBody(protocol: Protocol, body: Record<string, unknown>): ParsedBod
 
 const tokens = (s: string) => Math.ceil(s.length / 4);
 
-function okBody(protocol: Protocol, model: string, prompt: string, content: string, n: number, cut = false): unknown {
+/** Anthropic's minimum cacheable prefix, in tokens: a shorter prefix marked `cache_control` is not cached. */
+export function fakeCacheMinimum(model: string): number {
+  return /haiku/i.test(model) ? 2048 : 1024;
+}
+
+/**
+ * The prefix up to the last block marked `cache_control`, in Anthropic's order (system, then the
+ * messages' content blocks): its identity and its size; undefined without a mark.
+ */
+function markedPrefix(body: Record<string, unknown>): { key: string; tokens: number } | undefined {
+  const blocks: unknown[] = [];
+  if (Array.isArray(body.system)) blocks.push(...(body.system as unknown[]));
+  for (const m of (body.messages ?? []) as Array<{ role: string; content: unknown }>) {
+    if (Array.isArray(m.content)) blocks.push(...(m.content as unknown[]).map((c) => ({ role: m.role, ...(c as object) })));
+    else blocks.push({ role: m.role, type: 'text', text: String(m.content) });
+  }
+  const last = blocks.findLastIndex((b) => typeof b === 'object' && b !== null && 'cache_control' in b && (b as { cache_control?: unknown }).cache_control);
+  if (last < 0) return undefined;
+  const prefix = blocks.slice(0, last + 1);
+  const text = prefix.map((b) => textOf([b])).join('');
+  return { key: createHash('sha256').update(`${String(body.model)}\u0000${canonical(prefix)}`).digest('hex'), tokens: tokens(text) };
+}
+
+type CacheUse = { read: number; write: number };
+
+function okBody(protocol: Protocol, model: string, prompt: string, content: string, n: number, cut = false, cache: CacheUse = { read: 0, write: 0 }): unknown {
   if (protocol === 'openai') {
     return {
       id: `chatcmpl-${n}`,
@@ -218,7 +253,11 @@ function okBody(protocol: Protocol, model: string, prompt: string, content: stri
     content: [{ type: 'text', text: content }],
     stop_reason: cut ? 'max_tokens' : 'end_turn',
     stop_sequence: null,
-    usage: { input_tokens: tokens(prompt), output_tokens: tokens(content) },
+    usage: {
+      input_tokens: Math.max(0, tokens(prompt) - cache.read - cache.write),
+      output_tokens: tokens(content),
+      ...(cache.read || cache.write ? { cache_creation_input_tokens: cache.write, cache_read_input_tokens: cache.read } : {}),
+    },
   };
 }
 
@@ -337,6 +376,8 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
 
 export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<FakeLlmServer> {
   const seen = new Map<string, number>();
+  /** Anthropic prompt cache: prefix key -> when it expires. */
+  const promptCache = new Map<string, number>();
   const ledger = new Map<string, number>();
   const files = new Map<string, StoredFile>();
   const batches = new Map<string, StoredBatch>();
@@ -370,7 +411,8 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
     const firstUser = parsed.messages.find((m) => m.role === 'user')?.content ?? '';
     const kind = firstUser.includes('<pairs>') ? 'judge' : 'generate';
     const repair = parsed.messages.length > 1;
-    const passage = between(firstUser, '<passage>', '</passage>');
+    // The passage is in the user message, or (prompt caching) in a system block.
+    const passage = between(firstUser, '<passage>', '</passage>') || between(parsed.system, '<passage>', '</passage>');
     const key = `${kind}:${repair}:${passage}`;
     const seenBefore = seen.get(key) ?? 0;
     seen.set(key, seenBefore + 1);
@@ -392,6 +434,22 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
     return { request, parsed, prompt, firstUser };
   };
 
+  /** What answering this request does with the prompt cache: writes its marked prefix, or reads it. */
+  const useCache = (r: Incoming): CacheUse => {
+    if (r.request.protocol !== 'anthropic') return { read: 0, write: 0 };
+    const prefix = markedPrefix(r.request.body);
+    if (!prefix || prefix.tokens < fakeCacheMinimum(r.parsed.model)) return { read: 0, write: 0 };
+    const now = Date.now();
+    const hit = (promptCache.get(prefix.key) ?? 0) > now;
+    promptCache.set(prefix.key, now + (options.promptCacheTtlMs ?? 5 * 60_000));
+    const use = hit ? { read: prefix.tokens, write: 0 } : { read: 0, write: prefix.tokens };
+    r.request.promptCache = use;
+    return use;
+  };
+
+  /** The text a default answer is read from: the first user message, and the system prompt when the passage is there. */
+  const answerSource = (r: Incoming) => (r.firstUser.includes('<passage>') ? r.firstUser : `${r.parsed.system}\n${r.firstUser}`);
+
   const faultFor = (index: number): FakeReply | undefined => {
     const f = options.faults?.find((p) => index > (p.offset ?? 0) && (index - (p.offset ?? 0)) % p.every === 0);
     if (!f) return undefined;
@@ -409,7 +467,7 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
     if (options.contextTokens !== undefined && tokens(r.prompt) > options.contextTokens) {
       return { status: 400, body: contextErrorBody(r.request.protocol, tokens(r.prompt), options.contextTokens) };
     }
-    return { content: defaultAnswer(r.request.kind, r.firstUser) };
+    return { content: defaultAnswer(r.request.kind, answerSource(r)) };
   };
 
   const outcomeOf = (r: Incoming, reply: Exclude<FakeReply, { hangMs: number } | { expire: true }> | Outcome): Outcome => {
@@ -421,7 +479,7 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
     const limit = Number(r.request.body.max_completion_tokens ?? r.request.body.max_tokens);
     const cut = options.honourMaxTokens === true && Number.isFinite(limit) && tokens(content) > limit;
     if (cut) content = content.slice(0, limit * 4);
-    return { status: 200, body: okBody(r.request.protocol, r.parsed.model, r.prompt, content, r.request.index, cut) };
+    return { status: 200, body: okBody(r.request.protocol, r.parsed.model, r.prompt, content, r.request.index, cut, useCache(r)) };
   };
 
   const chat = async (protocol: Protocol, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) => {
@@ -442,9 +500,9 @@ export async function startFakeLlmServer(options: FakeLlmOptions = {}): Promise<
           resolve(undefined);
         });
       });
-      reply = { content: defaultAnswer(r.request.kind, r.firstUser) };
+      reply = { content: defaultAnswer(r.request.kind, answerSource(r)) };
     }
-    if ('expire' in reply) reply = { content: defaultAnswer(r.request.kind, r.firstUser) }; // only batch items expire
+    if ('expire' in reply) reply = { content: defaultAnswer(r.request.kind, answerSource(r)) }; // only batch items expire
     const out = outcomeOf(r, reply);
     if (send(res, out.status, out.body, out.headers) && out.status === 200) record(body);
   };

@@ -1,0 +1,60 @@
+/**
+ * Anthropic prompt caching of a chunk's passage (issue 10, "Cost").
+ *
+ * With --judge, generation and the judge of one chunk (and their repair, continue and
+ * judge_missing re-asks) all carry the same passage. Sent as the first system block, marked
+ * `cache_control`, it is a prefix they share: the first request writes it to the provider's
+ * cache (1.25x the input price), the others read it (0.1x) for five minutes. Anthropic ignores
+ * the mark on a prefix shorter than its minimum (1,024 tokens; 2,048 for Haiku models), so a
+ * shorter passage is sent as it always was, in the user message: no extra bytes, the same
+ * journal keys, the same output.
+ */
+import type { LlmSettings } from '../../schemas/index.js';
+import { estimateTokens, estimateTokensOfChars } from './estimate.js';
+import type { LlmBackendName } from './llmErrors.js';
+import { judgeTemplateFor, loadTemplate, PASSAGE_BLOCK, render, withoutPassage, type PromptTemplate } from './prompts.js';
+
+/** Anthropic's minimum cacheable prefix, in tokens, by model family. */
+export function minCacheableTokens(model: string): number {
+  return /haiku/i.test(model) ? 2048 : 1024;
+}
+
+/** On for Anthropic unless --no-prompt-cache; OpenAI caches long prefixes by itself, unasked. */
+export function promptCacheOn(backend: LlmBackendName, settings: Pick<LlmSettings, 'promptCache'>): boolean {
+  return backend === 'anthropic' && settings.promptCache !== false;
+}
+
+/** The passage is long enough for the provider to cache it (estimated as --dry-run does). */
+export function passageCacheable(passage: string, model: string): boolean {
+  return estimateTokens(passage) >= minCacheableTokens(model);
+}
+
+/**
+ * Whether some chunk of this run can be sent in the cached layout: the backend caches, the judge
+ * is on, chunks of `chunkSize` characters can reach the minimum, and both templates have their
+ * passage where it can be taken out. Only such runs name the layout in their generator id
+ * (llm.ts): every other run sends exactly what it sent before caching existed.
+ *
+ * Without the judge nothing reliably reads the cache (only the rare repair or continuation), and a
+ * write costs 1.25x: caching would make a run dearer, so it is not done.
+ */
+export function runMayCachePassages(backend: LlmBackendName, settings: LlmSettings, chunkSize: number | undefined): boolean {
+  if (chunkSize === undefined || !settings.judge || !promptCacheOn(backend, settings)) return false;
+  if (estimateTokensOfChars(chunkSize) < minCacheableTokens(settings.model)) return false;
+  return [settings.template, judgeTemplateFor(settings.template)].every((name) => withoutPassage(loadTemplate(name)) !== undefined);
+}
+
+/** How one request of a chunk is laid out: its template, and the cached system block if any. */
+export interface PromptLayout {
+  template: PromptTemplate;
+  /** The passage block, sent first and marked for the prompt cache; absent: the template as written. */
+  cachedPrefix?: string;
+}
+
+/** The layout for a template and a passage: byte-identical `cachedPrefix` for every request of a chunk. */
+export function layoutFor(template: PromptTemplate, passage: string, model: string, cache: boolean): PromptLayout {
+  if (!cache || !passageCacheable(passage, model)) return { template };
+  const taken = withoutPassage(template);
+  if (!taken) return { template };
+  return { template: taken, cachedPrefix: render(PASSAGE_BLOCK, { text: passage }) };
+}
