@@ -114,24 +114,32 @@ export const SYSTEMATIC_CONTEXT_REFUSALS = 5;
 const MAX_BACKOFF_MS = 30_000;
 
 export class LlmRequester {
-  private contextRead: Promise<number | undefined> | undefined;
+  private contextSynced: Promise<void> | undefined;
 
   constructor(private readonly o: RequesterOptions) {}
 
   /**
-   * The server's context, when a refusal has said it: in this worker, or in an earlier run (kept
-   * in the journal, read once; not with --no-cache).
+   * The server's context, when a refusal has said it: to this worker, or to an earlier run (kept
+   * in the run's journal; not read with --no-cache). A context this worker knows and the journal
+   * lacks is written there, so the next run in another process knows it too.
    */
   async knownContext(): Promise<number | undefined> {
+    await (this.contextSynced ??= this.syncContext());
+    return this.o.health.contextTokens;
+  }
+
+  private async syncContext(): Promise<void> {
     const health = this.o.health;
-    if (health.contextTokens !== undefined || !this.o.readJournal) return health.contextTokens;
-    this.contextRead ??= this.o.journal.get(contextKey(this.o.identity)).then((entry) => {
-      const limit = entry?.purpose === CONTEXT_PURPOSE ? Number(entry.reply.text) : NaN;
-      return Number.isSafeInteger(limit) && limit > 0 ? limit : undefined;
-    });
-    const stored = await this.contextRead;
+    const entry = this.o.readJournal ? await this.o.journal.get(contextKey(this.o.identity)) : undefined;
+    const limit = entry?.purpose === CONTEXT_PURPOSE ? Number(entry.reply.text) : NaN;
+    const stored = Number.isSafeInteger(limit) && limit > 0 ? limit : undefined;
     if (stored !== undefined) health.contextTokens = Math.min(health.contextTokens ?? Infinity, stored);
-    return health.contextTokens;
+    if (health.contextTokens !== undefined && health.contextTokens !== stored) await this.keepContext(health.contextTokens);
+  }
+
+  private async keepContext(limit: number): Promise<void> {
+    const reply = { text: String(limit), promptTokens: 0, completionTokens: 0, truncated: false, finishReason: CONTEXT_PURPOSE };
+    await this.o.journal.put(contextKey(this.o.identity), CONTEXT_PURPOSE, reply, 0, false);
   }
 
   /** Learns the server's context from a refusal, and keeps it for later runs when it is news. */
@@ -140,8 +148,7 @@ export class LlmRequester {
     // A server's context does not change under a run; the smallest one heard is the safe one.
     if (limit >= (health.contextTokens ?? Infinity)) return;
     health.contextTokens = limit;
-    const reply = { text: String(limit), promptTokens: 0, completionTokens: 0, truncated: false, finishReason: CONTEXT_PURPOSE };
-    await this.o.journal.put(contextKey(this.o.identity), CONTEXT_PURPOSE, reply, 0, false);
+    await this.keepContext(limit);
   }
 
   /**
