@@ -152,12 +152,36 @@ describe("chunks longer than the server's context", () => {
     expect(s.requests).toHaveLength(1); // no part was sent: none could fit
   });
 
+  it('leave the judge unfitted: a judge request refused for size rejects the chunk\'s pairs as context_too_long', async () => {
+    const s = await server({ contextTokens: 1200 });
+    // Longer than the others: the judge's prompt is shorter than the generation's.
+    const b = await batchOf(corpus(1, 36), s, { llmConcurrency: 1, judge: true, minScore: 3 });
+    const summary = await processBatch(b.input, noHeartbeat);
+    expect(summary.counters.llm?.['fit.chunks']).toBe(1);
+    const [shard] = await shardsOf(b);
+    // The pairs came from the parts; the judge, shown the whole chunk, was refused.
+    expect(shard!.pairs.length).toBeGreaterThan(1);
+    for (const p of shard!.pairs) {
+      expect(p.question).not.toBe('');
+      expect(p.reasons).toEqual(['context_too_long']);
+      expect(p.detail).toMatch(/the server refused the judge's request for this chunk as too long for its context; lower --chunk-size/);
+    }
+    expect(s.requests.filter((r) => r.kind === 'judge')).toHaveLength(1);
+  });
+
   it('do not stop the run when every chunk can be fitted, and do when none can', async () => {
-    // Six documents refused at first, all at once (the systematic-refusal rule's threshold is five).
-    const fits = await server({ contextTokens: 1200 });
+    // Every whole chunk is refused, by a server that counts twice our estimate of its tokens: six
+    // documents, six refusals (the systematic-refusal rule's threshold is five), each then fitted.
+    const fits = await server({
+      handler: (r) => {
+        const n = 2 * Math.ceil(promptOf(r).length / 4);
+        return r.passage.length > 2000 ? { status: 400, message: `request (${n} tokens) exceeds the available context size (4000 tokens), try increasing it` } : undefined;
+      },
+    });
     const ok = await processBatch((await batchOf(corpus(6, 28), fits, { llmConcurrency: 16 })).input, noHeartbeat);
-    expect(fits.statuses.filter((x) => x === 400).length).toBeGreaterThanOrEqual(5);
+    expect(fits.statuses.filter((x) => x === 400)).toHaveLength(6);
     expect(ok.counters.documentsDone).toBe(6);
+    expect(ok.counters.llm?.['fit.chunks']).toBe(6);
     const none = await server({ contextTokens: 900 });
     const err = (await processBatch((await batchOf(corpus(6, 28), none, { llmConcurrency: 1 })).input, noHeartbeat).catch((e: unknown) => e)) as ApplicationFailure;
     expect(err).toBeInstanceOf(ApplicationFailure);
