@@ -15,6 +15,7 @@
  *   attempts                                                      requests sent, answered or not
  *   failures.<kind>                                               rate_limited, server_error, timeout, ...
  *   waitMs                                                        backing off and waiting for quota
+ *   fit.chunks|parts                                              chunks split to fit the server's context, their parts
  */
 export type LlmUsage = Record<string, number>;
 

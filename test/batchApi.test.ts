@@ -206,7 +206,7 @@ describe.each(BACKENDS)('%s batches', (backend) => {
     const err = (await backendFor(backend, s).complete(long).catch((e: unknown) => e)) as ApplicationFailure;
     expect([err.type, err.nonRetryable]).toEqual(['LlmContextTooLong', true]);
     const promptTokens = Math.ceil([long.system, long.messages[0]!.content].join('\n').length / 4);
-    expect(err.message).toContain(backend === 'openai' ? 'the request exceeds the available context size, try increasing it' : `prompt is too long: ${promptTokens} tokens > 40 maximum`);
+    expect(err.message).toContain(backend === 'openai' ? `request (${promptTokens} tokens) exceeds the available context size (40 tokens), try increasing it` : `prompt is too long: ${promptTokens} tokens > 40 maximum`);
     // In a batch the same request is an item rejected for good; a short one passes.
     const { results } = await runToEnd(providerFor(backend, s), [
       { customId: 'long', request: long },
@@ -225,7 +225,7 @@ describe.each(BACKENDS)('%s batches', (backend) => {
       });
       expect(res.status).toBe(400);
       expect(await res.text()).toBe(
-        `{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":${promptTokens},"n_ctx":40}}`,
+        `{"error":{"code":400,"message":"request (${promptTokens} tokens) exceeds the available context size (40 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":${promptTokens},"n_ctx":40}}`,
       );
     }
   });

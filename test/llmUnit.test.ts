@@ -13,6 +13,7 @@ import { createGenerator } from '../activities/generate/index.js';
 import { llmGeneratorId } from '../activities/generate/llm.js';
 import { cleanPairs, extractJson, PairsReply, parseReply, parseScores, salvagePairs } from '../activities/generate/replies.js';
 import { retryAfterMs, toLlmFailure, type RequestTarget } from '../activities/generate/llmErrors.js';
+import { MAX_PARTS, parseContextRefusal, partsNeeded, refusalRatio, shareOut, splitText } from '../activities/generate/contextFit.js';
 import { generationValues, judgeValues, loadTemplate, parseTemplate, render } from '../activities/generate/prompts.js';
 import { LlmGenerator } from '../activities/generate/llm.js';
 import { processBatch, shardKeyFor, shardSettingsKey, type BatchProgress } from '../activities/processBatch.js';
@@ -74,6 +75,85 @@ describe('LLM request failures', () => {
   it('leaves errors that are not the SDK\'s alone', () => {
     const e = new TypeError('bug');
     expect(toLlmFailure(e, target)).toBe(e);
+  });
+});
+
+describe("fitting a chunk to the server's context", () => {
+  // What real servers say when a request does not fit, and the numbers read from it.
+  const REFUSALS: Array<[server: string, message: string, expected: { limit: number; requested?: number } | undefined]> = [
+    ['llama.cpp llama-server', 'request (556 tokens) exceeds the available context size (512 tokens), try increasing it', { limit: 512, requested: 556 }],
+    ['llama.cpp llama-server, older (numbers from the body)', 'the request exceeds the available context size, try increasing it (n_prompt_tokens=556, n_ctx=512)', { limit: 512, requested: 556 }],
+    ['vLLM / OpenAI', "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (1900 in the messages, 200 in the completion). Please reduce the length of the messages or completion.", { limit: 2048, requested: 2100 }],
+    ['OpenAI', "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the messages.", { limit: 8192, requested: 9000 }],
+    ['vLLM, newer', "'max_tokens' is too large: 500. This model's maximum context length is 2048 tokens and your request has 1900 input tokens (500 > 2048 - 1900).", { limit: 2048, requested: 1900 }],
+    ['Anthropic', 'prompt is too long: 210000 tokens > 200000 maximum', { limit: 200000, requested: 210000 }],
+    ['llama.cpp llama-server, older (no numbers)', 'the request exceeds the available context size, try increasing it', undefined],
+    ['a proxy', '413 Payload Too Large', undefined],
+  ];
+
+  /** The SDK's error for a response body `{"error": {...}}`, as the server sent it. */
+  const refusedWith = (status: number, error: Record<string, unknown>) => OpenAiApiError.generate(status, { error }, undefined, new Headers());
+
+  it.each(REFUSALS)('reads the context from %s', (_server, message, expected) => {
+    expect(parseContextRefusal(message)).toEqual(expected);
+    // As the requester sees it: the mapped failure's message, with where the server is in front.
+    const mapped = failure(refusedWith(message.startsWith('413 ') ? 413 : 400, { message: message.replace(/^413 /, '') }));
+    expect(mapped.type).toBe('LlmContextTooLong');
+    expect(parseContextRefusal(mapped.message)).toEqual(expected);
+  });
+
+  it("adds an older llama-server's n_ctx from the error body to the message", () => {
+    const f = failure(refusedWith(400, { message: 'the request exceeds the available context size, try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: 700, n_ctx: 512 }));
+    expect(f.type).toBe('LlmContextTooLong');
+    expect(parseContextRefusal(f.message)).toEqual({ limit: 512, requested: 700 });
+    // A message that has its numbers gets nothing added.
+    const plain = failure(refusedWith(400, { message: 'request (556 tokens) exceeds the available context size (512 tokens), try increasing it', n_prompt_tokens: 556, n_ctx: 512 }));
+    expect(plain.message).not.toContain('n_ctx=');
+  });
+
+  it('plans the fewest parts that fit, with room for the instruction and the reply, or none', () => {
+    const budget = { limit: 2000, overheadTokens: 800, replyTokens: 300, ratio: 1 };
+    // floor(2000 * 0.85) - 300 - 800 = 600 tokens of text a part, 2400 characters.
+    expect(partsNeeded(2400, budget)).toBe(1);
+    expect(partsNeeded(2404, budget)).toBe(2);
+    expect(partsNeeded(7000, budget)).toBe(3);
+    // The server counts twice our estimate: the instruction takes more and each part holds less.
+    expect(partsNeeded(2400, { ...budget, ratio: 2 })).toBeUndefined(); // 1700 - 300 - 1600 < 64
+    expect(partsNeeded(2400, { ...budget, limit: 4000, ratio: 2 })).toBe(1); // 3400 - 300 - 1600 = 1500 a part: 600 x 2 fits
+    expect(partsNeeded(4000, { ...budget, limit: 4000, ratio: 2 })).toBe(2); // 1000 x 2 does not
+    // The instruction alone fills the context; or a chunk would take more than MAX_PARTS parts.
+    expect(partsNeeded(100, { ...budget, overheadTokens: 1400 })).toBeUndefined();
+    expect(partsNeeded(2400 * MAX_PARTS + 4, budget)).toBeUndefined();
+    expect(refusalRatio({ limit: 512, requested: 600 }, 300)).toBe(2);
+    expect(refusalRatio({ limit: 512, requested: 200 }, 300)).toBe(1);
+    expect(refusalRatio({ limit: 512 }, 300)).toBe(1);
+  });
+
+  it('shares the pairs out between the parts, all of them, earlier parts first', () => {
+    expect(shareOut(3, 1)).toEqual([3]);
+    expect(shareOut(3, 2)).toEqual([1, 2]);
+    expect(shareOut(6, 3)).toEqual([2, 2, 2]);
+    expect(shareOut(2, 4)).toEqual([0, 1, 0, 1]);
+    for (const [m, n] of [[5, 3], [3, 7], [10, 4]] as const) expect(shareOut(m, n).reduce((a, b) => a + b, 0)).toBe(m);
+  });
+
+  it('cuts at paragraph breaks, else sentence ends, else spaces; the parts are the text', () => {
+    const paragraphs = ['First paragraph says one thing. It goes on a while.', 'Second paragraph says another thing entirely here.', 'Third one closes the passage with a last remark.'].join('\n\n');
+    const two = splitText(paragraphs, 3);
+    expect(two.join('')).toBe(paragraphs);
+    expect(two.map((p) => p.trim())).toEqual(paragraphs.split('\n\n'));
+    const sentences = 'One sentence is here and it is long enough. Another sentence follows it right away. A third ends the text.';
+    const cut = splitText(sentences, 2);
+    expect(cut.join('')).toBe(sentences);
+    expect(cut[0]).toMatch(/\.\s$/);
+    expect(cut[1]).toMatch(/^[A-Z]/);
+    const words = 'word '.repeat(100).trim();
+    const byWords = splitText(words, 4);
+    expect(byWords).toHaveLength(4);
+    expect(byWords.join('')).toBe(words);
+    for (const p of byWords.slice(1)) expect(p.startsWith('word')).toBe(true);
+    expect(splitText('x'.repeat(10), 3).join('')).toBe('x'.repeat(10));
+    expect(splitText(paragraphs, 1)).toEqual([paragraphs]);
   });
 });
 

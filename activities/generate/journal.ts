@@ -51,6 +51,18 @@ export function requestKey(id: RequestIdentity): string {
   );
 }
 
+/**
+ * Where a server's context, once a refusal has said it, is kept (contextFit.ts): a later run, in
+ * another process, splits the chunks that need it before sending them, as the first run ended up
+ * doing. Not a request key: no request hashes to it.
+ */
+export function contextKey(id: Pick<RequestIdentity, 'backend' | 'model' | 'baseUrl'>): string {
+  return sha256Hex(JSON.stringify(['corpus-qa-context-v1', id.backend, id.model, id.baseUrl]));
+}
+
+/** The purpose of a context entry: its reply text is the context in tokens. */
+export const CONTEXT_PURPOSE = 'server_context';
+
 export class Journal {
   private readonly store: OutputStore;
   /** Local <out> only: an object store has no appends, so there each entry is an object of its own. */

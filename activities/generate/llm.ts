@@ -6,7 +6,8 @@
  * Per chunk: one generation request. A reply that does not parse gets one repair request (the
  * model is shown the error). A reply cut off at the token limit keeps its complete pairs and
  * asks only for the rest, with twice the room. A chunk too long for the server's context is
- * reported as such. The judge scores a chunk's passing pairs in one request; pairs it did not
+ * split to fit it when the server says how large its context is (contextFit.ts), else reported
+ * as such. The judge scores a chunk's passing pairs in one request; pairs it did not
  * score are asked about once more, alone, so no pair is rejected for another pair's score.
  */
 import { LlmRuntime, type Chunk, type LlmSettings } from '../../schemas/index.js';
@@ -21,10 +22,11 @@ import { openAiBackend } from './openai.js';
 import { priceFor } from './pricing.js';
 import { LANGUAGE_DETECTOR_VERSION } from '../language.js';
 import { generationValues, judgeTemplateFor, judgeValues, loadTemplate, render, type PromptTemplate } from './prompts.js';
+import { estimateTokens, MAX_FIT_DEPTH, partsNeeded, refusalRatio, shareOut, splitText, type FitBudget } from './contextFit.js';
 import { cleanPairs, PAIRS_SCHEMA, PairsReply, parseReply, parseScores, salvagePairs, SCORES_SCHEMA, type Score } from './replies.js';
 import { layoutFor, runMayCachePassages, type PromptLayout } from './promptCache.js';
-import { ContextTooLong, LlmRequester, ServerHealth, type LlmCall } from './requester.js';
-import type { RequestPurpose } from '../../schemas/llmUsage.js';
+import { ContextTooLong, LlmRequester, ServerHealth, WouldNotFit, type LlmCall } from './requester.js';
+import { bump, type RequestPurpose } from '../../schemas/llmUsage.js';
 
 export const DEFAULT_LLM_RUNTIME: LlmRuntime = LlmRuntime.parse({});
 
@@ -65,6 +67,19 @@ export function llmGeneratorId(backend: LlmBackendName, s: LlmSettings, chunkSiz
   return id;
 }
 
+/** Reply room kept per pair asked for when fitting a chunk and --max-tokens is not set. */
+const REPLY_TOKENS_PER_PAIR = 128;
+
+/** A chunk that could not be fitted to the server's context: what the server said last. */
+class Unfitted extends Error {
+  constructor(readonly serverSaid: string) {
+    super(serverSaid);
+  }
+}
+
+/** A generation, and how many part requests it took (1: the chunk went whole). */
+type Fitted = ChunkGeneration & { parts: number };
+
 const backendFactories = { openai: openAiBackend, anthropic: anthropicBackend } as const;
 const healthByServer = new Map<string, ServerHealth>();
 
@@ -78,6 +93,8 @@ export class LlmGenerator implements Generator {
   private readonly requester: LlmRequester;
   private readonly limit: number | undefined;
   private readonly health: ServerHealth;
+  private readonly outDir: string;
+  private readonly warn: (message: string) => void;
   /** Long passages go in a cached first system block (promptCache.ts); decided with the id. */
   private readonly cachePassages: boolean;
 
@@ -98,6 +115,8 @@ export class LlmGenerator implements Generator {
     let health = healthByServer.get(server);
     if (!health) healthByServer.set(server, (health = new ServerHealth()));
     this.health = health;
+    this.outDir = env.outDir;
+    this.warn = env.warn ?? (() => undefined);
     let backend: ChatBackend | undefined;
     this.requester = new LlmRequester({
       identity: {
@@ -135,7 +154,7 @@ export class LlmGenerator implements Generator {
     return layoutFor(template, chunk.text, this.settings.model, this.cachePassages);
   }
 
-  private call(purpose: RequestPurpose, layout: PromptLayout, schema: string, values: Record<string, string | number>, messages: ChatMessage[], maxTokens?: number, document?: string): LlmCall {
+  private call(purpose: RequestPurpose, layout: PromptLayout, schema: string, values: Record<string, string | number>, messages: ChatMessage[], maxTokens?: number): LlmCall {
     return {
       purpose,
       template: layout.template.name,
@@ -144,7 +163,6 @@ export class LlmGenerator implements Generator {
       ...(layout.cachedPrefix !== undefined ? { cachedPrefix: layout.cachedPrefix } : {}),
       messages,
       ...(maxTokens ? { maxTokens } : {}),
-      ...(document ? { document } : {}),
     };
   }
 
@@ -178,24 +196,108 @@ export class LlmGenerator implements Generator {
 
   async generateChunk(chunk: Chunk, ctx: CallContext & { maxPairs: number }): Promise<ChunkGeneration> {
     if (ctx.maxPairs <= 0) return { pairs: [] };
-    const layout = this.layout(loadTemplate(this.settings.template), chunk);
-    const values = generationValues(chunk, this.settings, ctx.maxPairs);
+    // Chunk ids start with the document's content hash.
+    const document = chunk.chunkId.slice(0, chunk.chunkId.lastIndexOf('-'));
     try {
-      const messages: ChatMessage[] = [{ role: 'user', content: render(layout.template.user, values) }];
-      // Chunk ids start with the document's content hash.
-      const document = chunk.chunkId.slice(0, chunk.chunkId.lastIndexOf('-'));
-      const first = await this.requester.ask(this.call('generate', layout, PAIRS_SCHEMA, values, messages, undefined, document), ctx.usage, ctx.signal, ctx.halt);
-      const parsed = parseReply(first.text, PairsReply);
-      if (parsed.ok) return { pairs: cleanPairs(parsed.value.pairs, ctx.maxPairs) };
-      if (first.truncated) return await this.continueCut(layout, values, messages, first, ctx);
-      // Not JSON of the right shape and not cut off: show the model its error, once.
-      const r = await this.askParsed(['generate', 'repair'], layout, PAIRS_SCHEMA, values, (t) => parseReply(t, PairsReply), ctx, first);
-      if ('malformed' in r) return { pairs: [], malformed: r.malformed };
-      return { pairs: cleanPairs(r.value.pairs, ctx.maxPairs) };
+      const { parts, ...generation } = await this.generateFitted(chunk, ctx.maxPairs, 0, ctx);
+      if (parts > 1) this.noteFitted(parts, ctx);
+      return generation;
     } catch (err) {
-      if (err instanceof ContextTooLong) return { pairs: [], contextTooLong: err.serverSaid };
-      throw err;
+      if (!(err instanceof Unfitted)) throw err;
+      this.requester.refusedForGood(document, err.serverSaid);
+      return { pairs: [], contextTooLong: err.serverSaid };
     }
+  }
+
+  /**
+   * `part`'s pairs within the server's context. It goes whole unless the server's context is
+   * known and our estimate says it needs parts; a refused request is split by what the refusal
+   * says, and a part refused again is split once more (depth MAX_FIT_DEPTH), then given up on.
+   *
+   * The cut depends only on the text, the settings and the server's context and words, never on
+   * whether the context was learnt before this chunk or from its own refusal: a chunk the
+   * estimate splits is cut the same way on both paths, and one it does not split is sent whole
+   * on both. So the same chunk gives the same part requests (journaled like any other) in every run.
+   */
+  private async generateFitted(part: Chunk, maxPairs: number, depth: number, ctx: CallContext): Promise<Fitted> {
+    // Only a chunk is split by the known context; a part is split by its own refusal.
+    const planned = (limit: number) => partsNeeded(part.text.length, this.fitBudget(part, maxPairs, limit, 1));
+    const fitsIn = depth === 0 ? (limit: number) => (planned(limit) ?? 1) <= 1 : undefined;
+    const known = depth === 0 ? await this.requester.knownContext() : undefined;
+    if (known !== undefined && !fitsIn!(known)) return this.generateInParts(part, maxPairs, planned(known)!, depth + 1, ctx);
+    try {
+      return { ...(await this.generateText(part, maxPairs, ctx, fitsIn)), parts: 1 };
+    } catch (err) {
+      // The context was learnt while this request waited for its turn: split as above.
+      if (err instanceof WouldNotFit) return this.generateInParts(part, maxPairs, planned(err.contextTokens)!, depth + 1, ctx);
+      if (!(err instanceof ContextTooLong)) throw err;
+      const refusal = err.refusal;
+      if (!refusal || depth >= MAX_FIT_DEPTH) throw new Unfitted(err.serverSaid);
+      // Our estimate first (as when the context is known beforehand); where it said the text
+      // fits, the server's own count of this request says by how much it was wrong.
+      let parts = partsNeeded(part.text.length, this.fitBudget(part, maxPairs, refusal.limit, 1));
+      if (parts === 1) parts = partsNeeded(part.text.length, this.fitBudget(part, maxPairs, refusal.limit, refusalRatio(refusal, err.estimatedPromptTokens)));
+      if (parts === undefined) throw new Unfitted(err.serverSaid);
+      return this.generateInParts(part, maxPairs, Math.max(2, parts), depth + 1, ctx);
+    }
+  }
+
+  /** The text cut into `parts`, each asked for its share of `maxPairs`; pairs merged in text order. */
+  private async generateInParts(part: Chunk, maxPairs: number, parts: number, depth: number, ctx: CallContext): Promise<Fitted> {
+    const texts = splitText(part.text, parts);
+    const shares = shareOut(maxPairs, texts.length);
+    // Settled, not Promise.all: a part that fails must not leave its siblings' requests (and
+    // their figures) running after the chunk has been given up.
+    const settled = await Promise.allSettled(
+      texts.map((text, i) => (shares[i]! > 0 ? this.generateFitted({ ...part, text }, shares[i]!, depth, ctx) : Promise.resolve<Fitted>({ pairs: [], parts: 0 }))),
+    );
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof Unfitted));
+    if (failed) throw failed.reason;
+    const unfitted = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (unfitted) throw unfitted.reason;
+    const results = settled.map((r) => (r as PromiseFulfilledResult<Fitted>).value);
+    const pairs = cleanPairs(results.flatMap((r) => r.pairs), maxPairs);
+    const used = results.reduce((n, r) => n + r.parts, 0);
+    // A part whose reply stayed unusable loses its pairs; the chunk is malformed only if no part gave any.
+    const malformed = pairs.length === 0 ? results.find((r) => r.malformed)?.malformed : undefined;
+    return { pairs, parts: used, ...(malformed ? { malformed } : {}) };
+  }
+
+  /** What a request for `part` costs besides its text, and what is kept for the reply. */
+  private fitBudget(part: Chunk, maxPairs: number, limit: number, ratio: number): FitBudget {
+    const template = loadTemplate(this.settings.template);
+    const values = generationValues({ ...part, text: '' }, this.settings, maxPairs);
+    const overheadTokens = estimateTokens(render(template.system, values).length + render(template.user, values).length);
+    const replyTokens = this.limit ?? Math.min(Math.floor(limit / 4), REPLY_TOKENS_PER_PAIR * maxPairs);
+    return { limit, overheadTokens, replyTokens, ratio };
+  }
+
+  /** Counts a chunk split to fit (stats.json's llm.fitted), and says so once per run and server. */
+  private noteFitted(parts: number, ctx: CallContext): void {
+    bump(ctx.usage, 'fit.chunks');
+    bump(ctx.usage, 'fit.parts', parts);
+    if (this.health.fitWarned.has(this.outDir)) return;
+    this.health.fitWarned.add(this.outDir);
+    this.warn(
+      `the server's context is ${this.health.contextTokens ?? 'smaller than a chunk'} tokens` +
+        ` (${this.backendName} ${this.settings.baseUrl ?? ''} ${this.settings.model}); chunks are split to fit; a smaller --chunk-size avoids the split`,
+    );
+  }
+
+  /** One text's pairs: the generation request, a repair or continuation when the reply needs one. */
+  private async generateText(chunk: Chunk, maxPairs: number, ctx: CallContext, fitsIn?: LlmCall['fitsIn']): Promise<ChunkGeneration> {
+    const at = { ...ctx, maxPairs };
+    const layout = this.layout(loadTemplate(this.settings.template), chunk);
+    const values = generationValues(chunk, this.settings, maxPairs);
+    const messages: ChatMessage[] = [{ role: 'user', content: render(layout.template.user, values) }];
+    const first = await this.requester.ask({ ...this.call('generate', layout, PAIRS_SCHEMA, values, messages), ...(fitsIn ? { fitsIn } : {}) }, ctx.usage, ctx.signal, ctx.halt);
+    const parsed = parseReply(first.text, PairsReply);
+    if (parsed.ok) return { pairs: cleanPairs(parsed.value.pairs, maxPairs) };
+    if (first.truncated) return await this.continueCut(layout, values, messages, first, at);
+    // Not JSON of the right shape and not cut off: show the model its error, once.
+    const r = await this.askParsed(['generate', 'repair'], layout, PAIRS_SCHEMA, values, (t) => parseReply(t, PairsReply), ctx, first);
+    if ('malformed' in r) return { pairs: [], malformed: r.malformed };
+    return { pairs: cleanPairs(r.value.pairs, maxPairs) };
   }
 
   /** A reply cut at the token limit: keep its complete pairs, ask for the rest with more room. */
@@ -243,8 +345,11 @@ export class LlmGenerator implements Generator {
         if ('value' in again) again.value.forEach((s, k) => scores.set(missing[k]!, { ...s, index: missing[k]! + 1 }));
       }
     } catch (err) {
-      if (err instanceof ContextTooLong) return { contextTooLong: err.serverSaid };
-      throw err;
+      // No fitting for the judge: it must see the whole chunk to say whether a pair is grounded
+      // in it, so a judge request refused for size stays a context_too_long rejection.
+      if (!(err instanceof ContextTooLong)) throw err;
+      this.requester.refusedForGood(chunk.chunkId.slice(0, chunk.chunkId.lastIndexOf('-')), err.serverSaid);
+      return { contextTooLong: err.serverSaid };
     }
     const out: Array<PairScore | undefined> = pairs.map((_, i) => {
       const s = scores.get(i);

@@ -10,6 +10,7 @@
 import { APIConnectionTimeoutError as AnthropicTimeout, APIError as AnthropicApiError, APIUserAbortError as AnthropicAbort } from '@anthropic-ai/sdk';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
+import { parseContextRefusal } from './contextFit.js';
 import { APIConnectionTimeoutError as OpenAiTimeout, APIError as OpenAiApiError, APIUserAbortError as OpenAiAbort } from 'openai';
 
 export type LlmBackendName = 'openai' | 'anthropic';
@@ -102,6 +103,19 @@ function clip(text: string, max = 300): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/**
+ * Older llama-server builds give the numbers only in the error body (`n_prompt_tokens`, `n_ctx`),
+ * not in the message the SDK keeps: add them, in a form contextFit.ts reads.
+ */
+function contextFields(err: ApiErrorLike): string {
+  if (parseContextRefusal(err.message)) return '';
+  const body = (err as { error?: unknown }).error;
+  if (!body || typeof body !== 'object') return '';
+  const { n_prompt_tokens: requested, n_ctx: limit } = body as Record<string, unknown>;
+  if (typeof limit !== 'number') return '';
+  return ` (n_prompt_tokens=${typeof requested === 'number' ? requested : '?'}, n_ctx=${limit})`;
+}
+
 function isApiError(err: unknown): err is ApiErrorLike {
   return err instanceof OpenAiApiError || err instanceof AnthropicApiError;
 }
@@ -181,7 +195,7 @@ export function toLlmFailure(err: unknown, target: RequestTarget): unknown {
     return ApplicationFailure.create({
       type: 'LlmContextTooLong',
       nonRetryable: true,
-      message: `${where} refused the request as too long for its context (${status}): ${serverSaid}`,
+      message: `${where} refused the request as too long for its context (${status}): ${serverSaid}${contextFields(err)}`,
     });
   }
   // Other 4xx: the request itself is wrong for this server (an unsupported parameter, a billing

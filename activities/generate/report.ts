@@ -69,6 +69,8 @@ export function llmStats(u: LlmUsage, settings: LlmSettings, overrides: { priceI
     attempts: u.attempts ?? 0,
     failures,
     waitSeconds: Math.round((u.waitMs ?? 0) / 100) / 10,
+    // Chunks split to fit the server's context, and the part requests they became (absent when none was).
+    ...(u['fit.chunks'] ? { fitted: { chunks: u['fit.chunks'], parts: u['fit.parts'] ?? 0 } } : {}),
     byStage,
     // What reading back earlier answers saved: replies from the journal, documents from their shards.
     saved,

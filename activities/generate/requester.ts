@@ -10,15 +10,18 @@
  *   document error.
  * - A reply is written to the journal before it is returned, so it is paid for once.
  * - A refusal for size (context length) is the chunk's problem, not the run's: it is thrown as
- *   ContextTooLong for the caller to record, unless every request so far was refused that way,
- *   which means a misconfigured server or --chunk-size: then the run stops and says so.
+ *   ContextTooLong for the caller to fit (llm.ts splits the chunk) or record, and the server's
+ *   context, when the refusal names it, is remembered for the server's later requests. Only a
+ *   refusal the caller could not fit counts towards stopping the run (`refusedForGood`): when
+ *   every request so far ended that way, the server or --chunk-size is misconfigured.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { setMaxListeners } from 'node:events';
 import type { ChatBackend, ChatMessage, ChatReply } from './chat.js';
-import { Journal, requestKey, type RequestIdentity } from './journal.js';
+import { CONTEXT_PURPOSE, contextKey, Journal, requestKey, type RequestIdentity } from './journal.js';
 import type { RequestLimiter } from './limiter.js';
 import { abortableSleep } from './limiter.js';
+import { parseContextRefusal, type ContextRefusal } from './contextFit.js';
 import { failureKind, retryDelayMs, type FailureKind } from './llmErrors.js';
 import { cacheSavingMicroUsd, replyCostMicroUsd, type Price } from './pricing.js';
 import { addReply, bump, type LlmUsage, type RequestPurpose } from '../../schemas/llmUsage.js';
@@ -34,13 +37,29 @@ export interface LlmCall {
   messages: ChatMessage[];
   /** A limit for this request only (a truncated reply is re-asked with more room). */
   maxTokens?: number;
-  /** Which document it is for (a refusal for size is systematic only across documents). */
-  document?: string;
+  /**
+   * False when the request should not go to a server of this context (the caller splits it):
+   * asked again just before sending, since the context may have been learnt while it waited.
+   */
+  fitsIn?: (contextTokens: number) => boolean;
 }
 
 export class ContextTooLong extends Error {
-  constructor(readonly serverSaid: string) {
+  constructor(
+    readonly serverSaid: string,
+    /** The server's context (and what it counted), when its message says so. */
+    readonly refusal: ContextRefusal | undefined,
+    /** Our estimate of the refused request's prompt, in tokens (characters / 4). */
+    readonly estimatedPromptTokens: number,
+  ) {
     super(serverSaid);
+  }
+}
+
+/** Thrown instead of sending a request the server's known context will not hold (LlmCall.fitsIn). */
+export class WouldNotFit extends Error {
+  constructor(readonly contextTokens: number) {
+    super(`the request does not fit the server's context of ${contextTokens} tokens`);
   }
 }
 
@@ -62,8 +81,13 @@ export class RequestPending extends Error {
 export class ServerHealth {
   lastAnswerAt = Date.now();
   answers = 0;
+  /** Refusals for size that could not be fitted, and the documents they were for. */
   contextRefusals = 0;
   readonly refusedDocuments = new Set<string>();
+  /** The server's context in tokens, once a refusal has said it: later chunks are split before they are sent. */
+  contextTokens: number | undefined;
+  /** The runs (<out>) told that chunks are split to fit this server: once per run. */
+  readonly fitWarned = new Set<string>();
   inFlight = 0;
   /** Set while requests are backing off, for progress lines and the UI. */
   waiting: { kind: FailureKind | 'quota'; message: string; untilMs: number } | undefined;
@@ -92,7 +116,63 @@ export const SYSTEMATIC_CONTEXT_REFUSALS = 5;
 const MAX_BACKOFF_MS = 30_000;
 
 export class LlmRequester {
+  private contextSynced: Promise<void> | undefined;
+
   constructor(private readonly o: RequesterOptions) {}
+
+  /**
+   * The server's context, when a refusal has said it: to this worker, or to an earlier run (kept
+   * in the run's journal; not read with --no-cache). A context this worker knows and the journal
+   * lacks is written there, so the next run in another process knows it too.
+   */
+  async knownContext(): Promise<number | undefined> {
+    await (this.contextSynced ??= this.syncContext());
+    return this.o.health.contextTokens;
+  }
+
+  private async syncContext(): Promise<void> {
+    const health = this.o.health;
+    const entry = this.o.readJournal ? await this.o.journal.get(contextKey(this.o.identity)) : undefined;
+    const limit = entry?.purpose === CONTEXT_PURPOSE ? Number(entry.reply.text) : NaN;
+    const stored = Number.isSafeInteger(limit) && limit > 0 ? limit : undefined;
+    if (stored !== undefined) health.contextTokens = Math.min(health.contextTokens ?? Infinity, stored);
+    if (health.contextTokens !== undefined && health.contextTokens !== stored) await this.keepContext(health.contextTokens);
+  }
+
+  private async keepContext(limit: number): Promise<void> {
+    const reply = { text: String(limit), promptTokens: 0, completionTokens: 0, truncated: false, finishReason: CONTEXT_PURPOSE };
+    await this.o.journal.put(contextKey(this.o.identity), CONTEXT_PURPOSE, reply, 0, false);
+  }
+
+  /** Learns the server's context from a refusal, and keeps it for later runs when it is news. */
+  private async learnContext(limit: number): Promise<void> {
+    const health = this.o.health;
+    // A server's context does not change under a run; the smallest one heard is the safe one.
+    if (limit >= (health.contextTokens ?? Infinity)) return;
+    health.contextTokens = limit;
+    await this.keepContext(limit);
+  }
+
+  /**
+   * A refusal for size the caller could not fit: the chunk is rejected. One long document refused
+   * chunk after chunk is that document's problem; several documents refused, with nothing
+   * answered at all, is the setup's: then the run stops (LlmContextTooSmall) and says what to fix.
+   * A refusal that was fitted and answered never counts: an answer is on record then.
+   */
+  refusedForGood(document: string, serverSaid: string): void {
+    const health = this.o.health;
+    health.contextRefusals++;
+    health.refusedDocuments.add(document);
+    if (health.answers === 0 && health.contextRefusals >= SYSTEMATIC_CONTEXT_REFUSALS && health.refusedDocuments.size >= 2) {
+      throw ApplicationFailure.create({
+        type: 'LlmContextTooSmall',
+        nonRetryable: true,
+        message:
+          `the first ${health.contextRefusals} requests (${health.refusedDocuments.size} documents) were all refused as too long for the server's context ` +
+          `(${serverSaid}): lower --chunk-size (or --max-tokens), or start the server with a larger context`,
+      });
+    }
+  }
 
   keyOf(call: LlmCall): string {
     return requestKey({
@@ -127,7 +207,8 @@ export class LlmRequester {
     if (this.o.overBudget?.()) throw new BudgetReached();
     const health = this.o.health;
     const firstTriedAt = Date.now();
-    const estimate = Math.ceil((call.system.length + (call.cachedPrefix?.length ?? 0) + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4) + (call.maxTokens ?? this.o.identity.defaultMaxTokens ?? 500);
+    const promptEstimate = Math.ceil((call.system.length + (call.cachedPrefix?.length ?? 0) + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
+    const estimate = promptEstimate + (call.maxTokens ?? this.o.identity.defaultMaxTokens ?? 500);
     for (let attempt = 1; ; attempt++) {
       const waitSignal = halt ? (signal ? AbortSignal.any([signal, halt]) : halt) : signal;
       if (waitSignal) setMaxListeners(0, waitSignal);
@@ -138,6 +219,11 @@ export class LlmRequester {
       if (halt?.aborted) {
         slot.release();
         throw halt.reason;
+      }
+      const known = health.contextTokens;
+      if (known !== undefined && call.fitsIn?.(known) === false) {
+        slot.release();
+        throw new WouldNotFit(known);
       }
       // The budget again, now that this request is next to go: every request of a document is
       // queued at once, and what the ones before it cost is known only once they are answered.
@@ -182,20 +268,10 @@ export class LlmRequester {
         if (kind === 'fatal') throw err;
         bump(usage, `failures.${kind}`);
         if (kind === 'context_too_long') {
-          health.contextRefusals++;
-          health.refusedDocuments.add(call.document ?? '');
-          // One long document refused chunk after chunk is that document's problem; several
-          // documents refused before anything was answered is the setup's.
-          if (health.answers === 0 && health.contextRefusals >= SYSTEMATIC_CONTEXT_REFUSALS && health.refusedDocuments.size >= 2) {
-            throw ApplicationFailure.create({
-              type: 'LlmContextTooSmall',
-              nonRetryable: true,
-              message:
-                `the first ${health.contextRefusals} requests (${health.refusedDocuments.size} documents) were all refused as too long for the server's context ` +
-                `(${(err as Error).message}): lower --chunk-size (or --max-tokens), or start the server with a larger context`,
-            });
-          }
-          throw new ContextTooLong((err as Error).message);
+          const said = (err as Error).message;
+          const refusal = parseContextRefusal(said);
+          if (refusal) await this.learnContext(refusal.limit);
+          throw new ContextTooLong(said, refusal, promptEstimate);
         }
         const retryAfter = retryDelayMs(err);
         if (kind === 'rate_limited') this.o.limiter.onRateLimited(retryAfter);

@@ -80,7 +80,7 @@ export interface FakeLlmOptions {
   handler?: (req: FakeRequest) => FakeReply | undefined;
   /** Deterministic faults by request index, for requests the handler left alone. */
   faults?: FaultPattern[];
-  /** A prompt longer than this many tokens (characters / 4) is refused with a 400, as llama.cpp does. */
+  /** A prompt longer than this many tokens (characters / 4) is refused with a 400 in llama-server's words (Anthropic's on /v1/messages). */
   contextTokens?: number;
   /** Cut a reply longer than the request's max tokens to that many tokens (4 characters each). */
   honourMaxTokens?: boolean;
@@ -284,13 +284,16 @@ function errorBody(protocol: Protocol, status: number, message: string): unknown
   return { type: 'error', error: anthropicError(status, message) };
 }
 
-/** What llama.cpp (OpenAI protocol) and Anthropic say about a prompt longer than the context. */
+/**
+ * What llama.cpp's llama-server (OpenAI protocol) and Anthropic say about a prompt longer than
+ * the context, numbers included: corpus-qa learns the context from them (contextFit.ts).
+ */
 function contextErrorBody(protocol: Protocol, promptTokens: number, contextTokens: number): unknown {
   if (protocol === 'openai') {
     return {
       error: {
         code: 400,
-        message: 'the request exceeds the available context size, try increasing it',
+        message: `request (${promptTokens} tokens) exceeds the available context size (${contextTokens} tokens), try increasing it`,
         type: 'exceed_context_size_error',
         n_prompt_tokens: promptTokens,
         n_ctx: contextTokens,
