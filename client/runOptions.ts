@@ -201,8 +201,9 @@ function resolveLlmSettings(o: CorpusExportOptions): LlmSettings | undefined {
     timeoutMs: o.requestTimeoutSeconds === undefined ? undefined : Math.round(o.requestTimeoutSeconds * 1000),
     judge: o.judge ?? false,
     minScore: o.minScore,
-    // Absent unless turned off, so the settings of every other run are what they were.
-    promptCache: o.promptCache === false ? false : undefined,
+    // Absent unless turned off, so the settings of every other run are what they were. Only
+    // Anthropic's requests change with it: on OpenAI it must not make the same run another one.
+    promptCache: o.promptCache === false && generator === 'anthropic' ? false : undefined,
   });
   if (!parsed.success) {
     const flagOf: Record<string, string> = { ...LLM_FLAGS, template: '--prompt-template', timeoutMs: '--request-timeout' };

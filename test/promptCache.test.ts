@@ -184,7 +184,10 @@ describe('Anthropic prompt caching of long passages', () => {
     // Chunks of at most 1,500 characters (~375 tokens), Haiku under 2,048, caching off, OpenAI: the ids of before.
     expect(await idOf({ chunkSize: 1500 })).toBe('anthropic:claude-sonnet-4-6:qa-v2:English+judge-v2>=3');
     expect(await idOf({ model: 'claude-haiku-4-5' })).toBe('anthropic:claude-haiku-4-5:qa-v2:English+judge-v2>=3');
-    expect(await idOf({ model: 'claude-haiku-4-5', chunkSize: 9000 })).toBe('anthropic:claude-haiku-4-5:qa-v2:English:passage-in-system+judge-v2>=3');
+    expect(await idOf({ model: 'claude-haiku-4-5', chunkSize: 17000 })).toBe('anthropic:claude-haiku-4-5:qa-v2:English:passage-in-system+judge-v2>=3');
+    // Haiku 3.x caches from 2,048 tokens, Haiku 4.5 from 4,096.
+    expect(await idOf({ model: 'claude-3-5-haiku-latest', chunkSize: 9000 })).toBe('anthropic:claude-3-5-haiku-latest:qa-v2:English:passage-in-system+judge-v2>=3');
+    expect(await idOf({ model: 'claude-haiku-4-5', chunkSize: 9000 })).toBe('anthropic:claude-haiku-4-5:qa-v2:English+judge-v2>=3');
     expect(await idOf({ promptCache: false })).toBe('anthropic:claude-sonnet-4-6:qa-v2:English+judge-v2>=3');
     // Without the judge nothing but a rare re-ask would read the cache a write pays 1.25x for.
     expect(await idOf({ judge: false })).toBe('anthropic:claude-sonnet-4-6:qa-v2:English');

@@ -5,7 +5,7 @@
  * judge_missing re-asks) all carry the same passage. Sent as the first system block, marked
  * `cache_control`, it is a prefix they share: the first request writes it to the provider's
  * cache (1.25x the input price), the others read it (0.1x) for five minutes. Anthropic ignores
- * the mark on a prefix shorter than its minimum (1,024 tokens; 2,048 for Haiku models), so a
+ * the mark on a prefix shorter than its minimum (1,024 to 4,096 tokens by model), so a
  * shorter passage is sent as it always was, in the user message: no extra bytes, the same
  * journal keys, the same output.
  */
@@ -14,9 +14,18 @@ import { estimateTokens, estimateTokensOfChars } from './estimate.js';
 import type { LlmBackendName } from './llmErrors.js';
 import { judgeTemplateFor, loadTemplate, PASSAGE_BLOCK, render, withoutPassage, type PromptTemplate } from './prompts.js';
 
-/** Anthropic's minimum cacheable prefix, in tokens, by model family. */
+/**
+ * Anthropic's minimum cacheable prefix, in tokens, by model (their published table, late 2026).
+ * It only decides whether a run changes its layout: a figure too low sends the cached layout
+ * for nothing (the API ignores the mark, and charges no write); one too high only misses a saving.
+ */
+const MIN_CACHEABLE: Array<[RegExp, number]> = [
+  [/opus-4-[56]|haiku-4-5/i, 4096],
+  [/haiku/i, 2048],
+];
+
 export function minCacheableTokens(model: string): number {
-  return /haiku/i.test(model) ? 2048 : 1024;
+  return MIN_CACHEABLE.find(([pattern]) => pattern.test(model))?.[1] ?? 1024;
 }
 
 /** On for Anthropic unless --no-prompt-cache; OpenAI caches long prefixes by itself, unasked. */
