@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { LlmSettings, ResolvedRunInput } from '../schemas/index.js';
 import { addReply, type LlmUsage } from '../schemas/llmUsage.js';
-import { anthropicBatchProvider, openAiBatchProvider, splitIntoBatches, type BatchItem, type BatchProvider, type BatchState } from './generate/batchApi.js';
+// batchApi.ts (and the whole SDKs it uses) is imported when a provider is first needed, not by every command.
+import type { BatchItem, BatchProvider, BatchState } from './generate/batchApi.js';
 import { apiKeyFromEnv } from './generate/chat.js';
 import { createGenerator } from './generate/index.js';
 import { Journal } from './generate/journal.js';
@@ -84,9 +85,10 @@ function llmOf(run: ResolvedRunInput): { backend: 'openai' | 'anthropic'; llm: L
   return { backend: g, llm: run.settings.llm };
 }
 
-function providerFor(run: ResolvedRunInput): BatchProvider {
+async function providerFor(run: ResolvedRunInput): Promise<BatchProvider> {
   const { backend, llm } = llmOf(run);
   const key = apiKeyFromEnv(backend);
+  const { anthropicBatchProvider, openAiBatchProvider } = await import('./generate/batchApi.js');
   return backend === 'openai' ? openAiBatchProvider(llm, key) : anthropicBatchProvider(llm, key);
 }
 
@@ -170,7 +172,8 @@ export async function submitBatchRequests(input: { run: ResolvedRunInput; file: 
     customId: r.customId,
     request: { system: r.system, ...(r.cachedPrefix !== undefined ? { cachedPrefix: r.cachedPrefix } : {}), messages: r.messages, ...(r.maxTokens ? { maxTokens: r.maxTokens } : {}) },
   }));
-  const provider = providerFor(input.run);
+  const provider = await providerFor(input.run);
+  const { splitIntoBatches } = await import('./generate/batchApi.js');
   const groups = splitIntoBatches(items, provider);
   const { store, name } = batchFile(input.run, input.file);
   const recordName = `${name}.submitted.json`;
@@ -208,7 +211,7 @@ async function findSubmitted(provider: BatchProvider, intent: { tag: string; ite
 }
 
 export async function pollProviderBatch(input: { run: ResolvedRunInput; batchId: string }): Promise<BatchState> {
-  return providerFor(input.run).poll(input.batchId);
+  return (await providerFor(input.run)).poll(input.batchId);
 }
 
 export interface FetchSummary {
@@ -230,7 +233,7 @@ export async function fetchBatchResults(input: { run: ResolvedRunInput; batchId:
   const sampleErrors: string[] = [];
   let succeeded = 0;
   let failed = 0;
-  for (const r of await providerFor(input.run).results(input.batchId)) {
+  for (const r of await (await providerFor(input.run)).results(input.batchId)) {
     // Not a request of ours (a batch taken for ours after a crash, on an account shared with
     // another run): its answer is not ours to keep or pay for. Ours without an answer are
     // collected again by the next round.

@@ -4,10 +4,11 @@
  * The request parameters and the reading of a message are pure functions, shared with the
  * Message Batches API (batchApi.ts): a batched request is the same request as a synchronous one.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { ClientOptions } from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages';
 import type { LlmSettings } from '../../schemas/index.js';
-import { withFailures, type ChatBackend, type ChatReply, type ChatRequest } from './chat.js';
+import { lazyBackend, withFailures, type ChatBackend, type ChatReply, type ChatRequest } from './chat.js';
 import type { RequestTarget } from './llmErrors.js';
 
 /** The messages API requires a limit; room for a full set of pairs. */
@@ -55,13 +56,13 @@ export function anthropicReplyOf(r: Message): ChatReply {
   };
 }
 
-export function anthropicClient(settings: LlmSettings, apiKey: string): Anthropic {
-  return new Anthropic({
+export function anthropicClientOptions(settings: LlmSettings, apiKey: string): ClientOptions {
+  return {
     apiKey,
     baseURL: settings.baseUrl,
     maxRetries: 0, // Temporal owns retries
     timeout: settings.timeoutMs,
-  });
+  };
 }
 
 export function anthropicTarget(settings: LlmSettings, client: Anthropic, apiKey: string): RequestTarget {
@@ -69,8 +70,11 @@ export function anthropicTarget(settings: LlmSettings, client: Anthropic, apiKey
 }
 
 export function anthropicBackend(settings: LlmSettings, apiKey: string): ChatBackend {
-  const client = anthropicClient(settings, apiKey);
-  return withFailures(anthropicTarget(settings, client, apiKey), async (request) =>
-    anthropicReplyOf(await client.messages.create(anthropicRequestParams(settings, request), { signal: request.signal })),
-  );
+  return lazyBackend(async () => {
+    const { default: Anthropic } = await import('@anthropic-ai/sdk');
+    const client = new Anthropic(anthropicClientOptions(settings, apiKey));
+    return withFailures(anthropicTarget(settings, client, apiKey), async (request) =>
+      anthropicReplyOf(await client.messages.create(anthropicRequestParams(settings, request), { signal: request.signal })),
+    );
+  });
 }

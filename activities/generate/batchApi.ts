@@ -10,13 +10,15 @@
  * `retryable` saying whether sending it again can help.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { toFile } from 'openai';
+// The whole SDKs: this module is imported only when a run uses --batch-api (batchMode.ts).
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI, { toFile } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { LlmSettings } from '../../schemas/index.js';
-import { anthropicClient, anthropicReplyOf, anthropicRequestParams, anthropicTarget } from './anthropic.js';
+import { anthropicClientOptions, anthropicReplyOf, anthropicRequestParams, anthropicTarget } from './anthropic.js';
 import type { ChatReply, ChatRequest } from './chat.js';
 import { scrub, toLlmFailure, type RequestTarget } from './llmErrors.js';
-import { openAiClient, openAiReplyOf, openAiRequestBody, openAiTarget } from './openai.js';
+import { openAiClientOptions, openAiReplyOf, openAiRequestBody, openAiTarget } from './openai.js';
 
 export interface BatchItem {
   /** [A-Za-z0-9_-]{1,64}: both providers' rule for custom ids. */
@@ -146,7 +148,7 @@ interface OpenAiOutputLine {
 }
 
 export function openAiBatchProvider(settings: LlmSettings, apiKey: string): BatchProvider {
-  const client = openAiClient(settings, apiKey);
+  const client = new OpenAI(openAiClientOptions(settings, apiKey));
   const target = openAiTarget(settings, client, apiKey);
   const call = <T>(f: () => Promise<T>) => mapped(target, f);
   const readJsonl = async <T>(fileId: string | null | undefined, signal?: AbortSignal): Promise<T[]> => {
@@ -226,7 +228,7 @@ export function openAiBatchProvider(settings: LlmSettings, apiKey: string): Batc
 const ANTHROPIC_RETRYABLE = new Set(['rate_limit_error', 'api_error', 'overloaded_error', 'timeout_error']);
 
 export function anthropicBatchProvider(settings: LlmSettings, apiKey: string): BatchProvider {
-  const client = anthropicClient(settings, apiKey);
+  const client = new Anthropic(anthropicClientOptions(settings, apiKey));
   const target = anthropicTarget(settings, client, apiKey);
   const call = <T>(f: () => Promise<T>) => mapped(target, f);
 

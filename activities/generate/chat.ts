@@ -40,7 +40,6 @@ export interface ChatReply {
 }
 
 export interface ChatBackend {
-  readonly target: RequestTarget;
   complete(request: ChatRequest): Promise<ChatReply>;
 }
 
@@ -56,7 +55,6 @@ export function apiKeyFromEnv(backend: LlmBackendName): string {
 
 export function withFailures(target: RequestTarget, raw: RawComplete): ChatBackend {
   return {
-    target,
     async complete(request) {
       try {
         return await raw(request);
@@ -65,6 +63,15 @@ export function withFailures(target: RequestTarget, raw: RawComplete): ChatBacke
       }
     },
   };
+}
+
+/**
+ * A backend made on its first request: its SDK is imported then, so that a run that never asks
+ * an LLM (the built-in generator, every command but `run`) never loads one.
+ */
+export function lazyBackend(load: () => Promise<ChatBackend>): ChatBackend {
+  let ready: Promise<ChatBackend> | undefined;
+  return { complete: async (request) => (await (ready ??= load())).complete(request) };
 }
 
 export type BackendFactory = (settings: LlmSettings, apiKey: string) => ChatBackend;

@@ -7,11 +7,13 @@
  *
  * Messages end up in the workflow history: they are scrubbed of the API key.
  */
-import { APIConnectionTimeoutError as AnthropicTimeout, APIError as AnthropicApiError, APIUserAbortError as AnthropicAbort } from '@anthropic-ai/sdk';
+// The SDKs' error modules only (~3 MB, not ~30 MB of whole SDKs loaded by every command): the
+// classes are the ones the SDKs throw (their main modules re-export these).
+import { APIConnectionTimeoutError as AnthropicTimeout, APIError as AnthropicApiError, APIUserAbortError as AnthropicAbort } from '@anthropic-ai/sdk/error';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { parseContextRefusal } from './contextFit.js';
-import { APIConnectionTimeoutError as OpenAiTimeout, APIError as OpenAiApiError, APIUserAbortError as OpenAiAbort } from 'openai';
+import { APIConnectionTimeoutError as OpenAiTimeout, APIError as OpenAiApiError, APIUserAbortError as OpenAiAbort } from 'openai/error';
 
 export type LlmBackendName = 'openai' | 'anthropic';
 

@@ -8,10 +8,12 @@
  * The request body and the reading of a completion are pure functions, shared with the Batch API
  * (batchApi.ts): a batched request is the same request as a synchronous one, byte for byte.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type OpenAI from 'openai';
+import type { ClientOptions } from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai/error';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { LlmSettings } from '../../schemas/index.js';
-import { withFailures, type ChatBackend, type ChatReply, type ChatRequest } from './chat.js';
+import { lazyBackend, withFailures, type ChatBackend, type ChatReply, type ChatRequest } from './chat.js';
 import { JsonHttpClient, type SdkErrors } from './jsonHttp.js';
 import type { RequestTarget } from './llmErrors.js';
 
@@ -44,13 +46,13 @@ export function openAiReplyOf(r: ChatCompletion): ChatReply {
   };
 }
 
-export function openAiClient(settings: LlmSettings, apiKey: string): OpenAI {
-  return new OpenAI({
+export function openAiClientOptions(settings: LlmSettings, apiKey: string): ClientOptions {
+  return {
     apiKey,
     baseURL: settings.baseUrl,
     maxRetries: 0, // Temporal owns retries
     timeout: settings.timeoutMs,
-  });
+  };
 }
 
 export function openAiTarget(settings: LlmSettings, client: OpenAI, apiKey: string): RequestTarget {
@@ -75,12 +77,15 @@ function openAiHeaders(client: OpenAI, apiKey: string): Record<string, string> {
 }
 
 export function openAiBackend(settings: LlmSettings, apiKey: string): ChatBackend {
-  const client = openAiClient(settings, apiKey);
-  const http = new JsonHttpClient(client.baseURL, OPENAI_ERRORS);
-  const headers = openAiHeaders(client, apiKey);
-  return withFailures(openAiTarget(settings, client, apiKey), async (request) =>
-    openAiReplyOf(
-      (await http.post('/chat/completions', openAiRequestBody(settings, request), { headers, timeoutMs: settings.timeoutMs, signal: request.signal })) as ChatCompletion,
-    ),
-  );
+  return lazyBackend(async () => {
+    const { default: OpenAI } = await import('openai');
+    const client = new OpenAI(openAiClientOptions(settings, apiKey));
+    const http = new JsonHttpClient(client.baseURL, OPENAI_ERRORS);
+    const headers = openAiHeaders(client, apiKey);
+    return withFailures(openAiTarget(settings, client, apiKey), async (request) =>
+      openAiReplyOf(
+        (await http.post('/chat/completions', openAiRequestBody(settings, request), { headers, timeoutMs: settings.timeoutMs, signal: request.signal })) as ChatCompletion,
+      ),
+    );
+  });
 }

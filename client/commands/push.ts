@@ -14,7 +14,10 @@
  * classic LFS otherwise.
  */
 import { pathToFileURL } from 'node:url';
-import { commitIter, createBranch, createRepo, HubApiError, listFiles, type CommitOperation } from '@huggingface/hub';
+import type { CommitOperation } from '@huggingface/hub';
+
+/** The Hub client, imported by `push` only: every other command would pay ~10 MB and ~0.15 s for it. */
+type Hub = typeof import('@huggingface/hub');
 import { StatsJson } from '../../schemas/index.js';
 import { isLocalDirectory, OUTPUT_FILES, outputStore, STATE_DIR_NAME, type OutputStore } from '../../activities/storage.js';
 import { InfrastructureError, UsageError } from '../errors.js';
@@ -103,8 +106,8 @@ function scrub(message: string, token: string): string {
 }
 
 /** Turns the client's failures into ours: the Hub's answer (exit 1), or an unreachable Hub (exit 3). */
-function hubFailure(err: unknown, opts: PushOptions, doing: string): Error {
-  if (err instanceof HubApiError) {
+function hubFailure(hub: Hub, err: unknown, opts: PushOptions, doing: string): Error {
+  if (err instanceof hub.HubApiError) {
     const hint = err.statusCode === 401 ? ' (is the token valid?)' : err.statusCode === 403 ? ' (does the token have write access to this namespace?)' : '';
     return new Error(scrub(`${doing}: the Hub answered ${err.statusCode}: ${err.message}${hint}`, opts.token));
   }
@@ -117,6 +120,7 @@ function hubFailure(err: unknown, opts: PushOptions, doing: string): Error {
 
 export async function pushDataset(opts: PushOptions): Promise<PushResult> {
   checkRepoName(opts.repo);
+  const hub: Hub = await import('@huggingface/hub');
   const say = opts.onProgress ?? (() => undefined);
   const out = outputStore(opts.outDir);
   const files = await datasetFiles(out);
@@ -127,20 +131,20 @@ export async function pushDataset(opts: PushOptions): Promise<PushResult> {
 
   let created = true;
   try {
-    await createRepo({ ...common, ...(opts.private !== undefined ? { visibility: opts.private ? 'private' : 'public' } : {}) });
+    await hub.createRepo({ ...common, ...(opts.private !== undefined ? { visibility: opts.private ? 'private' : 'public' } : {}) });
     say(`Created dataset repo ${opts.repo}${opts.private ? ' (private)' : ''}`);
   } catch (err) {
     // 409: it exists (and is ours to write, or the commit says otherwise). Its visibility stays.
-    if (!(err instanceof HubApiError && err.statusCode === 409)) throw hubFailure(err, opts, `creating ${opts.repo}`);
+    if (!(err instanceof hub.HubApiError && err.statusCode === 409)) throw hubFailure(hub, err, opts, `creating ${opts.repo}`);
     created = false;
     say(`Dataset repo ${opts.repo} exists${opts.private ? ' (its visibility is left as it is)' : ''}`);
   }
   if (branch !== 'main') {
     try {
-      await createBranch({ ...common, branch });
+      await hub.createBranch({ ...common, branch });
       say(`Created branch ${branch}`);
     } catch (err) {
-      if (!(err instanceof HubApiError && err.statusCode === 409)) throw hubFailure(err, opts, `creating branch ${branch}`);
+      if (!(err instanceof hub.HubApiError && err.statusCode === 409)) throw hubFailure(hub, err, opts, `creating branch ${branch}`);
     }
   }
 
@@ -149,11 +153,11 @@ export async function pushDataset(opts: PushOptions): Promise<PushResult> {
   if (!created) {
     try {
       // The client puts the revision in the path as is (the commit calls encode it): encode it here.
-      for await (const entry of listFiles({ ...common, revision: encodeURIComponent(branch), recursive: true })) {
+      for await (const entry of hub.listFiles({ ...common, revision: encodeURIComponent(branch), recursive: true })) {
         if (entry.type === 'file' && DATASET_PLACES(entry.path) && !local.has(entry.path)) deleted.push(entry.path);
       }
     } catch (err) {
-      throw hubFailure(err, opts, `listing the files of ${opts.repo}@${branch}`);
+      throw hubFailure(hub, err, opts, `listing the files of ${opts.repo}@${branch}`);
     }
   }
 
@@ -168,7 +172,7 @@ export async function pushDataset(opts: PushOptions): Promise<PushResult> {
   const lfs = new Set<string>();
   let commitOid: string | undefined;
   try {
-    const iter = commitIter({
+    const iter = hub.commitIter({
       ...common,
       branch,
       operations,
@@ -188,7 +192,7 @@ export async function pushDataset(opts: PushOptions): Promise<PushResult> {
       }
     }
   } catch (err) {
-    throw hubFailure(err, opts, `uploading to ${opts.repo}@${branch}`);
+    throw hubFailure(hub, err, opts, `uploading to ${opts.repo}@${branch}`);
   }
   return {
     url: `${opts.hubUrl}/datasets/${opts.repo}${branch === 'main' ? '' : `/tree/${encodeURIComponent(branch)}`}`,
