@@ -15,8 +15,12 @@ import { validatePair } from './validate.js';
 
 export type { ShardContent } from '../schemas/index.js';
 
-/** Bump when a change here would change the output for the same input. */
-export const PIPELINE_VERSION = 'p4';
+/**
+ * Bump when a change here would change the output for the same input.
+ * p5: chunks an LLM server refused as too long for its context are split to fit it
+ * (generate/contextFit.ts) instead of giving one context_too_long row: shards of p4 keep those rows.
+ */
+export const PIPELINE_VERSION = 'p5';
 
 /**
  * Chunks handed from the extraction thread at a time, and the pairs or rows stored per shard
@@ -226,9 +230,11 @@ function pairsOf(chunk: Chunk, g: ChunkGeneration, generatorId: string, chunkSiz
   };
   const nothing = { question: '', answer: '', ...place, answerStart: -1, answerEnd: -1, questionForm: questionForm('') };
   if (g.contextTooLong !== undefined) {
+    // With --judge a refused chunk is not split: the judge must see it whole, and would be refused too.
+    const why = g.contextTooLongForJudge ? '; the judge must see the whole chunk, so it is not split to fit' : '';
     return [{
       ...nothing, reasons: ['context_too_long'],
-      detail: `the server refused this chunk's request as too long for its context; lower --chunk-size (now ${chunkSize}) or give the server a larger context (server said: ${g.contextTooLong})`,
+      detail: `the server refused this chunk's request as too long for its context${why}; lower --chunk-size (now ${chunkSize}) or give the server a larger context (server said: ${g.contextTooLong})`,
     }];
   }
   if (g.malformed) {

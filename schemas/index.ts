@@ -583,6 +583,26 @@ export const JournalEntry = z.object({
 });
 export type JournalEntry = z.infer<typeof JournalEntry>;
 
+/**
+ * A request the server refused as too long for its context, kept under the request's own key
+ * once the chunk was split by it (activities/generate/contextFit.ts): a rerun reads the same
+ * words and takes the same split without asking. No `reply`, so a version that does not know
+ * this entry takes it for a corrupt one and asks again.
+ */
+export const REFUSED_FOR_SIZE = 'refused_for_size';
+export const SizeRefusalEntry = z.object({
+  v: z.literal(1),
+  key: z.string(),
+  purpose: z.literal(REFUSED_FOR_SIZE),
+  /** What the server said, the numbers of its context included. */
+  serverSaid: z.string().min(1),
+});
+export type SizeRefusalEntry = z.infer<typeof SizeRefusalEntry>;
+
+/** What the journal holds under a request's key: the reply, or the server's refusal for size. */
+export const JournalRecord = z.union([SizeRefusalEntry, JournalEntry]);
+export type JournalRecord = z.infer<typeof JournalRecord>;
+
 /** What a document's shard holds: its chunks' pairs (or chunk rows), or why it failed. */
 export const ShardContent = z.discriminatedUnion('status', [
   z.object({

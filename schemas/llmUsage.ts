@@ -62,20 +62,26 @@ export function paid(u: LlmUsage, field: ReplyField): number {
   return PURPOSES.reduce((sum, p) => sum + (u[`${p}.${field}`] ?? 0), 0);
 }
 
+/** Facts about how the document's chunks were generated, the same however its replies were had. */
+const SHAPE_FIELDS = ['fit.chunks', 'fit.parts'] as const;
+
 /**
  * What a shard keeps: the replies the document was built from, whether paid now or read back
- * from the journal, so a shard rebuilt from the journal holds the same figures as the first one.
+ * from the journal, so a shard rebuilt from the journal holds the same figures as the first one;
+ * and how its chunks were split to fit, so a run that reuses the shard reports the same fitting.
  */
 export function shardFigures(u: LlmUsage): LlmUsage {
   const out: LlmUsage = {};
   for (const f of REPLY_FIELDS) bump(out, f, paid(u, f) + (u[`journal.${f}`] ?? 0));
+  for (const f of SHAPE_FIELDS) bump(out, f, u[f] ?? 0);
   return out;
 }
 
-/** What reusing a shard saves: every reply it was built from. */
+/** What reusing a shard saves: every reply it was built from; and its fitting, as it was. */
 export function shardReuse(figures: LlmUsage | undefined): LlmUsage {
   const out: LlmUsage = {};
   for (const f of REPLY_FIELDS) bump(out, `shards.${f}`, figures?.[f] ?? 0);
+  for (const f of SHAPE_FIELDS) bump(out, f, figures?.[f] ?? 0);
   return out;
 }
 

@@ -1,11 +1,12 @@
 /**
  * Chunks too long for the server's context are split to fit it (issue 10), against our fake
- * server answering in llama-server's words: pairs from every chunk, the same pairs whenever the
- * context was learnt, nothing sent twice, a chunk that cannot fit rejected with what to do, and
- * the run stopped only when nothing can be answered. The batch activity's code is called
+ * server answering in llama-server's words: pairs from every chunk, split only by the chunk's own
+ * refusal (so the same pairs whatever the timing, and on every rerun), nothing sent twice, a
+ * chunk that cannot fit rejected with what to do, and the run stopped only when nothing can be
+ * answered. The batch activity's code is called
  * directly; the last test runs real `corpus-qa` processes on a real Temporal server.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { readManifestRange } from '../activities/manifest.js';
 import { processBatch, shardKeyFor, shardSettingsKey } from '../activities/processBatch.js';
 import { readParsedIfExists, shardPath } from '../activities/storage.js';
 import { resolveRunInput, type CorpusExportOptions } from '../client/runOptions.js';
-import { ShardContent } from '../schemas/index.js';
+import { ShardContent, SizeRefusalEntry } from '../schemas/index.js';
 import type { FakeLlmServer, FakeRequest } from './helpers/fakeLlmServer.js';
 import { fakeLlmServers, withEnv } from './helpers/llmTestKit.js';
 import { readJsonl, tempDir, treeHashes } from './helpers/files.js';
@@ -28,14 +29,23 @@ const noHeartbeat = { heartbeat: () => undefined };
 
 /** `docs` documents of `paragraphs` paragraphs (about 130 characters each): one chunk each at --chunk-size 8000. */
 function corpus(docs: number, paragraphs: number, dir = tempDir('fit-in')): string {
-  const topics = ['glaciers', 'rivers', 'deserts', 'forests', 'oceans', 'mountains'];
-  for (let d = 0; d < docs; d++) {
-    const text = Array.from({ length: paragraphs }, (_, i) =>
-      `Section ${i + 1} of the ${topics[d % topics.length]} report states that survey ${d}-${i} measured ${d * 37 + i * 11} units across the study area.`,
-    ).join('\n\n');
-    writeFileSync(join(dir, `report-${d}.txt`), text);
-  }
+  for (let d = 0; d < docs; d++) writeReport(dir, d, paragraphs);
   return dir;
+}
+
+function writeReport(dir: string, d: number, paragraphs: number, marked?: (i: number) => boolean): void {
+  const topics = ['glaciers', 'rivers', 'deserts', 'forests', 'oceans', 'mountains'];
+  const text = Array.from({ length: paragraphs }, (_, i) =>
+    `Section ${i + 1} of the ${topics[d % topics.length]} report states that survey ${d}-${i} measured ${d * 37 + i * 11} units across the ${marked?.(i) ? 'UNREADABLE' : 'study'} area.`,
+  ).join('\n\n');
+  writeFileSync(join(dir, `report-${d}.txt`), text);
+}
+
+/** The journal's entries, every segment's lines parsed. */
+function journalLines(out: string): Array<Record<string, unknown>> {
+  const dir = join(out, '.corpus-qa', 'journal');
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+  return files.flatMap((f) => readFileSync(join(f.parentPath, f.name), 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>));
 }
 
 const settings = { generator: 'openai' as const, model: 'fake', chunkSize: 8000, chunkOverlap: 0, maxPairsPerChunk: 4, maxTokens: 120, requestTimeoutSeconds: 5 };
@@ -70,9 +80,9 @@ function tokenizerRefusing(contextTokens: number, charsPerToken: number) {
 }
 
 describe("chunks longer than the server's context", () => {
-  it('are split to fit: pairs from every chunk, no context_too_long, one refused request, and a rebuild from the journal sends nothing', async () => {
+  it('are split to fit: pairs from every chunk, no context_too_long, one refused request a chunk, and a rebuild from the journal sends nothing', async () => {
     const s = await server({ contextTokens: 1200 });
-    // One request in flight: after the first refusal every chunk is split before it is sent.
+    // One request in flight: every chunk is still asked whole first, and split by its own refusal.
     const b = await batchOf(corpus(4, 28), s, { llmConcurrency: 1 });
     const summary = await processBatch(b.input, noHeartbeat);
     expect(summary.counters.failed).toBe(0);
@@ -85,8 +95,12 @@ describe("chunks longer than the server's context", () => {
     const llm = summary.counters.llm!;
     expect(llm['fit.chunks']).toBe(4);
     expect(llm['fit.parts']).toBeGreaterThanOrEqual(8);
-    expect(s.statuses.filter((x) => x === 400)).toHaveLength(1);
-    expect(llm['failures.context_too_long']).toBe(1);
+    expect(s.statuses.filter((x) => x === 400)).toHaveLength(4);
+    expect(llm['failures.context_too_long']).toBe(4);
+    // Each refusal is journaled under the refused request's key, in its own small shape.
+    const refusals = journalLines(b.out).filter((e) => e.purpose === 'refused_for_size');
+    expect(refusals).toHaveLength(4);
+    for (const e of refusals) expect(SizeRefusalEntry.parse(e).serverSaid).toMatch(/exceeds the available context size \(1200 tokens\)/);
     // Each part asked for its share: no chunk has more than --max-pairs-per-chunk pairs.
     for (const shard of shards) expect(shard.pairs.length).toBeLessThanOrEqual(4);
     // Every part's pairs come from its part, in text order: their answers appear in the chunk in order.
@@ -103,23 +117,64 @@ describe("chunks longer than the server's context", () => {
     expect(s.requests.length).toBe(sent);
     expect(rebuilt.counters.llmRequests).toBe(0);
     expect((await shardsOf(b)).map((x) => x.pairs)).toEqual(first);
+    expect(rebuilt.counters.llm?.['fit.chunks']).toBe(4);
+
+    // Shards kept: reused as they are, and the run still says how its chunks were fitted.
+    const reused = await processBatch(b.input, noHeartbeat);
+    expect(s.requests.length).toBe(sent);
+    expect(reused.counters.cacheHits).toBe(4);
+    expect([reused.counters.llm?.['fit.chunks'], reused.counters.llm?.['fit.parts']]).toEqual([llm['fit.chunks'], llm['fit.parts']]);
   });
 
-  it('give the same pairs whether the context was known beforehand or learnt from each chunk\'s own refusal', async () => {
-    const input = corpus(5, 28);
-    const one = await server({ contextTokens: 1200 });
-    const oneAtATime = await batchOf(input, one, { llmConcurrency: 1 });
-    await processBatch(oneAtATime.input, noHeartbeat);
-    // All at once: every chunk is sent whole and refused before the context is known.
-    const all = await server({ contextTokens: 1200 });
-    const allAtOnce = await batchOf(input, all, { llmConcurrency: 16 });
-    const summary = await processBatch(allAtOnce.input, noHeartbeat);
-    expect(all.statuses.filter((x) => x === 400).length).toBeGreaterThan(1);
-    expect(summary.counters.llm?.['fit.chunks']).toBe(5);
-    expect((await shardsOf(allAtOnce)).map((x) => x.pairs)).toEqual((await shardsOf(oneAtATime)).map((x) => x.pairs));
-    // The same part requests, to the byte: the journal keys are the same.
-    const bodies = (s: FakeLlmServer) => [...s.ledger.keys()].sort();
-    expect(bodies(all)).toEqual(bodies(one));
+  it("split a chunk only on its own refusal: one the server answers whole stays whole, whatever the timing and on a rebuild", async () => {
+    // A server that counts one token per 6 characters: report-0 fits its context whole, though
+    // our estimate (4 characters a token) of its request is larger than the context; report-1 does not.
+    const input = tempDir('fit-in');
+    writeReport(input, 0, 20);
+    writeReport(input, 1, 54);
+    const runs = [];
+    for (const llmConcurrency of [1, 16]) {
+      const s = await server({ handler: tokenizerRefusing(1200, 6) });
+      const b = await batchOf(input, s, { llmConcurrency });
+      const summary = await processBatch(b.input, noHeartbeat);
+      expect(s.statuses.filter((x) => x === 400)).toHaveLength(1); // report-1's whole request
+      expect(summary.counters.llm?.['fit.chunks']).toBe(1);
+      // report-0's whole passage runs from its first paragraph to its last.
+      const whole = s.requests.filter((r) => r.passage.includes('survey 0-0 ') && r.passage.includes('survey 0-19 '));
+      expect(whole.map((r) => s.statuses[r.index - 1])).toEqual([200]);
+      // Shards gone (a rerun with another --format): report-0 is read back whole, nothing is sent.
+      rmSync(join(b.out, '.corpus-qa', 'shards'), { recursive: true });
+      const sent = s.requests.length;
+      const rebuilt = await processBatch(b.input, noHeartbeat);
+      expect(s.requests.length).toBe(sent);
+      expect(rebuilt.counters.llm?.['fit.chunks']).toBe(1);
+      runs.push({ pairs: (await shardsOf(b)).map((x) => x.pairs), keys: [...s.ledger.keys()].sort() });
+    }
+    // One request at a time or all at once: the same requests, the same pairs.
+    expect(runs[1]).toEqual(runs[0]);
+  });
+
+  it("keep the pairs of the parts that answered when one part cannot be fitted", async () => {
+    // The whole chunk is refused with the context's size; a part holding the marked paragraph is
+    // refused without numbers, so it cannot be fitted; the others answer.
+    const s = await server({
+      handler: (r) => {
+        if (r.passage.length > 2000) return { status: 400, message: `request (${Math.ceil(promptOf(r).length / 4)} tokens) exceeds the available context size (1200 tokens), try increasing it` };
+        if (r.passage.includes('UNREADABLE')) return { status: 400, message: 'the request exceeds the available context size, try increasing it' };
+        return undefined;
+      },
+    });
+    const input = tempDir('fit-in');
+    writeReport(input, 0, 28, (i) => i === 0);
+    const b = await batchOf(input, s, { llmConcurrency: 1 });
+    const summary = await processBatch(b.input, noHeartbeat);
+    const [shard] = await shardsOf(b);
+    expect(shard!.pairs.filter((p) => p.reasons.includes('context_too_long'))).toEqual([]);
+    expect(shard!.pairs.some((p) => p.reasons.length === 0)).toBe(true);
+    // The refused part's passage gave no pair: every pair is from the other parts.
+    for (const p of shard!.pairs) expect(p.answer).not.toContain('UNREADABLE');
+    expect(summary.counters.llm?.['fit.chunks']).toBe(1);
+    expect(s.statuses.filter((x) => x === 400)).toHaveLength(2);
   });
 
   it('split a part again when the server counts more tokens than our estimate, from what its refusal says', async () => {
@@ -152,14 +207,24 @@ describe("chunks longer than the server's context", () => {
     expect(s.requests).toHaveLength(1); // no part was sent: none could fit
   });
 
-  it('leave the judge unfitted: a judge request refused for size rejects the chunk\'s pairs as context_too_long', async () => {
+  it('with --judge, reject a refused chunk at once as context_too_long: no part is paid for that the judge could not see', async () => {
     const s = await server({ contextTokens: 1200 });
-    // Longer than the others: the judge's prompt is shorter than the generation's.
     const b = await batchOf(corpus(1, 36), s, { llmConcurrency: 1, judge: true, minScore: 3 });
     const summary = await processBatch(b.input, noHeartbeat);
-    expect(summary.counters.llm?.['fit.chunks']).toBe(1);
+    expect(summary.counters.llm?.['fit.chunks']).toBeUndefined();
     const [shard] = await shardsOf(b);
-    // The pairs came from the parts; the judge, shown the whole chunk, was refused.
+    expect(shard!.pairs).toHaveLength(1);
+    expect(shard!.pairs[0]!.reasons).toEqual(['context_too_long']);
+    expect(shard!.pairs[0]!.detail).toMatch(/the judge must see the whole chunk, so it is not split to fit; lower --chunk-size \(now 8000\)/);
+    expect(s.requests).toHaveLength(1); // the whole chunk's generation; no part, no judge
+  });
+
+  it('leave the judge unfitted: a judge request refused for size rejects the chunk\'s pairs as context_too_long', async () => {
+    // Generation fits; the judge's request, refused, is not split (it must see the whole chunk).
+    const s = await server({ handler: (r) => (r.kind === 'judge' ? { status: 400, message: 'request (2000 tokens) exceeds the available context size (1200 tokens), try increasing it' } : undefined) });
+    const b = await batchOf(corpus(1, 20), s, { llmConcurrency: 1, judge: true, minScore: 3 });
+    await processBatch(b.input, noHeartbeat);
+    const [shard] = await shardsOf(b);
     expect(shard!.pairs.length).toBeGreaterThan(1);
     for (const p of shard!.pairs) {
       expect(p.question).not.toBe('');
@@ -204,7 +269,7 @@ describe('a fitted run through corpus-qa', () => {
     expect(chunkIds.size).toBe(3);
     const { 'stats.json': _s, ...data } = treeHashes(out);
 
-    // A new process knows nothing of the server; the journal has its context, and every part's answer.
+    // A new process knows nothing of the server; the journal has every chunk's refusal, and every part's answer.
     const sent = s.requests.length;
     const args = ['run', input, '--out', out, '--fresh', '--generator', 'openai', '--model', 'fake', '--base-url', s.openaiBaseUrl,
       '--chunk-size', '8000', '--chunk-overlap', '0', '--max-pairs-per-chunk', '4', '--max-tokens', '120', '--request-timeout', '5',

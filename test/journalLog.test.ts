@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Journal } from '../activities/generate/journal.js';
-import { JournalLog } from '../activities/generate/journalLog.js';
+import { journalLogFor, JournalLog } from '../activities/generate/journalLog.js';
 import { journalLogDir, journalPath, removeJournal, writeFileAtomic } from '../activities/storage.js';
 import { tempDir } from './helpers/files.js';
 
@@ -33,6 +33,22 @@ describe('the journal log', () => {
     // Another process sees the same entries: an index built from the files alone.
     const other = new JournalLog(out);
     for (let n = 0; n < 40; n++) expect(JSON.parse((await other.read(keyOf(n)))!).reply).toEqual(reply(n));
+  });
+
+  it("keeps a refusal for size under the request's key, read back zod-parsed: not a reply, and a malformed one is a miss", async () => {
+    const out = tempDir('jlog');
+    const warned: string[] = [];
+    const journal = new Journal(out, (m) => warned.push(m));
+    const said = 'request (556 tokens) exceeds the available context size (512 tokens), try increasing it';
+    await journal.putRefusal(keyOf(1), said);
+    expect(await journal.lookup(keyOf(1))).toEqual({ v: 1, key: keyOf(1), purpose: 'refused_for_size', serverSaid: said });
+    expect(await journal.get(keyOf(1))).toBeUndefined(); // not a reply
+    // A refusal without the server's words is no refusal: a miss, and said so.
+    await journalLogFor(out).append(keyOf(2), JSON.stringify({ v: 1, key: keyOf(2), purpose: 'refused_for_size', serverSaid: '' }));
+    expect(await journal.lookup(keyOf(2))).toBeUndefined();
+    expect(warned.join('\n')).toMatch(new RegExp(`journal entry ${keyOf(2)} ignored: unexpected content`));
+    // Another process reads the refusal the same way.
+    expect(JSON.parse((await new JournalLog(out).read(keyOf(1)))!)).toEqual({ v: 1, key: keyOf(1), purpose: 'refused_for_size', serverSaid: said });
   });
 
   it('says when a line is written, before it is synced, and resolves every append however they interleave with the syncs', async () => {

@@ -83,7 +83,8 @@ describe("fitting a chunk to the server's context", () => {
   const REFUSALS: Array<[server: string, message: string, expected: { limit: number; requested?: number } | undefined]> = [
     ['llama.cpp llama-server', 'request (556 tokens) exceeds the available context size (512 tokens), try increasing it', { limit: 512, requested: 556 }],
     ['llama.cpp llama-server, older (numbers from the body)', 'the request exceeds the available context size, try increasing it (n_prompt_tokens=556, n_ctx=512)', { limit: 512, requested: 556 }],
-    ['vLLM / OpenAI', "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (1900 in the messages, 200 in the completion). Please reduce the length of the messages or completion.", { limit: 2048, requested: 2100 }],
+    ['vLLM / OpenAI', "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (1900 in the messages, 200 in the completion). Please reduce the length of the messages or completion.", { limit: 2048, requested: 1900 }],
+    ['vLLM / OpenAI, without the split of its count', "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens. Please reduce the length of the messages or completion.", { limit: 2048, requested: 2100 }],
     ['OpenAI', "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the messages.", { limit: 8192, requested: 9000 }],
     ['vLLM, newer', "'max_tokens' is too large: 500. This model's maximum context length is 2048 tokens and your request has 1900 input tokens (500 > 2048 - 1900).", { limit: 2048, requested: 1900 }],
     ['Anthropic', 'prompt is too long: 210000 tokens > 200000 maximum', { limit: 200000, requested: 210000 }],
@@ -127,6 +128,9 @@ describe("fitting a chunk to the server's context", () => {
     expect(refusalRatio({ limit: 512, requested: 600 }, 300)).toBe(2);
     expect(refusalRatio({ limit: 512, requested: 200 }, 300)).toBe(1);
     expect(refusalRatio({ limit: 512 }, 300)).toBe(1);
+    // vLLM / OpenAI count the completion's room in "requested": the ratio is the prompt's alone.
+    const vllm = parseContextRefusal("This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (1900 in the messages, 200 in the completion).")!;
+    expect(refusalRatio(vllm, 950)).toBe(2);
   });
 
   it('shares the pairs out between the parts, all of them, earlier parts first', () => {

@@ -6,10 +6,12 @@
  * same chunk against the same server is always cut the same way, and the part requests (keyed by
  * their hash in the journal) are the same in every run.
  */
+import { estimateTokensOfChars } from './estimate.js';
 
-/** What a refusal for size says: the server's context, and how many tokens the request had when it says so. */
+/** What a refusal for size says: the server's context, and how many tokens the request's prompt had when it says so. */
 export interface ContextRefusal {
   limit: number;
+  /** The prompt's tokens as the server counted them (never the completion's room). */
   requested?: number;
 }
 
@@ -19,6 +21,11 @@ interface RefusalForm {
   /** Capture groups holding each number. */
   limit: number;
   requested?: number;
+  /**
+   * The prompt alone, when the server splits its count: vLLM's and OpenAI's "requested" adds the
+   * completion's room, and a ratio from that total would cut the chunk into too many parts.
+   */
+  messages?: number;
 }
 
 /**
@@ -30,7 +37,7 @@ export const CONTEXT_REFUSAL_FORMS: readonly RefusalForm[] = [
   // request (556 tokens) exceeds the available context size (512 tokens), try increasing it
   { server: 'llama.cpp llama-server', pattern: /request \((\d+) tokens\) exceeds the available context size \((\d+) tokens\)/i, requested: 1, limit: 2 },
   // This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (1900 in the messages, 200 in the completion).
-  { server: 'vLLM / OpenAI', pattern: /maximum context length is (\d+) tokens\. However, you requested (\d+) tokens/i, limit: 1, requested: 2 },
+  { server: 'vLLM / OpenAI', pattern: /maximum context length is (\d+) tokens\. However, you requested (\d+) tokens(?: \((\d+) in the messages)?/i, limit: 1, requested: 2, messages: 3 },
   // This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.
   { server: 'OpenAI', pattern: /maximum context length is (\d+) tokens\. However, your messages resulted in (\d+) tokens/i, limit: 1, requested: 2 },
   // ... This model's maximum context length is 2048 tokens and your request has 1900 input tokens (newer vLLM)
@@ -52,14 +59,12 @@ export function parseContextRefusal(message: string): ContextRefusal | undefined
     if (!m) continue;
     const limit = Number(m[form.limit]);
     if (!Number.isSafeInteger(limit) || limit <= 0) continue;
-    const requested = form.requested !== undefined ? Number(m[form.requested]) : NaN;
+    const inMessages = form.messages !== undefined && m[form.messages] !== undefined ? Number(m[form.messages]) : NaN;
+    const requested = Number.isSafeInteger(inMessages) && inMessages > 0 ? inMessages : form.requested !== undefined ? Number(m[form.requested]) : NaN;
     return { limit, ...(Number.isSafeInteger(requested) && requested > 0 ? { requested } : {}) };
   }
   return undefined;
 }
-
-/** Our token estimate, the same as the requester's and the limiter's: four characters a token. */
-export const estimateTokens = (chars: number): number => Math.ceil(chars / 4);
 
 /** Part requests aim at this share of the context: tokenizers count differently from our estimate. */
 export const FIT_SAFETY = 0.85;
@@ -88,7 +93,7 @@ export interface FitBudget {
 export function partsNeeded(textChars: number, b: FitBudget): number | undefined {
   const room = Math.floor(b.limit * FIT_SAFETY) - b.replyTokens - Math.ceil(b.overheadTokens * b.ratio);
   if (room < MIN_PART_TOKENS) return undefined;
-  const parts = Math.max(1, Math.ceil((estimateTokens(textChars) * b.ratio) / room));
+  const parts = Math.max(1, Math.ceil((estimateTokensOfChars(textChars) * b.ratio) / room));
   return parts <= MAX_PARTS ? parts : undefined;
 }
 

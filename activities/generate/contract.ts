@@ -30,6 +30,8 @@ export interface ChunkGeneration {
   malformed?: Malformed;
   /** The server refused the chunk's request as too long for its context: what it said. */
   contextTooLong?: string;
+  /** ... and it was not split to fit, since the run's judge must see the whole chunk. */
+  contextTooLongForJudge?: boolean;
 }
 
 export interface PairScore {

@@ -9,7 +9,7 @@
  * Entries are lines of append-only segments written by group commit (journalLog.ts). Entries
  * in a file of their own, as earlier versions wrote them, are still read.
  */
-import { JournalEntry } from '../../schemas/index.js';
+import { JournalEntry, JournalRecord, REFUSED_FOR_SIZE, type SizeRefusalEntry } from '../../schemas/index.js';
 import { isS3Url, readParsedFrom, sha256Hex, STATE_NAMES, storeFor, type OutputStore } from '../storage.js';
 import type { ChatMessage, ChatReply } from './chat.js';
 import { journalLogFor, type JournalLog } from './journalLog.js';
@@ -51,18 +51,6 @@ export function requestKey(id: RequestIdentity): string {
   );
 }
 
-/**
- * Where a server's context, once a refusal has said it, is kept (contextFit.ts): a later run, in
- * another process, splits the chunks that need it before sending them, as the first run ended up
- * doing. Not a request key: no request hashes to it.
- */
-export function contextKey(id: Pick<RequestIdentity, 'backend' | 'model' | 'baseUrl'>): string {
-  return sha256Hex(JSON.stringify(['corpus-qa-context-v1', id.backend, id.model, id.baseUrl]));
-}
-
-/** The purpose of a context entry: its reply text is the context in tokens. */
-export const CONTEXT_PURPOSE = 'server_context';
-
 export class Journal {
   private readonly store: OutputStore;
   /** Local <out> only: an object store has no appends, so there each entry is an object of its own. */
@@ -76,8 +64,14 @@ export class Journal {
     this.log = isS3Url(outDir) ? undefined : journalLogFor(outDir);
   }
 
-  /** The stored reply, or undefined; a corrupt entry is a miss (and is written again). */
+  /** The stored reply, or undefined (also for a refusal: see lookup). */
   async get(key: string): Promise<JournalEntry | undefined> {
+    const record = await this.lookup(key);
+    return record && isReply(record) ? record : undefined;
+  }
+
+  /** The stored reply or refusal for size, or undefined; a corrupt entry is a miss (and is written again). */
+  async lookup(key: string): Promise<JournalRecord | undefined> {
     if (this.log) {
       const line = await this.log.read(key);
       if (line !== undefined) {
@@ -86,8 +80,15 @@ export class Journal {
       }
       if (!this.log.mayHaveOneFileEntry(key)) return undefined;
     }
-    const entry = await readParsedFrom(this.store, STATE_NAMES.journal(key), JournalEntry, (why) => this.warn(`journal entry ignored: ${why}`));
+    const entry = await readParsedFrom(this.store, STATE_NAMES.journal(key), JournalRecord, (why) => this.warn(`journal entry ignored: ${why}`));
     return entry?.key === key ? entry : undefined;
+  }
+
+  /** A refusal for size that split a chunk, kept under the refused request's key (durable, as a reply is). */
+  async putRefusal(key: string, serverSaid: string): Promise<void> {
+    const entry: SizeRefusalEntry = { v: 1, key, purpose: REFUSED_FOR_SIZE, serverSaid };
+    if (this.log) await this.log.append(key, JSON.stringify(entry));
+    else await this.store.write(STATE_NAMES.journal(key), JSON.stringify(entry), true);
   }
 
   /**
@@ -121,7 +122,11 @@ export class Journal {
   }
 }
 
-function parseEntry(line: string, onCorrupt: (why: string) => void): JournalEntry | undefined {
+export function isReply(record: JournalRecord): record is JournalEntry {
+  return record.purpose !== REFUSED_FOR_SIZE;
+}
+
+function parseEntry(line: string, onCorrupt: (why: string) => void): JournalRecord | undefined {
   let json: unknown;
   try {
     json = JSON.parse(line);
@@ -129,7 +134,7 @@ function parseEntry(line: string, onCorrupt: (why: string) => void): JournalEntr
     onCorrupt(`not JSON (${(err as Error).message})`);
     return undefined;
   }
-  const r = JournalEntry.safeParse(json);
+  const r = JournalRecord.safeParse(json);
   if (!r.success) onCorrupt(`unexpected content (${r.error.message.slice(0, 200)})`);
   return r.success ? r.data : undefined;
 }

@@ -22,10 +22,11 @@ import { openAiBackend } from './openai.js';
 import { priceFor } from './pricing.js';
 import { LANGUAGE_DETECTOR_VERSION } from '../language.js';
 import { generationValues, judgeTemplateFor, judgeValues, loadTemplate, render, type PromptTemplate } from './prompts.js';
-import { estimateTokens, MAX_FIT_DEPTH, partsNeeded, refusalRatio, shareOut, splitText, type FitBudget } from './contextFit.js';
+import { MAX_FIT_DEPTH, partsNeeded, refusalRatio, shareOut, splitText, type FitBudget } from './contextFit.js';
+import { estimateTokensOfChars } from './estimate.js';
 import { cleanPairs, PAIRS_SCHEMA, PairsReply, parseReply, parseScores, salvagePairs, SCORES_SCHEMA, type Score } from './replies.js';
 import { layoutFor, runMayCachePassages, type PromptLayout } from './promptCache.js';
-import { ContextTooLong, LlmRequester, ServerHealth, WouldNotFit, type LlmCall } from './requester.js';
+import { ContextTooLong, LlmRequester, ServerHealth, type LlmCall } from './requester.js';
 import { bump, type RequestPurpose } from '../../schemas/llmUsage.js';
 
 export const DEFAULT_LLM_RUNTIME: LlmRuntime = LlmRuntime.parse({});
@@ -70,15 +71,22 @@ export function llmGeneratorId(backend: LlmBackendName, s: LlmSettings, chunkSiz
 /** Reply room kept per pair asked for when fitting a chunk and --max-tokens is not set. */
 const REPLY_TOKENS_PER_PAIR = 128;
 
-/** A chunk that could not be fitted to the server's context: what the server said last. */
+/** A chunk (or part) that could not be fitted to the server's context: what the server said last. */
 class Unfitted extends Error {
-  constructor(readonly serverSaid: string) {
+  constructor(
+    readonly serverSaid: string,
+    /** The run has --judge, which must see the whole chunk: it is not split at all. */
+    readonly forJudge = false,
+  ) {
     super(serverSaid);
   }
 }
 
-/** A generation, and how many part requests it took (1: the chunk went whole). */
-type Fitted = ChunkGeneration & { parts: number };
+/** A generation, how many part requests it took (1: the chunk went whole), and the context it was split for. */
+type Fitted = ChunkGeneration & { parts: number; contextTokens?: number };
+
+/** The document a chunk is of: chunk ids start with the document's content hash. */
+const documentOf = (chunk: Chunk): string => chunk.chunkId.slice(0, chunk.chunkId.lastIndexOf('-'));
 
 const backendFactories = { openai: openAiBackend, anthropic: anthropicBackend } as const;
 const healthByServer = new Map<string, ServerHealth>();
@@ -196,54 +204,52 @@ export class LlmGenerator implements Generator {
 
   async generateChunk(chunk: Chunk, ctx: CallContext & { maxPairs: number }): Promise<ChunkGeneration> {
     if (ctx.maxPairs <= 0) return { pairs: [] };
-    // Chunk ids start with the document's content hash.
-    const document = chunk.chunkId.slice(0, chunk.chunkId.lastIndexOf('-'));
     try {
-      const { parts, ...generation } = await this.generateFitted(chunk, ctx.maxPairs, 0, ctx);
-      if (parts > 1) this.noteFitted(parts, ctx);
+      const { parts, contextTokens, ...generation } = await this.generateFitted(chunk, ctx.maxPairs, 0, ctx);
+      if (parts > 1) this.noteFitted(parts, contextTokens, ctx);
       return generation;
     } catch (err) {
       if (!(err instanceof Unfitted)) throw err;
-      this.requester.refusedForGood(document, err.serverSaid);
-      return { pairs: [], contextTooLong: err.serverSaid };
+      this.requester.refusedForGood(documentOf(chunk), err.serverSaid);
+      return { pairs: [], contextTooLong: err.serverSaid, ...(err.forJudge ? { contextTooLongForJudge: true } : {}) };
     }
   }
 
   /**
-   * `part`'s pairs within the server's context. It goes whole unless the server's context is
-   * known and our estimate says it needs parts; a refused request is split by what the refusal
-   * says, and a part refused again is split once more (depth MAX_FIT_DEPTH), then given up on.
+   * `part`'s pairs within the server's context. Its whole request is always asked first (the
+   * journal, else the server); only its own refusal splits it, by the numbers in that refusal,
+   * and a part refused again is split once more (depth MAX_FIT_DEPTH), then given up on.
    *
-   * The cut depends only on the text, the settings and the server's context and words, never on
-   * whether the context was learnt before this chunk or from its own refusal: a chunk the
-   * estimate splits is cut the same way on both paths, and one it does not split is sent whole
-   * on both. So the same chunk gives the same part requests (journaled like any other) in every run.
+   * So the path depends on the chunk's own request alone, never on when another chunk's refusal
+   * arrived: a chunk the server answered whole is read back whole on a rerun, and one it refused
+   * meets its journaled refusal and is cut the same way, into the same (journaled) part requests.
    */
   private async generateFitted(part: Chunk, maxPairs: number, depth: number, ctx: CallContext): Promise<Fitted> {
-    // Only a chunk is split by the known context; a part is split by its own refusal.
-    const planned = (limit: number) => partsNeeded(part.text.length, this.fitBudget(part, maxPairs, limit, 1));
-    const fitsIn = depth === 0 ? (limit: number) => (planned(limit) ?? 1) <= 1 : undefined;
-    const known = depth === 0 ? await this.requester.knownContext() : undefined;
-    if (known !== undefined && !fitsIn!(known)) return this.generateInParts(part, maxPairs, planned(known)!, depth + 1, ctx);
     try {
-      return { ...(await this.generateText(part, maxPairs, ctx, fitsIn)), parts: 1 };
+      return { ...(await this.generateText(part, maxPairs, ctx, depth === 0)), parts: 1 };
     } catch (err) {
-      // The context was learnt while this request waited for its turn: split as above.
-      if (err instanceof WouldNotFit) return this.generateInParts(part, maxPairs, planned(err.contextTokens)!, depth + 1, ctx);
       if (!(err instanceof ContextTooLong)) throw err;
+      // Parts would be paid for and then lose every pair: the judge is sent the whole chunk, and
+      // the server would refuse it as it refused this.
+      if (depth === 0 && this.settings.judge) throw new Unfitted(err.serverSaid, true);
       const refusal = err.refusal;
       if (!refusal || depth >= MAX_FIT_DEPTH) throw new Unfitted(err.serverSaid);
-      // Our estimate first (as when the context is known beforehand); where it said the text
-      // fits, the server's own count of this request says by how much it was wrong.
+      // Our estimate first; where it says the text fits, the server's own count of this request
+      // says by how much our estimate was wrong.
       let parts = partsNeeded(part.text.length, this.fitBudget(part, maxPairs, refusal.limit, 1));
       if (parts === 1) parts = partsNeeded(part.text.length, this.fitBudget(part, maxPairs, refusal.limit, refusalRatio(refusal, err.estimatedPromptTokens)));
       if (parts === undefined) throw new Unfitted(err.serverSaid);
-      return this.generateInParts(part, maxPairs, Math.max(2, parts), depth + 1, ctx);
+      await this.requester.keepRefusal(err);
+      return this.generateInParts(part, maxPairs, Math.max(2, parts), depth + 1, refusal.limit, ctx);
     }
   }
 
-  /** The text cut into `parts`, each asked for its share of `maxPairs`; pairs merged in text order. */
-  private async generateInParts(part: Chunk, maxPairs: number, parts: number, depth: number, ctx: CallContext): Promise<Fitted> {
+  /**
+   * The text cut into `parts`, each asked for its share of `maxPairs`; pairs merged in text order.
+   * A part that cannot be fitted loses only its own pairs: the chunk is context_too_long only
+   * when no part gave any.
+   */
+  private async generateInParts(part: Chunk, maxPairs: number, parts: number, depth: number, contextTokens: number, ctx: CallContext): Promise<Fitted> {
     const texts = splitText(part.text, parts);
     const shares = shareOut(maxPairs, texts.length);
     // Settled, not Promise.all: a part that fails must not leave its siblings' requests (and
@@ -253,44 +259,50 @@ export class LlmGenerator implements Generator {
     );
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof Unfitted));
     if (failed) throw failed.reason;
-    const unfitted = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (unfitted) throw unfitted.reason;
-    const results = settled.map((r) => (r as PromiseFulfilledResult<Fitted>).value);
+    const results = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const unfitted = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as Unfitted] : []));
     const pairs = cleanPairs(results.flatMap((r) => r.pairs), maxPairs);
-    const used = results.reduce((n, r) => n + r.parts, 0);
+    if (pairs.length === 0 && unfitted.length > 0) throw unfitted[0]!;
+    // A part given up on was still a part request.
+    const used = results.reduce((n, r) => n + r.parts, 0) + unfitted.length;
     // A part whose reply stayed unusable loses its pairs; the chunk is malformed only if no part gave any.
     const malformed = pairs.length === 0 ? results.find((r) => r.malformed)?.malformed : undefined;
-    return { pairs, parts: used, ...(malformed ? { malformed } : {}) };
+    return { pairs, parts: used, contextTokens, ...(malformed ? { malformed } : {}) };
   }
 
   /** What a request for `part` costs besides its text, and what is kept for the reply. */
   private fitBudget(part: Chunk, maxPairs: number, limit: number, ratio: number): FitBudget {
     const template = loadTemplate(this.settings.template);
     const values = generationValues({ ...part, text: '' }, this.settings, maxPairs);
-    const overheadTokens = estimateTokens(render(template.system, values).length + render(template.user, values).length);
+    const overheadTokens = estimateTokensOfChars(render(template.system, values).length + render(template.user, values).length);
     const replyTokens = this.limit ?? Math.min(Math.floor(limit / 4), REPLY_TOKENS_PER_PAIR * maxPairs);
     return { limit, overheadTokens, replyTokens, ratio };
   }
 
   /** Counts a chunk split to fit (stats.json's llm.fitted), and says so once per run and server. */
-  private noteFitted(parts: number, ctx: CallContext): void {
+  private noteFitted(parts: number, contextTokens: number | undefined, ctx: CallContext): void {
     bump(ctx.usage, 'fit.chunks');
     bump(ctx.usage, 'fit.parts', parts);
     if (this.health.fitWarned.has(this.outDir)) return;
     this.health.fitWarned.add(this.outDir);
     this.warn(
-      `the server's context is ${this.health.contextTokens ?? 'smaller than a chunk'} tokens` +
+      `the server's context is ${contextTokens ?? 'smaller than a chunk'} tokens` +
         ` (${this.backendName} ${this.settings.baseUrl ?? ''} ${this.settings.model}); chunks are split to fit; a smaller --chunk-size avoids the split`,
     );
   }
 
-  /** One text's pairs: the generation request, a repair or continuation when the reply needs one. */
-  private async generateText(chunk: Chunk, maxPairs: number, ctx: CallContext, fitsIn?: LlmCall['fitsIn']): Promise<ChunkGeneration> {
+  /**
+   * One text's pairs: the generation request, a repair or continuation when the reply needs one.
+   * Only a whole chunk may use the cached layout: the judge reads a chunk's cached passage, and
+   * no request would ever read a part's.
+   */
+  private async generateText(chunk: Chunk, maxPairs: number, ctx: CallContext, wholeChunk: boolean): Promise<ChunkGeneration> {
     const at = { ...ctx, maxPairs };
-    const layout = this.layout(loadTemplate(this.settings.template), chunk);
+    const template = loadTemplate(this.settings.template);
+    const layout = wholeChunk ? this.layout(template, chunk) : layoutFor(template, chunk.text, this.settings.model, false);
     const values = generationValues(chunk, this.settings, maxPairs);
     const messages: ChatMessage[] = [{ role: 'user', content: render(layout.template.user, values) }];
-    const first = await this.requester.ask({ ...this.call('generate', layout, PAIRS_SCHEMA, values, messages), ...(fitsIn ? { fitsIn } : {}) }, ctx.usage, ctx.signal, ctx.halt);
+    const first = await this.requester.ask(this.call('generate', layout, PAIRS_SCHEMA, values, messages), ctx.usage, ctx.signal, ctx.halt);
     const parsed = parseReply(first.text, PairsReply);
     if (parsed.ok) return { pairs: cleanPairs(parsed.value.pairs, maxPairs) };
     if (first.truncated) return await this.continueCut(layout, values, messages, first, at);
@@ -348,7 +360,7 @@ export class LlmGenerator implements Generator {
       // No fitting for the judge: it must see the whole chunk to say whether a pair is grounded
       // in it, so a judge request refused for size stays a context_too_long rejection.
       if (!(err instanceof ContextTooLong)) throw err;
-      this.requester.refusedForGood(chunk.chunkId.slice(0, chunk.chunkId.lastIndexOf('-')), err.serverSaid);
+      this.requester.refusedForGood(documentOf(chunk), err.serverSaid);
       return { contextTooLong: err.serverSaid };
     }
     const out: Array<PairScore | undefined> = pairs.map((_, i) => {

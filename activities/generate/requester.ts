@@ -10,15 +10,16 @@
  *   document error.
  * - A reply is written to the journal before it is returned, so it is paid for once.
  * - A refusal for size (context length) is the chunk's problem, not the run's: it is thrown as
- *   ContextTooLong for the caller to fit (llm.ts splits the chunk) or record, and the server's
- *   context, when the refusal names it, is remembered for the server's later requests. Only a
+ *   ContextTooLong for the caller to fit (llm.ts splits the chunk by the refusal's numbers) or
+ *   record. A refusal the caller split by is journaled under the request's key (`keepRefusal`),
+ *   so a rerun meets the same refusal, without a request, and splits the same way. Only a
  *   refusal the caller could not fit counts towards stopping the run (`refusedForGood`): when
  *   every request so far ended that way, the server or --chunk-size is misconfigured.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { setMaxListeners } from 'node:events';
 import type { ChatBackend, ChatMessage, ChatReply } from './chat.js';
-import { CONTEXT_PURPOSE, contextKey, Journal, requestKey, type RequestIdentity } from './journal.js';
+import { isReply, Journal, requestKey, type RequestIdentity } from './journal.js';
 import type { RequestLimiter } from './limiter.js';
 import { abortableSleep } from './limiter.js';
 import { parseContextRefusal, type ContextRefusal } from './contextFit.js';
@@ -37,11 +38,6 @@ export interface LlmCall {
   messages: ChatMessage[];
   /** A limit for this request only (a truncated reply is re-asked with more room). */
   maxTokens?: number;
-  /**
-   * False when the request should not go to a server of this context (the caller splits it):
-   * asked again just before sending, since the context may have been learnt while it waited.
-   */
-  fitsIn?: (contextTokens: number) => boolean;
 }
 
 export class ContextTooLong extends Error {
@@ -51,15 +47,12 @@ export class ContextTooLong extends Error {
     readonly refusal: ContextRefusal | undefined,
     /** Our estimate of the refused request's prompt, in tokens (characters / 4). */
     readonly estimatedPromptTokens: number,
+    /** The refused request's journal key. */
+    readonly key: string,
+    /** Read back from the journal: refused in an earlier attempt or run, not now. */
+    readonly fromJournal: boolean,
   ) {
     super(serverSaid);
-  }
-}
-
-/** Thrown instead of sending a request the server's known context will not hold (LlmCall.fitsIn). */
-export class WouldNotFit extends Error {
-  constructor(readonly contextTokens: number) {
-    super(`the request does not fit the server's context of ${contextTokens} tokens`);
   }
 }
 
@@ -84,8 +77,6 @@ export class ServerHealth {
   /** Refusals for size that could not be fitted, and the documents they were for. */
   contextRefusals = 0;
   readonly refusedDocuments = new Set<string>();
-  /** The server's context in tokens, once a refusal has said it: later chunks are split before they are sent. */
-  contextTokens: number | undefined;
   /** The runs (<out>) told that chunks are split to fit this server: once per run. */
   readonly fitWarned = new Set<string>();
   inFlight = 0;
@@ -116,41 +107,17 @@ export const SYSTEMATIC_CONTEXT_REFUSALS = 5;
 const MAX_BACKOFF_MS = 30_000;
 
 export class LlmRequester {
-  private contextSynced: Promise<void> | undefined;
-
   constructor(private readonly o: RequesterOptions) {}
 
   /**
-   * The server's context, when a refusal has said it: to this worker, or to an earlier run (kept
-   * in the run's journal; not read with --no-cache). A context this worker knows and the journal
-   * lacks is written there, so the next run in another process knows it too.
+   * Keeps a refusal the caller split the chunk by, under the refused request's key: a rerun, a
+   * retried activity or a shard rebuilt from the journal meets the same refusal without asking,
+   * and so the same parts. A refusal that was not split by is not kept: asking again costs no
+   * tokens, and a server given a larger context meanwhile then answers the chunk whole.
    */
-  async knownContext(): Promise<number | undefined> {
-    await (this.contextSynced ??= this.syncContext());
-    return this.o.health.contextTokens;
-  }
-
-  private async syncContext(): Promise<void> {
-    const health = this.o.health;
-    const entry = this.o.readJournal ? await this.o.journal.get(contextKey(this.o.identity)) : undefined;
-    const limit = entry?.purpose === CONTEXT_PURPOSE ? Number(entry.reply.text) : NaN;
-    const stored = Number.isSafeInteger(limit) && limit > 0 ? limit : undefined;
-    if (stored !== undefined) health.contextTokens = Math.min(health.contextTokens ?? Infinity, stored);
-    if (health.contextTokens !== undefined && health.contextTokens !== stored) await this.keepContext(health.contextTokens);
-  }
-
-  private async keepContext(limit: number): Promise<void> {
-    const reply = { text: String(limit), promptTokens: 0, completionTokens: 0, truncated: false, finishReason: CONTEXT_PURPOSE };
-    await this.o.journal.put(contextKey(this.o.identity), CONTEXT_PURPOSE, reply, 0, false);
-  }
-
-  /** Learns the server's context from a refusal, and keeps it for later runs when it is news. */
-  private async learnContext(limit: number): Promise<void> {
-    const health = this.o.health;
-    // A server's context does not change under a run; the smallest one heard is the safe one.
-    if (limit >= (health.contextTokens ?? Infinity)) return;
-    health.contextTokens = limit;
-    await this.keepContext(limit);
+  async keepRefusal(refused: ContextTooLong): Promise<void> {
+    if (refused.fromJournal) return;
+    await this.o.journal.putRefusal(refused.key, refused.serverSaid);
   }
 
   /**
@@ -193,8 +160,10 @@ export class LlmRequester {
    */
   async ask(call: LlmCall, usage: LlmUsage, signal?: AbortSignal, halt?: AbortSignal): Promise<ChatReply> {
     const key = this.keyOf(call);
+    const promptEstimate = Math.ceil((call.system.length + (call.cachedPrefix?.length ?? 0) + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
     if (this.o.readJournal) {
-      const hit = await this.o.journal.get(key);
+      const hit = await this.o.journal.lookup(key);
+      if (hit && !isReply(hit)) throw new ContextTooLong(hit.serverSaid, parseContextRefusal(hit.serverSaid), promptEstimate, key, true);
       if (hit) {
         addReply(usage, 'journal', { ...hit.reply, costMicroUsd: hit.costMicroUsd, cacheSavedMicroUsd: cacheSavingMicroUsd(this.o.price, hit.reply, hit.viaBatch) });
         return hit.reply;
@@ -207,7 +176,6 @@ export class LlmRequester {
     if (this.o.overBudget?.()) throw new BudgetReached();
     const health = this.o.health;
     const firstTriedAt = Date.now();
-    const promptEstimate = Math.ceil((call.system.length + (call.cachedPrefix?.length ?? 0) + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
     const estimate = promptEstimate + (call.maxTokens ?? this.o.identity.defaultMaxTokens ?? 500);
     for (let attempt = 1; ; attempt++) {
       const waitSignal = halt ? (signal ? AbortSignal.any([signal, halt]) : halt) : signal;
@@ -219,11 +187,6 @@ export class LlmRequester {
       if (halt?.aborted) {
         slot.release();
         throw halt.reason;
-      }
-      const known = health.contextTokens;
-      if (known !== undefined && call.fitsIn?.(known) === false) {
-        slot.release();
-        throw new WouldNotFit(known);
       }
       // The budget again, now that this request is next to go: every request of a document is
       // queued at once, and what the ones before it cost is known only once they are answered.
@@ -269,9 +232,7 @@ export class LlmRequester {
         bump(usage, `failures.${kind}`);
         if (kind === 'context_too_long') {
           const said = (err as Error).message;
-          const refusal = parseContextRefusal(said);
-          if (refusal) await this.learnContext(refusal.limit);
-          throw new ContextTooLong(said, refusal, promptEstimate);
+          throw new ContextTooLong(said, parseContextRefusal(said), promptEstimate, key, false);
         }
         const retryAfter = retryDelayMs(err);
         if (kind === 'rate_limited') this.o.limiter.onRateLimited(retryAfter);
