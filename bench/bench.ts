@@ -1,7 +1,7 @@
 /**
- * npm run bench -- [--docs N] [--fixed B]
+ * npm run bench -- [--docs N | --corpus DIR] [--fixed B]
  *
- * Generates a corpus of N documents and exports it: once calling the same activities in-process
+ * Generates a corpus of N documents (or takes the real documents under DIR) and exports it: once calling the same activities in-process
  * (the baseline: what the work costs with no orchestration), once through Temporal on a real
  * dev server with an in-process worker (batches sized by work), and, unless --fixed 0, once more
  * through Temporal with --batch-size B (default 20: the old fixed batching), back to back so
@@ -11,7 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { discoverCorpus } from '../activities/discover.js';
 import { exportDataset } from '../activities/export.js';
@@ -34,14 +34,17 @@ if (process.argv.includes('--isolation')) {
   process.exit(process.exitCode ?? 0);
 }
 const { values } = parseArgs({
-  options: { docs: { type: 'string', default: '1000' }, fixed: { type: 'string', default: '20' }, keep: { type: 'boolean', default: false } },
+  options: { docs: { type: 'string', default: '1000' }, corpus: { type: 'string' }, fixed: { type: 'string', default: '20' }, keep: { type: 'boolean', default: false } },
 });
-const documents = Number(values.docs);
+/** Given: real documents, read where they are (their count and bytes come from discovery). */
+const givenCorpus = values.corpus === undefined ? undefined : resolve(values.corpus);
 const fixedBatchSize = Number(values.fixed);
 /** The baseline's batching: in-process it costs nothing, so it stays what it always was. */
 const BASELINE = { batchSize: 20, concurrency: 4 };
 const work = mkdtempSync(join(tmpdir(), 'corpus-qa-bench-'));
-const corpusDir = join(work, 'corpus');
+const corpusDir = givenCorpus ?? join(work, 'corpus');
+/** Filled in by the baseline's discovery. */
+const corpus = { documents: 0, bytes: 0 };
 
 function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
@@ -62,6 +65,8 @@ async function baseline(outDir: string): Promise<number> {
   const t0 = performance.now();
   const noop = () => undefined;
   const discovery = await discoverCorpus({ inputDir: run.inputDir, outDir, globs: [], maxFileBytes: run.settings.maxFileBytes }, noop);
+  corpus.documents = discovery.documents;
+  corpus.bytes = discovery.bytes;
   let counters = emptyCounters();
   const starts: number[] = [];
   for (let s = 0; s < discovery.documents; s += run.batchSize) starts.push(s);
@@ -117,13 +122,13 @@ async function throughTemporal(outDir: string, batchSize?: number) {
   const history = await historyEvents(outDir, resolveRunInput({ inputDir: corpusDir, outDir, generateQa: true, batchSize }));
   const report = {
     seconds: +seconds.toFixed(2),
-    docsPerSecond: +(documents / seconds).toFixed(1),
+    docsPerSecond: +(corpus.documents / seconds).toFixed(1),
     workflowSeconds: +(stats.durationsMs.total / 1000).toFixed(2),
-    workflowDocsPerSecond: +(documents / (stats.durationsMs.total / 1000)).toFixed(1),
+    workflowDocsPerSecond: +(corpus.documents / (stats.durationsMs.total / 1000)).toFixed(1),
     historyEvents: history.events,
     workflowRuns: history.runs,
     maxEventsPerRun: history.maxPerRun,
-    historyEventsPerDocument: +(history.events / documents).toFixed(3),
+    historyEventsPerDocument: +(history.events / corpus.documents).toFixed(3),
     batchSizes: history.batchSizes,
   };
   return { seconds, workflowSeconds: stats.durationsMs.total / 1000, result, serverPeak, report, files: stats.files };
@@ -159,7 +164,7 @@ async function historyEvents(outDir: string, run: ReturnType<typeof resolveRunIn
   }
 }
 
-writeBenchCorpus(corpusDir, documents);
+if (!givenCorpus) writeBenchCorpus(corpusDir, Number(values.docs));
 const baselineSeconds = await baseline(join(work, 'out-baseline'));
 const rssAfterBaseline = peakRssMb();
 const t = await throughTemporal(join(work, 'out-temporal'));
@@ -168,11 +173,15 @@ const fixed = fixedBatchSize > 0 ? await throughTemporal(join(work, 'out-fixed')
 const differingFiles = fixed
   ? [...new Set([...Object.keys(t.files), ...Object.keys(fixed.files)])].filter((f) => t.files[f]?.sha256 !== fixed.files[f]?.sha256)
   : undefined;
+const { documents } = corpus;
+const mbPerSecond = (seconds: number) => +(corpus.bytes / 1e6 / seconds).toFixed(2);
 const report = {
+  ...(givenCorpus ? { corpus: givenCorpus } : {}),
   documents,
+  megabytes: +(corpus.bytes / 1e6).toFixed(2),
   pairsPassed: t.result.export.pairsPassed,
-  baseline: { seconds: +baselineSeconds.toFixed(2), docsPerSecond: +(documents / baselineSeconds).toFixed(1) },
-  temporal: t.report,
+  baseline: { seconds: +baselineSeconds.toFixed(2), docsPerSecond: +(documents / baselineSeconds).toFixed(1), mbPerSecond: mbPerSecond(baselineSeconds) },
+  temporal: { ...t.report, mbPerSecond: mbPerSecond(t.seconds), workflowMbPerSecond: mbPerSecond(t.workflowSeconds) },
   temporalOverBaselineThroughput: +(baselineSeconds / t.seconds).toFixed(3),
   workflowOverBaselineThroughput: +(baselineSeconds / t.workflowSeconds).toFixed(3),
   ...(fixed
