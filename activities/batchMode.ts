@@ -27,7 +27,7 @@ import { apiKeyFromEnv } from './generate/chat.js';
 import { createGenerator } from './generate/index.js';
 import { Journal } from './generate/journal.js';
 import { cacheSavingMicroUsd, costMicroUsd, priceFor, replyCostMicroUsd } from './generate/pricing.js';
-import { RequestPending, type LlmCall } from './generate/requester.js';
+import { estimatePromptTokens, RequestPending, type LlmCall } from './generate/requester.js';
 import { readManifestRange } from './manifest.js';
 import { loadOrProcess, shardSettingsKey } from './processBatch.js';
 import { batchRequestsPath, nameUnder, readParsedFrom, readRequiredFrom, scratchDir, sha256Hex, STATE_NAMES, storeFor, type OutputStore } from './storage.js';
@@ -139,7 +139,7 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
     };
     await writer.writeLine(JSON.stringify(row));
     // A cached prefix is counted at the full input price: whether the provider caches it is its call.
-    const promptTokens = Math.ceil((call.system.length + (call.cachedPrefix?.length ?? 0) + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
+    const promptTokens = estimatePromptTokens(call);
     estimate += costMicroUsd(price, promptTokens, call.maxTokens ?? llm.maxTokens ?? 400, true);
   }
   // Complete and fsynced: only now may a reader see it.

@@ -48,10 +48,9 @@ function corpus(): string {
   return dir;
 }
 
-async function batchOf(input: string, s: FakeLlmServer, extra: Partial<CorpusExportOptions> = {}, out = tempDir('cache-out')) {
-  const run = resolveRunInput({
-    inputDir: input,
-    outDir: out,
+/** The run every case starts from: Anthropic with the judge, chunks long enough to be cached. */
+function cachingRun(s: FakeLlmServer) {
+  return {
     generator: 'anthropic',
     model: 'claude-sonnet-4-6',
     baseUrl: s.url,
@@ -61,6 +60,14 @@ async function batchOf(input: string, s: FakeLlmServer, extra: Partial<CorpusExp
     judge: true,
     priceIn: PRICE_IN,
     priceOut: PRICE_OUT,
+  } as const;
+}
+
+async function batchOf(input: string, s: FakeLlmServer, extra: Partial<CorpusExportOptions> = {}, out = tempDir('cache-out')) {
+  const run = resolveRunInput({
+    inputDir: input,
+    outDir: out,
+    ...cachingRun(s),
     requestTimeoutSeconds: 5,
     ...extra,
   });
@@ -292,15 +299,7 @@ describe('Anthropic prompt caching of long passages', () => {
     await runExport({
       inputDir: corpus(),
       outDir: out,
-      generator: 'anthropic',
-      model: 'claude-sonnet-4-6',
-      baseUrl: s.url,
-      chunkSize: 6000,
-      chunkOverlap: 0,
-      maxPairsPerChunk: 3,
-      judge: true,
-      priceIn: PRICE_IN,
-      priceOut: PRICE_OUT,
+      ...cachingRun(s),
     });
     const written = ofDoc(s.requests, 0, 'generate')[0]!.promptCache?.write ?? 0;
     expect(written).toBeGreaterThanOrEqual(1024);

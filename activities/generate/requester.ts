@@ -22,6 +22,7 @@ import type { ChatBackend, ChatMessage, ChatReply } from './chat.js';
 import { isReply, Journal, requestKey, type RequestIdentity } from './journal.js';
 import type { RequestLimiter } from './limiter.js';
 import { abortableSleep } from './limiter.js';
+import { estimateTokensOfChars } from './estimate.js';
 import { parseContextRefusal, type ContextRefusal } from './contextFit.js';
 import { failureKind, retryDelayMs, type FailureKind } from './llmErrors.js';
 import { cacheSavingMicroUsd, replyCostMicroUsd, type Price } from './pricing.js';
@@ -38,6 +39,11 @@ export interface LlmCall {
   messages: ChatMessage[];
   /** A limit for this request only (a truncated reply is re-asked with more room). */
   maxTokens?: number;
+}
+
+/** A request's prompt in tokens by the rule of thumb (estimate.ts), the cached prefix included. */
+export function estimatePromptTokens(call: Pick<LlmCall, 'system' | 'cachedPrefix' | 'messages'>): number {
+  return estimateTokensOfChars(call.system.length + (call.cachedPrefix?.length ?? 0) + call.messages.reduce((n, m) => n + m.content.length, 0));
 }
 
 export class ContextTooLong extends Error {
@@ -160,7 +166,7 @@ export class LlmRequester {
    */
   async ask(call: LlmCall, usage: LlmUsage, signal?: AbortSignal, halt?: AbortSignal): Promise<ChatReply> {
     const key = this.keyOf(call);
-    const promptEstimate = Math.ceil((call.system.length + (call.cachedPrefix?.length ?? 0) + call.messages.reduce((n, m) => n + m.content.length, 0)) / 4);
+    const promptEstimate = estimatePromptTokens(call);
     if (this.o.readJournal) {
       const hit = await this.o.journal.lookup(key);
       if (hit && !isReply(hit)) throw new ContextTooLong(hit.serverSaid, parseContextRefusal(hit.serverSaid), promptEstimate, key, true);
