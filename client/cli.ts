@@ -463,7 +463,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--request-timeout <seconds>', 'per-request LLM timeout; a timed-out request is retried (default 120)').argParser(Number))
     .option('--judge', 'score every pair with the same LLM (groundedness, usefulness); below --min-score it is rejected (low_score)')
     .addOption(new Option('--min-score <n>', 'with --judge: lowest score (1-5) a pair may have (default 3)').argParser(Number))
-    .option('--no-prompt-cache', 'anthropic: do not send passages long enough for prompt caching (1,024 tokens; 2,048 for Haiku) as a cached system block shared by generation and the judge')
+    .option('--no-prompt-cache', 'anthropic: do not send passages long enough for prompt caching (1,024 tokens; 2,048 for Haiku 3.x; 4,096 for Haiku 4.5, Opus 4.5/4.6) as a cached system block shared by generation and the judge')
     .addOption(new Option('--llm-concurrency <n>', 'LLM requests in flight at once per worker, over all documents (default 16; halved on 429s, then raised again)').argParser(positiveInt))
     .addOption(new Option('--rpm <n>', 'at most this many LLM requests per minute per worker (for a known quota)').argParser(positiveNumber))
     .addOption(new Option('--tpm <n>', 'at most this many LLM tokens per minute per worker (prompt estimated as characters / 4)').argParser(positiveNumber))

@@ -23,7 +23,8 @@
  * `cache_control` (system blocks, then message content blocks) is remembered for five minutes
  * (`promptCacheTtlMs`) per model; a request reports `cache_creation_input_tokens` when it writes
  * it and `cache_read_input_tokens` when it finds it, and `input_tokens` without them. A prefix
- * under the minimum (1,024 tokens; 2,048 for Haiku models; characters / 4) is ignored, silently.
+ * under the minimum (1,024 tokens; 2,048 for Haiku 3.x; 4,096 for Haiku 4.5 and Opus 4.5/4.6;
+ * characters / 4) is ignored, silently.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -211,6 +212,7 @@ const tokens = (s: string) => Math.ceil(s.length / 4);
 
 /** Anthropic's minimum cacheable prefix, in tokens: a shorter prefix marked `cache_control` is not cached. */
 export function fakeCacheMinimum(model: string): number {
+  if (/opus-4-[56]|haiku-4-5/i.test(model)) return 4096;
   return /haiku/i.test(model) ? 2048 : 1024;
 }
 
