@@ -1,5 +1,5 @@
 /**
- * npm run bench -- --llm [--latency-ms 200] [--levels 1,8,32,64] [--docs-per-slot 24] [--chunks-per-doc 1] [--batch-size N]
+ * npm run bench -- --llm [--latency-ms 200,2000] [--levels 1,8,32,64] [--docs-per-slot 24] [--chunks-per-doc 1] [--batch-size N]
  *                        [--kill-chunks 1000]   (--kill-chunks 0: no kill run)
  *                        [--server-in-process]  (the fake server in the bench's own process, as before)
  *
@@ -9,6 +9,12 @@
  * Temporal dev server and an in-process worker. The fake server runs in a child process
  * (bench/fakeLlmProcess.ts), as a real one is elsewhere. Achieved requests/s is measured at the server,
  * from the first request's arrival to the last answer; the ideal is concurrency / latency.
+ * Every level runs at each --latency-ms: 200 ms (a short completion from a fast server) asks for
+ * 320 requests/s at 64, which on a small machine measures the worker's CPU per request more than
+ * its concurrency; 2,000 ms is nearer a hosted API's answer of a few hundred tokens, where the
+ * worker's CPU is no longer the bound and the figure says whether N requests are really in flight.
+ * `cpuShareAtIdeal` (CPU per request x the ideal rate / cores) says which case a level is in:
+ * near or above 1, the machine cannot reach the ideal whatever the orchestration does.
  *
  * Then a kill at 50%: a `corpus-qa run` process over a corpus of --kill-chunks chunks is
  * SIGKILLed when half the requests are answered, and the same command runs again. Reported:
@@ -17,7 +23,7 @@
  * with --price-in/--price-out since the fake server is local). Prints one JSON report.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fork, spawn } from 'node:child_process';
@@ -29,7 +35,7 @@ import { limiterStates } from '../activities/generate/limiter.js';
 const { values } = parseArgs({
   options: {
     llm: { type: 'boolean', default: true },
-    'latency-ms': { type: 'string', default: '200' },
+    'latency-ms': { type: 'string', default: '200,2000' },
     levels: { type: 'string', default: '1,8,32,64' },
     'docs-per-slot': { type: 'string', default: '24' },
     // 1: every request pays for a whole document (file read, extraction, shard): the worst case.
@@ -42,7 +48,7 @@ const { values } = parseArgs({
     'server-in-process': { type: 'boolean', default: false },
   },
 });
-const latencyMs = Number(values['latency-ms']);
+const latencies = values['latency-ms'].split(',').map(Number);
 const levels = values.levels.split(',').map(Number);
 const docsPerSlot = Number(values['docs-per-slot']);
 const chunksPerDoc = Math.max(1, Number(values['chunks-per-doc']));
@@ -73,7 +79,7 @@ interface MeasuredServer {
   close(): Promise<void>;
 }
 
-async function startMeasuredServer(): Promise<MeasuredServer> {
+async function startMeasuredServer(latencyMs: number): Promise<MeasuredServer> {
   if (values['server-in-process']) {
     const s = await startFakeLlmServer({ latencyMs });
     return { openaiBaseUrl: s.openaiBaseUrl, arrivals: async (from) => s.requests.slice(from).map((r) => r.at), close: () => s.close() };
@@ -107,92 +113,98 @@ async function startMeasuredServer(): Promise<MeasuredServer> {
   };
 }
 
-const llm = await startMeasuredServer();
-let answeredBefore = 0;
 // One dev server for every level, unless TEMPORAL_ADDRESS names one.
 const server = process.env.TEMPORAL_ADDRESS ? undefined : await startEmbeddedServer(join(work, 'temporal'));
 const address = process.env.TEMPORAL_ADDRESS ?? server!.address;
 
 const results = [];
-try {
-  for (const concurrency of levels) {
-    const docs = Math.ceil((concurrency * docsPerSlot) / chunksPerDoc);
-    const corpus = join(work, `corpus-${concurrency}`);
-    const out = join(work, `out-${concurrency}`);
-    writeCorpus(corpus, docs, chunksPerDoc);
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    // The worker's limiter, sampled: is it full (requests wait for a slot), or starved (too few
-    // documents in hand to use its slots)? Less noise-sensitive than requests/s on a busy machine.
-    const samples: Array<{ at: number; inFlight: number; unsaved: number; queued: number; limit: number }> = [];
-    const sampler = setInterval(() => {
-      for (const [target, st] of limiterStates()) if (target.includes(llm.openaiBaseUrl)) samples.push({ at: Date.now(), ...st });
-    }, 5);
-    await runCorpusExport(
-      { inputDir: corpus, outDir: out, generator: 'openai', model: 'bench', baseUrl: llm.openaiBaseUrl, llmConcurrency: concurrency, concurrency: 4,
-        ...(chunksPerDoc > 1 ? { chunkSize: CHUNK_SIZE, chunkOverlap: 0 } : {}), ...(batchSize ? { batchSize } : {}) },
-      { address, taskQueue: `bench-llm-${concurrency}-${Date.now()}` },
-    );
-    clearInterval(sampler);
-    const cpu = process.cpuUsage(cpu0);
-    const wallSeconds = (performance.now() - t0) / 1000;
-    const reqs = (await llm.arrivals(answeredBefore)).map((at) => ({ at }));
-    answeredBefore += reqs.length;
-    // From the first arrival to the last answer (each answered latencyMs after it arrived).
-    const spanSeconds = (Math.max(...reqs.map((r) => r.at)) + latencyMs - Math.min(...reqs.map((r) => r.at))) / 1000;
-    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as { llm: { requests: number }; settings: { batchSize: number } };
-    const achieved = reqs.length / spanSeconds;
-    // Requests in flight at once, from the arrival times (each is in flight for latencyMs).
-    const events = reqs.flatMap((r) => [[r.at, 1], [r.at + latencyMs, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    let inFlight = 0;
-    let peakInFlight = 0;
-    for (const [, d] of events) peakInFlight = Math.max(peakInFlight, (inFlight += d));
-    const ideal = concurrency / (latencyMs / 1000);
-    // The rate once the run is going: arrivals between the 10th and the 90th percentile, so the
-    // ramp up (first documents being read) and down (the last requests in flight) are left out.
-    const sorted = reqs.map((r) => r.at).sort((a, b) => a - b);
-    const [i10, i90] = [Math.floor(sorted.length * 0.1), Math.floor(sorted.length * 0.9)];
-    const steady = i90 > i10 && sorted[i90]! > sorted[i10]! ? (i90 - i10) / ((sorted[i90]! - sorted[i10]!) / 1000) : achieved;
-    const firstAt = Math.min(...reqs.map((r) => r.at));
-    const lastAnswer = Math.max(...reqs.map((r) => r.at)) + latencyMs;
-    const during = samples.filter((s) => s.at >= firstAt && s.at <= lastAnswer);
-    const mean = (f: (s: (typeof during)[number]) => number) => (during.length ? +(during.reduce((a, s) => a + f(s), 0) / during.length).toFixed(2) : null);
-    results.push({
-      concurrency,
-      documents: docs,
-      batchSize: stats.settings.batchSize,
-      requests: reqs.length,
-      requestsInStats: stats.llm.requests,
-      achievedRequestsPerSecond: +achieved.toFixed(2),
-      idealRequestsPerSecond: +ideal.toFixed(2),
-      efficiency: +(achieved / ideal).toFixed(3),
-      steadyRequestsPerSecond: +steady.toFixed(2),
-      steadyEfficiency: +(steady / ideal).toFixed(3),
-      peakRequestsInFlight: peakInFlight,
-      // Over the span, from samples every 5 ms: requests at the server, answers not yet journaled
-      // (those at the server included), requests waiting for a slot, and the share of samples
-      // where every slot at the server was taken.
-      limiter: {
-        meanInFlight: mean((s) => s.inFlight),
-        meanUnsaved: mean((s) => s.unsaved),
-        meanQueued: mean((s) => s.queued),
-        fullShare: mean((s) => (s.inFlight >= s.limit ? 1 : 0)),
-        samples: during.length,
-      },
-      wallSeconds: +wallSeconds.toFixed(2),
-      // The worker's CPU (this process, all threads: discovery to export) per request: less
-      // sensitive to other load on the machine than requests/s.
-      cpuMsPerRequest: +((cpu.user + cpu.system) / 1000 / reqs.length).toFixed(2),
-      wallRequestsPerSecond: +(reqs.length / wallSeconds).toFixed(2),
-    });
+for (const latencyMs of latencies) {
+  const llm = await startMeasuredServer(latencyMs);
+  let answeredBefore = 0;
+  try {
+    for (const concurrency of levels) {
+      const docs = Math.ceil((concurrency * docsPerSlot) / chunksPerDoc);
+      const corpus = join(work, `corpus-${latencyMs}-${concurrency}`);
+      const out = join(work, `out-${latencyMs}-${concurrency}`);
+      writeCorpus(corpus, docs, chunksPerDoc);
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      // The worker's limiter, sampled: is it full (requests wait for a slot), or starved (too few
+      // documents in hand to use its slots)? Less noise-sensitive than requests/s on a busy machine.
+      const samples: Array<{ at: number; inFlight: number; unsaved: number; queued: number; limit: number }> = [];
+      const sampler = setInterval(() => {
+        for (const [target, st] of limiterStates()) if (target.includes(llm.openaiBaseUrl)) samples.push({ at: Date.now(), ...st });
+      }, 5);
+      await runCorpusExport(
+        { inputDir: corpus, outDir: out, generator: 'openai', model: 'bench', baseUrl: llm.openaiBaseUrl, llmConcurrency: concurrency, concurrency: 4,
+          ...(chunksPerDoc > 1 ? { chunkSize: CHUNK_SIZE, chunkOverlap: 0 } : {}), ...(batchSize ? { batchSize } : {}) },
+        { address, taskQueue: `bench-llm-${concurrency}-${Date.now()}` },
+      );
+      clearInterval(sampler);
+      const cpu = process.cpuUsage(cpu0);
+      const wallSeconds = (performance.now() - t0) / 1000;
+      const reqs = (await llm.arrivals(answeredBefore)).map((at) => ({ at }));
+      answeredBefore += reqs.length;
+      // From the first arrival to the last answer (each answered latencyMs after it arrived).
+      const spanSeconds = (Math.max(...reqs.map((r) => r.at)) + latencyMs - Math.min(...reqs.map((r) => r.at))) / 1000;
+      const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as { llm: { requests: number }; settings: { batchSize: number } };
+      const achieved = reqs.length / spanSeconds;
+      // Requests in flight at once, from the arrival times (each is in flight for latencyMs).
+      const events = reqs.flatMap((r) => [[r.at, 1], [r.at + latencyMs, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      let inFlight = 0;
+      let peakInFlight = 0;
+      for (const [, d] of events) peakInFlight = Math.max(peakInFlight, (inFlight += d));
+      const ideal = concurrency / (latencyMs / 1000);
+      // The rate once the run is going: arrivals between the 10th and the 90th percentile, so the
+      // ramp up (first documents being read) and down (the last requests in flight) are left out.
+      const sorted = reqs.map((r) => r.at).sort((a, b) => a - b);
+      const [i10, i90] = [Math.floor(sorted.length * 0.1), Math.floor(sorted.length * 0.9)];
+      const steady = i90 > i10 && sorted[i90]! > sorted[i10]! ? (i90 - i10) / ((sorted[i90]! - sorted[i10]!) / 1000) : achieved;
+      const firstAt = Math.min(...reqs.map((r) => r.at));
+      const lastAnswer = Math.max(...reqs.map((r) => r.at)) + latencyMs;
+      const during = samples.filter((s) => s.at >= firstAt && s.at <= lastAnswer);
+      const mean = (f: (s: (typeof during)[number]) => number) => (during.length ? +(during.reduce((a, s) => a + f(s), 0) / during.length).toFixed(2) : null);
+      const cpuMsPerRequest = (cpu.user + cpu.system) / 1000 / reqs.length;
+      results.push({
+        latencyMs,
+        concurrency,
+        documents: docs,
+        batchSize: stats.settings.batchSize,
+        requests: reqs.length,
+        requestsInStats: stats.llm.requests,
+        achievedRequestsPerSecond: +achieved.toFixed(2),
+        idealRequestsPerSecond: +ideal.toFixed(2),
+        efficiency: +(achieved / ideal).toFixed(3),
+        steadyRequestsPerSecond: +steady.toFixed(2),
+        steadyEfficiency: +(steady / ideal).toFixed(3),
+        peakRequestsInFlight: peakInFlight,
+        // Over the span, from samples every 5 ms: requests at the server, answers not yet journaled
+        // (those at the server included), requests waiting for a slot, and the share of samples
+        // where every slot at the server was taken.
+        limiter: {
+          meanInFlight: mean((s) => s.inFlight),
+          meanUnsaved: mean((s) => s.unsaved),
+          meanQueued: mean((s) => s.queued),
+          fullShare: mean((s) => (s.inFlight >= s.limit ? 1 : 0)),
+          samples: during.length,
+        },
+        wallSeconds: +wallSeconds.toFixed(2),
+        // The worker's CPU (this process, all threads: discovery to export) per request: less
+        // sensitive to other load on the machine than requests/s.
+        cpuMsPerRequest: +cpuMsPerRequest.toFixed(2),
+        // The share of the machine's cores this process alone needs to answer at the ideal rate.
+        cpuShareAtIdeal: +((cpuMsPerRequest * ideal) / 1000 / availableParallelism()).toFixed(2),
+        wallRequestsPerSecond: +(reqs.length / wallSeconds).toFixed(2),
+      });
+    }
+  } finally {
+    await llm.close();
   }
-} finally {
-  await llm.close();
 }
 
 // --- a kill at 50% ---------------------------------------------------------------------------
 const killChunks = Number(values['kill-chunks']);
-const killServer = await startFakeLlmServer({ latencyMs });
+const killServer = await startFakeLlmServer({ latencyMs: Math.min(...latencies) });
 let kill: Record<string, unknown> = {};
 try {
   if (killChunks > 0) {
@@ -255,7 +267,8 @@ try {
 console.log(
   JSON.stringify(
     {
-      latencyMs,
+      latenciesMs: latencies,
+      cores: availableParallelism(),
       chunksPerDocument: chunksPerDoc,
       fakeServer: values['server-in-process'] ? 'in the bench process' : 'a child process',
       batchSize: batchSize ?? 'default (max(20, --llm-concurrency))',
