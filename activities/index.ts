@@ -8,7 +8,7 @@ import type { BatchSummary, DiscoverySummary, ExportSummary, ResolvedRunInput } 
 import { discoverCorpus } from './discover.js';
 import { exportDataset, type ExportInput } from './export.js';
 import { ReviewFileError } from './review/decisions.js';
-import { removeIntermediate } from './storage.js';
+import { emptyTrash, retireIntermediate } from './storage.js';
 import { batchLabels, type BatchLabelsInput } from './labels.js';
 import { processBatch, type BatchProgress, type ProcessBatchInput } from './processBatch.js';
 import {
@@ -67,6 +67,7 @@ async function withKeepAlive<T>(work: () => Promise<T>): Promise<T> {
 export function createActivities(deps: ActivityDeps) {
   return {
     async discover(run: ResolvedRunInput): Promise<DiscoverySummary> {
+      await emptyTrash(run.outDir);
       try {
         return await withKeepAlive(() =>
           discoverCorpus(
@@ -113,8 +114,9 @@ export function createActivities(deps: ActivityDeps) {
       return batchLabels(input);
     },
 
+    // The activity keeps its name (recorded histories replay it); it no longer waits for the deletion.
     async removeIntermediate(outDir: string): Promise<void> {
-      await removeIntermediate(outDir);
+      await retireIntermediate(outDir);
     },
 
     // --batch-api: short steps around provider batches; the waiting is the workflow's.

@@ -150,6 +150,8 @@ export const STATE_FILES = {
   localErrors: `${STATE_DIR_NAME}/local-errors`,
   batchApi: `${STATE_DIR_NAME}/batch-api`,
   journal: `${STATE_DIR_NAME}/journal`,
+  /** Run state removed at the end of a run, still being deleted in the background (storage.ts). */
+  trash: `${STATE_DIR_NAME}/trash`,
   /** The client's record of the last run started here (client/runState.ts). */
   lastRun: `${STATE_DIR_NAME}/last-run.json`,
   /** The embedded dev server's record, lock, database and log (client/server/devServer.ts). */

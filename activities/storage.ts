@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { STATE_FILES } from './paths.js';
@@ -227,13 +227,72 @@ export async function readRequiredText(path: string, what: string): Promise<stri
   return text;
 }
 
+/** What only a run in progress needs: its manifest, shards, error rows in the making, batch records. */
+const INTERMEDIATE = [STATE_FILES.shards, STATE_FILES.manifests, STATE_FILES.localErrors, STATE_FILES.batchApi];
+
 /**
- * Removes what only a run in progress needs (manifest and shards); keeps the server database and
- * the LLM journal (the replies paid for: a re-run with other settings reads them back).
+ * Removes what only a run in progress needs (manifest and shards), and any trash; keeps the
+ * server database and the LLM journal (the replies paid for: a re-run with other settings reads
+ * them back). Awaited: `corpus-qa clean` says it is done when it is.
  */
 export async function removeIntermediate(outDir: string): Promise<void> {
   const out = storeFor(outDir);
-  for (const rel of [STATE_FILES.shards, STATE_FILES.manifests, STATE_FILES.localErrors, STATE_FILES.batchApi]) await out.remove(rel);
+  for (const rel of [...INTERMEDIATE, STATE_FILES.trash]) await out.remove(rel);
+}
+
+/** Deletions started by retireIntermediate in this process, not finished yet. */
+const deletions = new Set<Promise<void>>();
+
+/**
+ * The end of a run: the same removal, without the run waiting for it. On a local store each
+ * folder is renamed into <out>/.corpus-qa/trash (one rename: from then on no run sees it) and
+ * deleted in the background; 10,000 shards took about a second to delete, which every run
+ * paid before its result. A pending deletion keeps the process alive until it is done (the CLI
+ * prints its result first), and what a killed process left in the trash the next run deletes
+ * (emptyTrash, from discovery) or `corpus-qa clean` does. On S3, where a folder has no rename,
+ * the removal is awaited as before. Idempotent: a retried call finds nothing left to rename.
+ */
+export async function retireIntermediate(outDir: string): Promise<void> {
+  const out = storeFor(outDir);
+  if (out.kind !== 'local') return removeIntermediate(outDir);
+  // A folder of this call's own: never empty while it is in use, so the deletion of an earlier
+  // one (which then removes the trash folder if it is empty) cannot take it away mid-way.
+  const retired = join(out.pathOf(STATE_FILES.trash), `${Date.now()}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(retired, { recursive: true });
+  for (const rel of INTERMEDIATE) {
+    const source = out.pathOf(rel);
+    try {
+      await rename(source, join(retired, rel.slice(rel.lastIndexOf('/') + 1)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || (await exists(source))) throw err;
+    }
+  }
+  deleteInBackground(retired);
+}
+
+/** Deletes what earlier runs left in <out>/.corpus-qa/trash (a process killed while deleting), in the background. */
+export async function emptyTrash(outDir: string): Promise<void> {
+  const out = storeFor(outDir);
+  if (out.kind !== 'local') return;
+  const trash = out.pathOf(STATE_FILES.trash);
+  for (const name of await readdir(trash).catch(() => [] as string[])) deleteInBackground(join(trash, name));
+}
+
+function deleteInBackground(path: string): void {
+  const deletion: Promise<void> = rm(path, { recursive: true, force: true })
+    // The trash folder too, once nothing else is in it (rmdir refuses a folder that is not empty).
+    .then(() => rmdir(dirname(path)))
+    .catch(() => undefined) // what is left stays in the trash for the next run
+    .finally(() => deletions.delete(deletion));
+  deletions.add(deletion);
+}
+
+/** Background deletions of this process not finished yet. */
+export const deletionsPending = (): number => deletions.size;
+
+/** Resolves once every background deletion this process started is done (tests, and a worker shutting down). */
+export async function deletionsDone(): Promise<void> {
+  while (deletions.size > 0) await Promise.all([...deletions]);
 }
 
 const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]{8}$/;

@@ -229,6 +229,7 @@ try {
     while (killServer.ledger.size < killChunks / 2 && !exited) await new Promise((r) => setTimeout(r, 5));
     if (exited) throw new Error('the run to be killed ended before half of its requests were answered');
     const answeredAtKill = killServer.ledger.size;
+    const answersAtKill = [...killServer.ledger.values()].reduce((a, n) => a + n, 0);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const t0 = performance.now();
@@ -251,11 +252,17 @@ try {
       requestsAnsweredTwice: killServer.answeredTwice(),
       inFlightBoundAtKill: concurrency,
       resumeSeconds: +((performance.now() - t0) / 1000).toFixed(2),
-      resumedRunPaid: { requests: stats.llm.requests, costUsd: stats.llm.costUsd },
+      // What the server answered from the kill on: the resumed process's requests (and the few
+      // the dying one still had answered). The truth about what the resume paid.
+      answeredAfterKill: [...killServer.ledger.values()].reduce((a, n) => a + n, 0) - answersAtKill,
+      // stats.json covers the workflow's whole life, both processes: the documents of the batch
+      // the kill cut short that were done before its last heartbeat count as paid there (they
+      // were, by the killed process); those done after it are reused shards.
+      workflowPaid: { requests: stats.llm.requests, costUsd: stats.llm.costUsd },
       // Documents cut short by the kill: their answered requests read back from the journal.
-      resumedRunReadFromJournal: stats.llm.saved.journal,
-      // Documents finished before the kill: their shards reused, none of their requests sent.
-      resumedRunReusedShards: stats.llm.saved.shards,
+      readFromJournal: stats.llm.saved.journal,
+      // Documents finished before the kill (after the batch's last heartbeat): their shards reused, none of their requests sent.
+      reusedShards: stats.llm.saved.shards,
       datasetCostUsd: stats.llm.datasetCostUsd,
     };
   }

@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { QuestionKind, type RunResult } from '../schemas/index.js';
 import { DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
 import { planRun } from './commands/plan.js';
-import { isS3Url, OUTPUT_FILES, removeIntermediate, removeJournal, stateDir, STATE_DIR_NAME } from '../activities/storage.js';
+import { deletionsPending, isS3Url, OUTPUT_FILES, removeIntermediate, removeJournal, stateDir, STATE_DIR_NAME } from '../activities/storage.js';
 import { costMicroUsd, formatUsd, priceFor } from '../activities/generate/pricing.js';
 import { createProgressView } from './progressView.js';
 import { localOutDir, resolveOutDir, resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
@@ -268,6 +268,17 @@ async function dryRun(options: CorpusExportOptions): Promise<void> {
 }
 
 /**
+ * The run's shards are deleted in the background (storage.ts retireIntermediate) and the process
+ * exits when that is done: a second at 10,000 documents, minutes at a million. Said only when it
+ * lasts, so that a prompt that does not come back is explained.
+ */
+function sayWhileDeleting(outDir: string): void {
+  setTimeout(() => {
+    if (deletionsPending() > 0) console.error(`Deleting the run's shards in ${stateDir(outDir)}/trash (Ctrl-C is safe: the next run finishes it).`);
+  }, 2000).unref();
+}
+
+/**
  * The run's summary, from the export's tally (what the files hold). `generateQa` is the run's own
  * setting, not guessed from the files' names (a chunks run with no chunk writes no chunks file).
  */
@@ -372,6 +383,7 @@ async function runCommand(dir: string, flags: RunFlags, configFile?: string): Pr
       console.log(`Already complete: outputs in ${result.outDir} are untouched (use --fresh to start over).`);
     }
     printResult(result, resolveRunInput(options).settings.generateQa);
+    sayWhileDeleting(result.outDir);
     if (!push) return 0;
     // A client-side step after the run, never part of it: a failed upload leaves the run complete.
     try {

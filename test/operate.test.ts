@@ -3,11 +3,12 @@
  * settings), incremental re-runs from kept shards, cleanup, --no-cache, status and cancel.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addressTarget } from '../client/server/connection.js';
 import { cancelRun, runStatus } from '../client/commands/operate.js';
+import { deletionsDone } from '../activities/storage.js';
 import { writeBenchCorpus } from './helpers/syntheticCorpus.js';
 import { writeGoodDocs } from './helpers/corpus.js';
 import { tempDir, treeHashes } from './helpers/files.js';
@@ -50,6 +51,17 @@ describe('run identity and incremental re-runs', () => {
     await runExport({ inputDir: root, outDir: out, generateQa: true });
     expect(countShards(out)).toBe(0);
     expect(existsSync(join(out, '.corpus-qa', 'manifests'))).toBe(false);
+    // Moved into the trash at once and deleted in the background (this process is the worker).
+    await deletionsDone();
+    expect(existsSync(join(out, '.corpus-qa', 'trash'))).toBe(false);
+    // What a process killed while deleting left behind, the next run deletes.
+    const leftover = join(out, '.corpus-qa', 'trash', '1-2-deadbeef', 'shards', 'ab');
+    mkdirSync(leftover, { recursive: true });
+    writeFileSync(join(leftover, 'x.json'), '{}');
+    await runExport({ inputDir: root, outDir: out, generateQa: true }, { fresh: true });
+    await deletionsDone();
+    expect(existsSync(join(out, '.corpus-qa', 'trash'))).toBe(false);
+    expect(countShards(out)).toBe(0);
 
     const kept = tempDir('clean-kept');
     await runExport({ inputDir: root, outDir: kept, generateQa: true, keepIntermediate: true });
