@@ -16,6 +16,7 @@ import { DEFAULT_TASK_QUEUE, toolVersion } from '../worker/index.js';
 import { planRun } from './commands/plan.js';
 import { deletionsPending, isS3Url, OUTPUT_FILES, removeIntermediate, removeJournal, stateDir, STATE_DIR_NAME } from '../activities/storage.js';
 import { costMicroUsd, formatUsd, priceFor } from '../activities/generate/pricing.js';
+import type { LlmEstimate } from '../activities/generate/estimate.js';
 import { createProgressView } from './progressView.js';
 import { localOutDir, resolveOutDir, resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { isServerUnreachable, preflight, RunInterrupted, runCorpusExport } from './runner.js';
@@ -259,12 +260,21 @@ async function dryRun(options: CorpusExportOptions): Promise<void> {
     const batch = run.llmRuntime?.batchApi ?? false;
     out.push(price.source === 'unknown'
       ? `  estimated cost: unknown (${price.note})`
-      : `  estimated cost: ~${formatUsd(costMicroUsd(price, plan.llm.promptTokens, plan.llm.completionTokens, batch))} (${price.note}${batch ? ', Batch API half price' : ''})` +
+      : `  estimated cost: ~${formatUsd(costMicroUsd(price, plan.llm.promptTokens, plan.llm.completionTokens, batch, plan.llm))} (${price.note}${batch ? ', Batch API half price' : ''}` +
+        `${cacheNote(plan.llm)})` +
         (run.llmRuntime?.maxCostUsd !== undefined ? `; --max-cost $${run.llmRuntime.maxCostUsd}` : ''));
   }
   for (const w of plan.warnings.slice(0, 10)) out.push(`  warning: ${w}`);
   if (plan.warnings.length > 10) out.push(`  ... and ${plan.warnings.length - 10} more warnings`);
   console.log(out.join('\n'));
+}
+
+/** What the estimate counts of Anthropic's prompt cache (promptCache.ts estimatePassageCache). */
+function cacheNote(llm: LlmEstimate): string {
+  if (!llm.cacheWriteTokens) return '';
+  return llm.cacheReadTokens
+    ? `; prompt cache: ~${llm.cacheWriteTokens} passage tokens written at 1.25x, read by the judge at 0.1x`
+    : `; prompt cache: ~${llm.cacheWriteTokens} passage tokens written at 1.25x, the judge's round counted as a second write (it may come after the cache expired)`;
 }
 
 /**

@@ -20,6 +20,7 @@ import { processBatch, shardKeyFor, shardSettingsKey, type BatchProgress } from 
 import { readManifestRange } from '../activities/manifest.js';
 import { shardPath } from '../activities/storage.js';
 import { planRun } from '../client/commands/plan.js';
+import { costMicroUsd } from '../activities/generate/pricing.js';
 import { identityChanges, parseQuestionTypes, resolveRunInput, runIdentity, workflowIdFor } from '../client/runOptions.js';
 import { PIPELINE_VERSION } from '../activities/pipeline.js';
 import { builtinGenerator } from '../activities/generate/builtin/index.js';
@@ -274,6 +275,29 @@ describe('run options for LLM backends', () => {
     expect(judged.llm?.requests).toBe(16);
     const builtin = await planRun(resolveRunInput({ inputDir: dir, outDir: tempDir('llm-plan-out'), generateQa: true }));
     expect(builtin.llm).toBeUndefined();
+    // Default chunks (1,500 characters) are too short for Anthropic's prompt cache: nothing counted.
+    expect(judged.llm?.cacheWriteTokens).toBeUndefined();
+  });
+
+  it('counts Anthropic prompt caching in the dry-run estimate only where a run would cache', async () => {
+    const dir = tempDir('llm-plan-cache');
+    for (let i = 0; i < 3; i++) writeFileSync(join(dir, `d${i}.txt`), 'word '.repeat(4800)); // 24,000 chars: 4 chunks of 6,000
+    const plan = (extra: Record<string, unknown>) =>
+      planRun(resolveRunInput({ inputDir: dir, outDir: tempDir('llm-plan-cache-out'), generator: 'anthropic', model: 'claude-sonnet-4-6', judge: true, chunkSize: 6000, chunkOverlap: 0, ...extra }));
+    const cached = (await plan({})).llm!;
+    // Each passage (~1,500 tokens) is written once by generation and read once by the judge.
+    expect(cached.cacheWriteTokens).toBe(Math.ceil((3 * 24000) / 4));
+    expect(cached.cacheReadTokens).toBe(cached.cacheWriteTokens);
+    const price = { inPerMTok: 3, outPerMTok: 15, source: 'table' as const, note: '' };
+    expect(costMicroUsd(price, cached.promptTokens, cached.completionTokens, false, cached)).toBeLessThan(costMicroUsd(price, cached.promptTokens, cached.completionTokens));
+    // Batch rounds may outlast the cache: the judge's is counted as a second write (an upper bound).
+    const batch = (await plan({ batchApi: true })).llm!;
+    expect(batch.cacheWriteTokens).toBe(2 * cached.cacheWriteTokens!);
+    expect(batch.cacheReadTokens).toBeUndefined();
+    // No cache: without the judge, with --no-prompt-cache, for OpenAI, or below the model's minimum (Haiku 4.5: 4,096).
+    for (const extra of [{ judge: false }, { promptCache: false }, { generator: 'openai' }, { model: 'claude-haiku-4-5' }]) {
+      expect((await plan(extra)).llm?.cacheWriteTokens).toBeUndefined();
+    }
   });
 });
 

@@ -11,6 +11,9 @@ export interface LlmEstimate {
   requests: number;
   promptTokens: number;
   completionTokens: number;
+  /** Of promptTokens: the passages Anthropic's prompt cache would write and read (promptCache.ts); absent when nothing is cached. */
+  cacheWriteTokens?: number;
+  cacheReadTokens?: number;
 }
 
 const CHARS_PER_TOKEN = 4;

@@ -53,6 +53,28 @@ export function runMayCachePassages(backend: LlmBackendName, settings: LlmSettin
   return [settings.template, judgeTemplateFor(settings.template)].every((name) => withoutPassage(loadTemplate(name)) !== undefined);
 }
 
+/**
+ * --dry-run's estimate of what the cache writes and reads (tokens, of the prompt tokens already
+ * estimated), for a run that caches passages and whose average chunk reaches the model's
+ * minimum: generation writes each passage, and the judge reads it within the five minutes. With
+ * --batch-api the judge's round may come after the cache has expired, so the estimate stays an
+ * upper bound: it counts a second write instead of the read.
+ */
+export function estimatePassageCache(
+  backend: LlmBackendName,
+  settings: LlmSettings,
+  chunking: { chunkSize: number; chunkOverlap: number },
+  chunks: number,
+  textChars: number,
+  viaBatch: boolean,
+): { cacheWriteTokens: number; cacheReadTokens?: number } | undefined {
+  if (chunks === 0 || !runMayCachePassages(backend, settings, chunking.chunkSize)) return undefined;
+  const passageChars = textChars + chunks * chunking.chunkOverlap;
+  if (estimateTokensOfChars(passageChars / chunks) < minCacheableTokens(settings.model)) return undefined;
+  const tokens = estimateTokensOfChars(passageChars);
+  return viaBatch ? { cacheWriteTokens: 2 * tokens } : { cacheWriteTokens: tokens, cacheReadTokens: tokens };
+}
+
 /** How one request of a chunk is laid out: its template, and the cached system block if any. */
 export interface PromptLayout {
   template: PromptTemplate;

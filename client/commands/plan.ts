@@ -5,6 +5,7 @@
 import type { ResolvedRunInput } from '../../schemas/index.js';
 import { planFiles } from '../../activities/discover.js';
 import { estimateLlmUsage, type LlmEstimate } from '../../activities/generate/estimate.js';
+import { estimatePassageCache } from '../../activities/generate/promptCache.js';
 
 export interface RunPlan {
   documents: number;
@@ -17,6 +18,14 @@ export interface RunPlan {
   llm?: LlmEstimate;
   skipped: number;
   warnings: string[];
+}
+
+/** The estimate with what Anthropic's prompt cache would write and read, when the run caches passages. */
+function withPassageCache(run: ResolvedRunInput, estimate: LlmEstimate | undefined, chunks: number, textChars: number): LlmEstimate | undefined {
+  const { generator, llm } = run.settings;
+  if (!estimate || !llm || generator === 'builtin') return estimate;
+  const cache = estimatePassageCache(generator, llm, run.settings, chunks, textChars, run.llmRuntime?.batchApi ?? false);
+  return cache ? { ...estimate, ...cache } : estimate;
 }
 
 /** Rough share of a file's bytes that ends up as text, by kind. */
@@ -55,7 +64,7 @@ export async function planRun(run: ResolvedRunInput): Promise<RunPlan> {
     knownErrors,
     estimatedChunks,
     estimatedGenerationCalls: run.settings.generateQa ? estimatedChunks : 0,
-    llm: estimateLlmUsage(run.settings, estimatedChunks, estimatedTextChars),
+    llm: withPassageCache(run, estimateLlmUsage(run.settings, estimatedChunks, estimatedTextChars), estimatedChunks, estimatedTextChars),
     skipped,
     warnings,
   };
