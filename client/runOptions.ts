@@ -302,8 +302,16 @@ function resolveRunInputUnchecked(options: CorpusExportOptions): ResolvedRunInpu
 /** Worker activity slots without --concurrency; client/runner.ts uses the same 4. */
 const DEFAULT_SLOTS = 4;
 
-/** An LLM run's batch size without --batch-size, unless --llm-concurrency asks for more. */
-export const LLM_BATCH_SIZE = 20;
+/**
+ * An LLM run's batch size without --batch-size, unless --llm-concurrency asks for more. 20
+ * (the schema's default) left the limiter short at --llm-concurrency 8: the lanes of four
+ * batches of 20 one-request documents had 2-3% of its slots idle and 0.93-0.96 of the ideal
+ * request rate against a 200 ms server, 32 gave 0.96-0.97 and every slot busy (bench/llm.ts,
+ * docs/llm-throughput.md).
+ */
+export const LLM_BATCH_SIZE = 32;
+/** The batch size a run input has when it names none (schemas: RunInput.batchSize). */
+const INPUT_DEFAULT_BATCH_SIZE: number = RunInput.shape.batchSize.parse(undefined);
 
 /**
  * Batch size and window. Without --batch-size the workflow sizes batches by work, and for the
@@ -312,7 +320,7 @@ export const LLM_BATCH_SIZE = 20;
  * batches take minutes, so they keep one batch per slot (a queued batch would also carry an
  * older --max-cost spend). An explicit --batch-size behaves exactly as before.
  *
- * An LLM batch holds at least --llm-concurrency documents: then one batch alone can fill the
+ * An LLM batch holds at least --llm-concurrency documents (and at least LLM_BATCH_SIZE): then one batch alone can fill the
  * worker's limiter, and while another batch ends (its last documents, its result going to the
  * workflow, the next one being scheduled) the batches still running keep every slot busy. With
  * one-chunk documents and 20 per batch, 64 slots sat mostly idle (docs/llm-throughput.md).
@@ -324,8 +332,8 @@ function batching(o: CorpusExportOptions, generator: OutputSettings['generator']
   if (generator === 'builtin') return { adaptiveBatches: true, window: Math.min(maxWindow, 2 * slots) };
   const maxBatch = boundsOf(RunInput.shape.batchSize).max ?? LLM_BATCH_SIZE;
   const batchSize = Math.min(maxBatch, Math.max(LLM_BATCH_SIZE, llmConcurrency ?? 0));
-  // The schema's default (20) stays implicit, so inputs are what they were for runs up to it.
-  return { adaptiveBatches: true, window: slots, ...(batchSize > LLM_BATCH_SIZE ? { batchSize } : {}) };
+  // The schema's default stays implicit, so inputs that have it are written as they always were.
+  return { adaptiveBatches: true, window: slots, ...(batchSize !== INPUT_DEFAULT_BATCH_SIZE ? { batchSize } : {}) };
 }
 
 /**

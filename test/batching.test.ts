@@ -32,9 +32,10 @@ describe('batch sizing rules', () => {
     expect(runWith({ concurrency: 3 })).toMatchObject({ adaptiveBatches: true, window: 6 });
     expect(runWith({ concurrency: 400 }).window).toBe(500);
     // LLM batches take minutes: one per slot, as before.
-    expect(runWith({ generator: 'openai', model: 'm' })).toMatchObject({ adaptiveBatches: true, batchSize: 20, window: 4 });
+    expect(runWith({ generator: 'openai', model: 'm' })).toMatchObject({ adaptiveBatches: true, batchSize: 32, window: 4 });
     // ...of at least --llm-concurrency documents, so one batch alone can fill the limiter.
-    expect(runWith({ generator: 'openai', model: 'm', llmConcurrency: 20 }).batchSize).toBe(20);
+    expect(runWith({ generator: 'openai', model: 'm', llmConcurrency: 20 }).batchSize).toBe(32);
+    expect(runWith({ generator: 'openai', model: 'm', llmConcurrency: 40 }).batchSize).toBe(40);
     expect(runWith({ generator: 'openai', model: 'm', llmConcurrency: 64 })).toMatchObject({ adaptiveBatches: true, batchSize: 64, window: 4 });
     expect(runWith({ generator: 'openai', model: 'm', llmConcurrency: 1024 }).batchSize).toBe(1000);
     expect(runWith({ generator: 'openai', model: 'm', llmConcurrency: 64, batchSize: 16 })).toMatchObject({ batchSize: 16, window: 4 });
@@ -80,7 +81,7 @@ describe('batch sizing rules', () => {
 
   it('keeps LLM runs on their batch size', () => {
     const run = runWith({ generator: 'anthropic', model: 'm' });
-    expect(nextBatchSize(run, discovered(10_000, 1_000_000), measured(1))).toBe(20);
+    expect(nextBatchSize(run, discovered(10_000, 1_000_000), measured(1))).toBe(32);
   });
 });
 
