@@ -198,7 +198,25 @@ async function runOn(
     return connection.withAbortSignal(c.signal, fn).finally(() => live.delete(c));
   };
   let inFlightPoll: Promise<void> | undefined;
+  // The in-process worker polls before the workflow starts, so the workflow's first task is
+  // handed to it at once. Created after the start, it kept that task waiting for its creation
+  // (~0.3 s) and, now and then, for the server to hand over a task queued before any worker
+  // polled: up to ~2 s more on the README's demo. It runs until `stopWorker`, whatever ends the run.
+  let stopWorker: () => void = () => undefined;
+  const workerStopped = new Promise<void>((resolve) => (stopWorker = resolve));
+  let working: Promise<void> | undefined;
   try {
+    if (nativeConnection) {
+      const worker = await createCorpusWorker({
+        connection: nativeConnection,
+        namespace,
+        taskQueue,
+        maxConcurrentActivities: options.concurrency ?? 4,
+        onProcessDocument: ro.onProcessDocument,
+      });
+      working = worker.runUntil(workerStopped);
+      working.catch(() => undefined); // awaited below; a run that ends before then has its own error
+    }
     const client = new Client({ connection, namespace });
     const handle = await startCorpusExport(options, { client, taskQueue, fresh: ro.fresh });
     const uiUrl = uiBase ? workflowUiUrl(uiBase, namespace, handle.workflowId) : undefined;
@@ -249,21 +267,24 @@ async function runOn(
     const ended = Promise.race([resultPromise, aborted, infrastructure]);
     ended.catch(() => undefined); // it may end while the worker is still being created
     let result: RunResult;
-    if (nativeConnection) {
-      const worker = await createCorpusWorker({
-        connection: nativeConnection,
-        namespace,
-        taskQueue,
-        maxConcurrentActivities: options.concurrency ?? 4,
-        onProcessDocument: ro.onProcessDocument,
-      });
+    if (working) {
       // After Ctrl-C the worker cancels its activities and waits for them; one busy in code that
       // does not look at its cancellation (a huge document's generation) could hold the user for
       // minutes. Give them a second, then go: the server hands the abandoned attempt to the next
       // worker after its heartbeat timeout, and its finished shards are kept.
       const giveUpOnWorker = aborted.catch((err: unknown) => sleep(INTERRUPT_GRACE_MS).then(() => Promise.reject(err)));
       giveUpOnWorker.catch(() => undefined);
-      result = await Promise.race([worker.runUntil(ended), infrastructure, giveUpOnWorker]);
+      // The run's end stops the worker; the result is given once it has shut down, as before.
+      // A worker that fails (it cannot start, or stops by itself) ends the run with its error.
+      let runEnded = false;
+      const endRun = () => {
+        runEnded = true;
+        stopWorker();
+      };
+      ended.then(endRun, endRun);
+      const workerEnded = working.then(() => (runEnded ? new Promise<never>(() => undefined) : Promise.reject(new Error('the worker stopped before the run ended'))));
+      workerEnded.catch(() => undefined);
+      result = await Promise.race([ended.then(async (r) => (await working, r)), workerEnded, infrastructure, giveUpOnWorker]);
     } else {
       result = await ended;
     }
@@ -291,6 +312,10 @@ async function runOn(
     lost = explained instanceof InfrastructureError;
     throw explained;
   } finally {
+    // Whatever ended the run (an error before the workflow started included), the worker stops;
+    // it gets the same grace as after Ctrl-C to finish what it has in hand.
+    stopWorker();
+    if (working) await Promise.race([working.catch(() => undefined), sleep(INTERRUPT_GRACE_MS)]);
     if (timer) clearInterval(timer);
     if (watch) clearInterval(watch);
     stopDiskWatch?.();
