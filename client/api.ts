@@ -36,6 +36,8 @@ export interface StartOptions {
   taskQueue?: string;
   /** Start over even if a completed run with the same inputs exists. */
   fresh?: boolean;
+  /** The corpus's fingerprint (runState.ts), if the caller started computing it already. */
+  fingerprint?: Promise<string>;
 }
 
 export class RunConflictError extends Error {}
@@ -73,7 +75,7 @@ async function describeRun(client: Client, workflowId: string) {
 
 export async function startCorpusExport(
   options: CorpusExportOptions,
-  { client, taskQueue = DEFAULT_TASK_QUEUE, fresh = false }: StartOptions,
+  { client, taskQueue = DEFAULT_TASK_QUEUE, fresh = false, fingerprint: given }: StartOptions,
 ): Promise<CorpusExportHandle> {
   const run = resolveRunInput(options);
   const workflowId = workflowIdFor(run);
@@ -94,7 +96,7 @@ export async function startCorpusExport(
     notes.push(`settings changed since the last run in this directory (${identityChanges(last.identity, identity).join(', ')}): this is a new run`);
   }
 
-  const fingerprint = await corpusFingerprint(run);
+  const fingerprint = await (given ?? corpusFingerprint(run));
   const previous = await describeRun(client, workflowId);
   // The outputs on disk must be this run's: another run with other settings may have written
   // the same directory since.

@@ -11,6 +11,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Progress, RunResult } from '../schemas/index.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, workflowBundle } from '../worker/index.js';
 import { startCorpusExport, type CorpusExportHandle } from './api.js';
+import { corpusFingerprint } from './runState.js';
 import { startEmbeddedServer, type EmbeddedServer } from './server/devServer.js';
 import { resolveRunInput, type CorpusExportOptions } from './runOptions.js';
 import { InfrastructureError, UsageError } from './errors.js';
@@ -153,6 +154,10 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
   // Bundle (or read the cached bundle of) the workflow code while the server starts: both take
   // seconds on a first run, and neither needs the other.
   if (ro.worker !== false) workflowBundle().catch(() => undefined);
+  // The input's fingerprint too (a walk and a stat of every file: about a second at 10,000 files),
+  // which only the start of the workflow needs.
+  const fingerprint = corpusFingerprint(resolveRunInput(options));
+  fingerprint.catch(() => undefined); // awaited by the start; a run that fails before has its own error
   const server = given ? undefined : await startEmbeddedServer(options.outDir, { uiPort: ro.uiPort });
   const target = given ?? addressTarget(server!.address);
   const address = target.connectionOptions.address ?? 'localhost:7233';
@@ -168,15 +173,15 @@ export async function runCorpusExport(options: CorpusExportOptions, ro: RunnerOp
     await server?.stop();
     throw explain(err, address, server);
   }
-  return runOn(options, ro, { server, target, address, connection, nativeConnection, taskQueue });
+  return runOn(options, ro, { server, target, address, connection, nativeConnection, taskQueue, fingerprint });
 }
 
 async function runOn(
   options: CorpusExportOptions,
   ro: RunnerOptions,
-  { server, target, address, connection, nativeConnection, taskQueue }: {
+  { server, target, address, connection, nativeConnection, taskQueue, fingerprint }: {
     server: EmbeddedServer | undefined; target: ServerTarget; address: string; connection: Connection;
-    nativeConnection: NativeConnection | undefined; taskQueue: string;
+    nativeConnection: NativeConnection | undefined; taskQueue: string; fingerprint: Promise<string>;
   },
 ): Promise<RunnerResult> {
   const namespace = target.namespace;
@@ -218,7 +223,7 @@ async function runOn(
       working.catch(() => undefined); // awaited below; a run that ends before then has its own error
     }
     const client = new Client({ connection, namespace });
-    const handle = await startCorpusExport(options, { client, taskQueue, fresh: ro.fresh });
+    const handle = await startCorpusExport(options, { client, taskQueue, fresh: ro.fresh, fingerprint });
     const uiUrl = uiBase ? workflowUiUrl(uiBase, namespace, handle.workflowId) : undefined;
     ro.onStarted?.({ handle, uiUrl, server });
     if (handle.status === 'completed') return { handle, result: await handle.result(), uiUrl };
