@@ -108,6 +108,9 @@ export async function planFiles(
   return { files, warnings, skipped: walked.skipped };
 }
 
+/** Files being hashed at once by discovery: enough to keep libuv's thread pool busy. */
+const HASHES_IN_FLIGHT = 16;
+
 /** Hashes every planned file and writes the manifest pages; returns the summary. */
 export async function discoverCorpus(
   input: DiscoverInput,
@@ -125,8 +128,25 @@ export async function discoverCorpus(
   const manifestHash = createHash('sha256');
   const pages: Array<{ name: string; data: string; durable: boolean }> = [];
   let pageLines: string[] = [];
+  // Files are hashed HASHES_IN_FLIGHT at a time, ahead of the line being written, and their
+  // lines written in manifest order as before: one at a time, each hash waited for its file's
+  // open, read and close in turn (10,000 small files took about 3.5 s).
+  type Hashed = { ok: Awaited<ReturnType<typeof hashDocument>> } | { err: unknown };
+  const hashing = new Map<number, Promise<Hashed>>();
+  const startHash = (i: number) => {
+    const f = plan.files[i];
+    if (!f || f.error) return;
+    // Opened without following a symlink or blocking on a FIFO, and checked to be the file
+    // planFiles saw: what is hashed is what processing will be allowed to read.
+    hashing.set(i, hashDocument(f.openPath, rootReal, f.fileId).then((ok) => ({ ok }), (err: unknown) => ({ err })));
+  };
+  // Hashing starts: said before the first file is opened (progress, and the point at which the
+  // safety tests swap files between the walk and the hashing).
+  heartbeat({ phase: 'hash', index: 0 });
+  for (let i = 0; i < Math.min(HASHES_IN_FLIGHT, documents); i++) startHash(i);
   for (let index = 0; index < documents; index++) {
     const f = plan.files[index]!;
+    if (index + HASHES_IN_FLIGHT < documents) startHash(index + HASHES_IN_FLIGHT);
     // Released once its line is written: the plan and the pages are not both held whole.
     plan.files[index] = undefined as unknown as PlannedFile;
     let entry: ManifestEntry = { index, source: f.source, kind: f.kind, size: f.size, sha256: '' };
@@ -135,12 +155,12 @@ export async function discoverCorpus(
     if (f.error) {
       entry.error = f.error;
     } else {
-      try {
-        // Opened without following a symlink or blocking on a FIFO, and checked to be the file
-        // planFiles saw: what is hashed is what processing will be allowed to read.
-        const hashed = await hashDocument(f.openPath, rootReal, f.fileId);
-        entry = { ...entry, size: hashed.size, sha256: hashed.sha256, fileId: hashed.fileId };
-      } catch (err) {
+      const hashed = await hashing.get(index)!;
+      hashing.delete(index);
+      if ('ok' in hashed) {
+        entry = { ...entry, size: hashed.ok.size, sha256: hashed.ok.sha256, fileId: hashed.ok.fileId };
+      } else {
+        const err = hashed.err;
         entry = err instanceof DocumentChanged
           ? { ...entry, error: { reason: err.reason, detail: err.message } }
           : { ...entry, error: { reason: 'unreadable', detail: describeIoError(err) } };
@@ -156,7 +176,7 @@ export async function discoverCorpus(
       pages.push({ name: manifestPageName(pages.length), data: pageLines.map((l) => `${l}\n`).join(''), durable: true });
       pageLines = [];
     }
-    if (index % 200 === 0) heartbeat({ phase: 'hash', index });
+    if (index % 200 === 0 && index > 0) heartbeat({ phase: 'hash', index });
   }
   if (pages.length === 0) pages.push({ name: manifestPageName(0), data: '', durable: true });
   const manifestKey = manifestHash.digest('hex').slice(0, 32);

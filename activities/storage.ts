@@ -290,7 +290,7 @@ function deleteInBackground(path: string): void {
 /** Background deletions of this process not finished yet. */
 export const deletionsPending = (): number => deletions.size;
 
-/** Resolves once every background deletion this process started is done (tests, and a worker shutting down). */
+/** Resolves once every background deletion this process started is done (for tests: the CLI's process simply stays alive until then). */
 export async function deletionsDone(): Promise<void> {
   while (deletions.size > 0) await Promise.all([...deletions]);
 }

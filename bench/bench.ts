@@ -227,12 +227,12 @@ if (!givenCorpus) writeBenchCorpus(corpusDir, Number(values.docs));
 const firstBaseline = await baseline(join(work, 'out-baseline'));
 const rssAfterBaseline = peakRssMb();
 const t = await throughTemporal(join(work, 'out-temporal'));
-// The baseline again, now that the process is warm (JIT, file cache) as the Temporal run was:
+const fixed = fixedBatchSize > 0 ? await throughTemporal(join(work, 'out-fixed'), fixedBatchSize) : undefined;
+// The baseline again, now that the process is warm (JIT, file cache) as the Temporal runs were:
 // the ratios are against the faster of the two, so running first does not flatter us.
 const againBaseline = await baseline(join(work, 'out-baseline-again'));
 const best = againBaseline.seconds < firstBaseline.seconds ? againBaseline : firstBaseline;
 const baselineSeconds = best.seconds;
-const fixed = fixedBatchSize > 0 ? await throughTemporal(join(work, 'out-fixed'), fixedBatchSize) : undefined;
 /** The data files the two batchings wrote (stats.json holds their sha256): the same, or which differ. */
 const differingFiles = fixed
   ? [...new Set([...Object.keys(t.files), ...Object.keys(fixed.files)])].filter((f) => t.files[f]?.sha256 !== fixed.files[f]?.sha256)

@@ -49,6 +49,7 @@ const { values } = parseArgs({
   },
 });
 const latencies = values['latency-ms'].split(',').map(Number);
+if (latencies.some((ms) => !Number.isFinite(ms) || ms <= 0)) throw new Error(`--latency-ms: positive milliseconds, comma-separated (got ${values['latency-ms']})`);
 const levels = values.levels.split(',').map(Number);
 const docsPerSlot = Number(values['docs-per-slot']);
 const chunksPerDoc = Math.max(1, Number(values['chunks-per-doc']));
@@ -278,7 +279,7 @@ console.log(
       cores: availableParallelism(),
       chunksPerDocument: chunksPerDoc,
       fakeServer: values['server-in-process'] ? 'in the bench process' : 'a child process',
-      batchSize: batchSize ?? 'default (max(20, --llm-concurrency))',
+      batchSize: batchSize ?? 'default (max(32, --llm-concurrency))',
       levels: results,
       killAtHalf: kill,
       note:

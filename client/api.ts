@@ -38,6 +38,12 @@ export interface StartOptions {
   fresh?: boolean;
   /** The corpus's fingerprint (runState.ts), if the caller started computing it already. */
   fingerprint?: Promise<string>;
+  /**
+   * Called once the run is known to need workers, before the workflow is started (or attached
+   * to): a caller with a worker of its own starts it polling here, so the workflow's first task
+   * goes to it at once. Not called for a run that is complete or refused.
+   */
+  beforeStart?: () => Promise<void>;
 }
 
 export class RunConflictError extends Error {}
@@ -75,7 +81,7 @@ async function describeRun(client: Client, workflowId: string) {
 
 export async function startCorpusExport(
   options: CorpusExportOptions,
-  { client, taskQueue = DEFAULT_TASK_QUEUE, fresh = false, fingerprint: given }: StartOptions,
+  { client, taskQueue = DEFAULT_TASK_QUEUE, fresh = false, fingerprint: given, beforeStart }: StartOptions,
 ): Promise<CorpusExportHandle> {
   const run = resolveRunInput(options);
   const workflowId = workflowIdFor(run);
@@ -110,6 +116,7 @@ export async function startCorpusExport(
     notes.push('attached to the run already in progress: it keeps the --concurrency and --batch-size it was started with');
     const released = await releaseActivitiesOfDeadWorkers(client, workflowId);
     if (released.length) notes.push(`the worker that was running this run died (${released.join(', ')}): its work is retried now`);
+    await beforeStart?.();
   } else if (previous?.status.name === 'COMPLETED' && outputsPresent && !fresh && !run.noCache && previousFingerprint === fingerprint) {
     status = 'completed';
   } else {
@@ -120,6 +127,7 @@ export async function startCorpusExport(
     }
     const searchable = await ensureSearchAttributes(client);
     if (!searchable) notes.push('this server has no corpus-qa search attributes and they could not be registered: runs are not filterable by them');
+    await beforeStart?.();
     // USE_EXISTING covers a start racing with another client for the same run.
     await client.workflow.start(corpusExportWorkflow, {
       taskQueue,

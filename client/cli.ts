@@ -273,7 +273,7 @@ async function dryRun(options: CorpusExportOptions): Promise<void> {
 function cacheNote(llm: LlmEstimate): string {
   if (!llm.cacheWriteTokens) return '';
   return llm.cacheReadTokens
-    ? `; prompt cache: ~${llm.cacheWriteTokens} passage tokens written at 1.25x, read by the judge at 0.1x`
+    ? `; prompt cache, judged by the average chunk: ~${llm.cacheWriteTokens} passage tokens written at 1.25x, read by the judge at 0.1x`
     : `; prompt cache: ~${llm.cacheWriteTokens} passage tokens written at 1.25x, the judge's round counted as a second write (it may come after the cache expired)`;
 }
 

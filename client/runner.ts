@@ -13,7 +13,7 @@ import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime, workflowBu
 import { startCorpusExport, type CorpusExportHandle } from './api.js';
 import { corpusFingerprint } from './runState.js';
 import { startEmbeddedServer, type EmbeddedServer } from './server/devServer.js';
-import { resolveRunInput, type CorpusExportOptions } from './runOptions.js';
+import { resolveRunInput, workflowIdFor, type CorpusExportOptions } from './runOptions.js';
 import { InfrastructureError, UsageError } from './errors.js';
 import { RunConflictError } from './api.js';
 import { isAlive } from './server/processes.js';
@@ -84,7 +84,13 @@ export function preflight(options: CorpusExportOptions): void {
 
 /** How long Ctrl-C waits for the worker to stop its activities before the CLI leaves anyway. */
 const INTERRUPT_GRACE_MS = 1000;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits for `work`, at most INTERRUPT_GRACE_MS; the timer never keeps the process alive after. */
+async function graceFor(work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, INTERRUPT_GRACE_MS)))]);
+  clearTimeout(timer);
+}
 
 /** A gRPC "server unavailable" (or unreachable) anywhere in the cause chain. */
 export function isServerUnreachable(err: unknown): boolean {
@@ -206,24 +212,30 @@ async function runOn(
   // The in-process worker polls before the workflow starts, so the workflow's first task is
   // handed to it at once. Created after the start, it kept that task waiting for its creation
   // (~0.3 s) and, now and then, for the server to hand over a task queued before any worker
-  // polled: up to ~2 s more on the README's demo. It runs until `stopWorker`, whatever ends the run.
+  // polled: up to ~2 s more on the README's demo. Started only once the run is known to need it
+  // (startCorpusExport's beforeStart): a run refused because another is in progress in the same
+  // directory must not take that run's tasks. It runs until `stopWorker`, whatever ends the run.
   let stopWorker: () => void = () => undefined;
   const workerStopped = new Promise<void>((resolve) => (stopWorker = resolve));
   let working: Promise<void> | undefined;
+  const startWorker = async (): Promise<void> => {
+    if (!nativeConnection) return;
+    const worker = await createCorpusWorker({
+      connection: nativeConnection,
+      namespace,
+      taskQueue,
+      maxConcurrentActivities: options.concurrency ?? 4,
+      onProcessDocument: ro.onProcessDocument,
+    });
+    // Ctrl-C while the worker was being created (seconds on a first run, while bundling): the
+    // workflow is not started.
+    if (ro.signal?.aborted) throw new RunInterrupted(workflowIdFor(resolveRunInput(options)));
+    working = worker.runUntil(workerStopped);
+    working.catch(() => undefined); // awaited below; a run that ends before then has its own error
+  };
   try {
-    if (nativeConnection) {
-      const worker = await createCorpusWorker({
-        connection: nativeConnection,
-        namespace,
-        taskQueue,
-        maxConcurrentActivities: options.concurrency ?? 4,
-        onProcessDocument: ro.onProcessDocument,
-      });
-      working = worker.runUntil(workerStopped);
-      working.catch(() => undefined); // awaited below; a run that ends before then has its own error
-    }
     const client = new Client({ connection, namespace });
-    const handle = await startCorpusExport(options, { client, taskQueue, fresh: ro.fresh, fingerprint });
+    const handle = await startCorpusExport(options, { client, taskQueue, fresh: ro.fresh, fingerprint, beforeStart: startWorker });
     const uiUrl = uiBase ? workflowUiUrl(uiBase, namespace, handle.workflowId) : undefined;
     ro.onStarted?.({ handle, uiUrl, server });
     if (handle.status === 'completed') return { handle, result: await handle.result(), uiUrl };
@@ -270,17 +282,12 @@ async function runOn(
     const resultPromise = abortable(() => handle.result());
     resultPromise.catch(() => undefined); // when interrupted, nobody awaits it any more
     const ended = Promise.race([resultPromise, aborted, infrastructure]);
-    ended.catch(() => undefined); // it may end while the worker is still being created
+    ended.catch(() => undefined); // raced below; its rejection is handled there
     let result: RunResult;
     if (working) {
-      // After Ctrl-C the worker cancels its activities and waits for them; one busy in code that
-      // does not look at its cancellation (a huge document's generation) could hold the user for
-      // minutes. Give them a second, then go: the server hands the abandoned attempt to the next
-      // worker after its heartbeat timeout, and its finished shards are kept.
-      const giveUpOnWorker = aborted.catch((err: unknown) => sleep(INTERRUPT_GRACE_MS).then(() => Promise.reject(err)));
-      giveUpOnWorker.catch(() => undefined);
       // The run's end stops the worker; the result is given once it has shut down, as before.
       // A worker that fails (it cannot start, or stops by itself) ends the run with its error.
+      // After Ctrl-C the run ends at once; the worker's grace is the `finally`'s.
       let runEnded = false;
       const endRun = () => {
         runEnded = true;
@@ -289,7 +296,8 @@ async function runOn(
       ended.then(endRun, endRun);
       const workerEnded = working.then(() => (runEnded ? new Promise<never>(() => undefined) : Promise.reject(new Error('the worker stopped before the run ended'))));
       workerEnded.catch(() => undefined);
-      result = await Promise.race([ended.then(async (r) => (await working, r)), workerEnded, infrastructure, giveUpOnWorker]);
+      const worked = working;
+      result = await Promise.race([ended.then(async (r) => (await worked, r)), workerEnded, infrastructure]);
     } else {
       result = await ended;
     }
@@ -317,10 +325,14 @@ async function runOn(
     lost = explained instanceof InfrastructureError;
     throw explained;
   } finally {
-    // Whatever ended the run (an error before the workflow started included), the worker stops;
-    // it gets the same grace as after Ctrl-C to finish what it has in hand.
+    // Whatever ended the run, the worker stops. After Ctrl-C it cancels its activities and waits
+    // for them; one busy in code that does not look at its cancellation (a huge document's
+    // generation) could hold the user for minutes. Give it a second, then go: the server hands
+    // the abandoned attempt to the next worker after its heartbeat timeout, and its finished
+    // shards are kept. With the server or the disk gone it is not waited for at all: its
+    // graceful shutdown needs the very thing that failed.
     stopWorker();
-    if (working) await Promise.race([working.catch(() => undefined), sleep(INTERRUPT_GRACE_MS)]);
+    if (working && !lost) await graceFor(working);
     if (timer) clearInterval(timer);
     if (watch) clearInterval(watch);
     stopDiskWatch?.();

@@ -37,8 +37,8 @@ function outputs(out: string) {
   return { chunks, errors, stats, text: chunks.map((c) => c.text).join('\n') };
 }
 
-/** After document 0 is hashed, discovery heartbeats: the moment to change document 1 under it. */
-function afterFirstHash(swap: () => void): (details: unknown) => void {
+/** Discovery heartbeats once every file is planned, before it opens the first to hash it: the moment to change files under it. */
+function whenHashingStarts(swap: () => void): (details: unknown) => void {
   let done = false;
   return (details) => {
     const d = details as { phase?: string; index?: number };
@@ -56,7 +56,7 @@ describe('files swapped between discovery steps', () => {
     const { root, outside } = corpus();
     const out = tempDir('safety-out');
     const { run, discovery } = await discover(root, out, {
-      onHeartbeat: afterFirstHash(() => {
+      onHeartbeat: whenHashingStarts(() => {
         unlinkSync(join(root, 'b.txt'));
         symlinkSync(join(outside, 'secret.txt'), join(root, 'b.txt'));
         unlinkSync(join(root, 'c.txt'));
@@ -123,7 +123,7 @@ describe('files swapped between discovery steps', () => {
     const { root } = corpus();
     const out = tempDir('safety-out');
     const { run, discovery } = await discover(root, out, {
-      onHeartbeat: afterFirstHash(() => {
+      onHeartbeat: whenHashingStarts(() => {
         unlinkSync(join(root, 'b.txt'));
         mkfifo(join(root, 'b.txt'));
       }),
