@@ -502,7 +502,7 @@ export function buildProgram(): Command {
     .option('--task-queue <name>', 'Temporal task queue', DEFAULT_TASK_QUEUE)
     .option('--no-worker', 'do not run a worker in this process (workers run elsewhere: `corpus-qa worker`)')
     .option('--no-progress', 'no progress bar or progress lines')
-    .addOption(new Option('--batch-size <n>', 'documents per processing activity (1-1000); default: sized by the work (about 1.5 s per batch, learnt as the run goes) for the built-in generator, max(20, --llm-concurrency) for LLM backends').argParser(rangedInt('batchSize')))
+    .addOption(new Option('--batch-size <n>', 'documents per processing activity (1-1000); default: sized by the work (about 1.5 s per batch, learnt as the run goes) for the built-in generator, max(32, --llm-concurrency) for LLM backends').argParser(rangedInt('batchSize')))
     .addOption(new Option('--continue-as-new-after <n>', 'documents per workflow run before continue-as-new').argParser(rangedInt('continueAsNewAfter')))
     .addOption(new Option('--ui-port <port>', 'port for the embedded Temporal UI (1-65535)').argParser(port('--ui-port')))
     .addHelpText('after', `
