@@ -44,8 +44,22 @@ export interface S3TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts weed in a temporary directory and waits until its S3 gateway answers. */
+/**
+ * Starts weed in a temporary directory and waits until its S3 gateway answers. A port found
+ * free can be taken by another process before weed binds it: then it is started again, on
+ * other ports, up to three times.
+ */
 export async function startS3Server(weed: string, timeoutMs = 90_000): Promise<S3TestServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startS3ServerOnce(weed, timeoutMs);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startS3ServerOnce(weed: string, timeoutMs: number): Promise<S3TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'corpus-qa-weed-'));
   const config = join(dir, 's3.json');
   writeFileSync(
@@ -54,8 +68,16 @@ export async function startS3Server(weed: string, timeoutMs = 90_000): Promise<S
       identities: [{ name: 'corpus-qa-test', credentials: [{ accessKey: S3_TEST_KEYS.accessKeyId, secretKey: S3_TEST_KEYS.secretAccessKey }], actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'] }],
     }),
   );
+  // Distinct: freePort() does not hold the port it found, so two calls can give the same one
+  // (a filer and a volume server both on one gRPC port made weed exit).
   const port: Record<string, number> = {};
-  for (const name of ['master', 'masterGrpc', 'volume', 'volumeGrpc', 'filer', 'filerGrpc', 's3', 's3Grpc']) port[name] = await freePort();
+  const taken = new Set<number>();
+  for (const name of ['master', 'masterGrpc', 'volume', 'volumeGrpc', 'filer', 'filerGrpc', 's3', 's3Grpc']) {
+    let p = await freePort();
+    while (taken.has(p)) p = await freePort();
+    taken.add(p);
+    port[name] = p;
+  }
   const args = [
     'server',
     `-dir=${join(dir, 'data')}`,
