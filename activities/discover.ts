@@ -8,6 +8,7 @@ import { relative } from 'node:path';
 import type { DiscoverySummary, ManifestEntry } from '../schemas/index.js';
 import { kindFromPath } from './extract/index.js';
 import { isS3Url, MANIFEST_PAGE_SIZE, manifestPageName, STATE_NAMES, storeFor } from './storage.js';
+import { mapInOrder } from './inOrder.js';
 import { DocumentChanged, fileIdOf, hashDocument, realPathBytes, typeOf } from './readDocument.js';
 import { walkInput, type WalkedFile } from './walk.js';
 
@@ -131,22 +132,21 @@ export async function discoverCorpus(
   // Files are hashed HASHES_IN_FLIGHT at a time, ahead of the line being written, and their
   // lines written in manifest order as before: one at a time, each hash waited for its file's
   // open, read and close in turn (10,000 small files took about 3.5 s).
-  type Hashed = { ok: Awaited<ReturnType<typeof hashDocument>> } | { err: unknown };
-  const hashing = new Map<number, Promise<Hashed>>();
-  const startHash = (i: number) => {
-    const f = plan.files[i];
-    if (!f || f.error) return;
+  type Hashed = { ok: Awaited<ReturnType<typeof hashDocument>> } | { err: unknown } | undefined;
+  const hashOf = async (i: number): Promise<Hashed> => {
+    const f = plan.files[i]!;
+    if (f.error) return undefined;
     // Opened without following a symlink or blocking on a FIFO, and checked to be the file
     // planFiles saw: what is hashed is what processing will be allowed to read.
-    hashing.set(i, hashDocument(f.openPath, rootReal, f.fileId).then((ok) => ({ ok }), (err: unknown) => ({ err })));
+    return hashDocument(f.openPath, rootReal, f.fileId).then((ok) => ({ ok }), (err: unknown) => ({ err }));
   };
   // Hashing starts: said before the first file is opened (progress, and the point at which the
   // safety tests swap files between the walk and the hashing).
   heartbeat({ phase: 'hash', index: 0 });
-  for (let i = 0; i < Math.min(HASHES_IN_FLIGHT, documents); i++) startHash(i);
-  for (let index = 0; index < documents; index++) {
+  let index = -1;
+  for await (const hashed of mapInOrder(documents, HASHES_IN_FLIGHT, hashOf)) {
+    index++;
     const f = plan.files[index]!;
-    if (index + HASHES_IN_FLIGHT < documents) startHash(index + HASHES_IN_FLIGHT);
     // Released once its line is written: the plan and the pages are not both held whole.
     plan.files[index] = undefined as unknown as PlannedFile;
     let entry: ManifestEntry = { index, source: f.source, kind: f.kind, size: f.size, sha256: '' };
@@ -154,9 +154,7 @@ export async function discoverCorpus(
     if (f.target !== undefined) entry.target = f.target;
     if (f.error) {
       entry.error = f.error;
-    } else {
-      const hashed = await hashing.get(index)!;
-      hashing.delete(index);
+    } else if (hashed) {
       if ('ok' in hashed) {
         entry = { ...entry, size: hashed.ok.size, sha256: hashed.ok.sha256, fileId: hashed.ok.fileId };
       } else {

@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { ResolvedRunInput } from '../schemas/index.js';
 import { LastRun } from '../schemas/localState.js';
 import { planFiles } from '../activities/discover.js';
+import { mapInOrder } from '../activities/inOrder.js';
 import { STATE_FILES, storeFor } from '../activities/storage.js';
 
 export { LastRun } from '../schemas/localState.js';
@@ -24,13 +25,13 @@ export async function writeLastRun(outDir: string, last: LastRun): Promise<void>
   await storeFor(outDir).write(STATE_FILES.lastRun, `${JSON.stringify(last, null, 2)}\n`);
 }
 
+/** stat() calls in flight while fingerprinting: enough to keep libuv's thread pool busy. */
+const FINGERPRINT_STATS = 16;
+
 /**
  * Paths, sizes and modification times of the files a run would read: cheap (no file contents),
  * and it changes when a document is added, removed or edited.
  */
-/** stat() calls in flight while fingerprinting: enough to keep libuv's thread pool busy. */
-const FINGERPRINT_STATS = 16;
-
 export async function corpusFingerprint(run: ResolvedRunInput): Promise<string> {
   const { files } = await planFiles({
     inputDir: run.inputDir,
@@ -40,13 +41,12 @@ export async function corpusFingerprint(run: ResolvedRunInput): Promise<string> 
   });
   // The modification times, FINGERPRINT_STATS at a time (one after another, 10,000 files took
   // about half a second before the run could start); hashed in manifest order, as they always were.
-  const mtimes = new Array<number>(files.length);
-  let next = 0;
-  const statNext = async (): Promise<void> => {
-    for (let i = next++; i < files.length; i = next++) mtimes[i] = await stat(files[i]!.absPath).then((s) => s.mtimeMs, () => 0);
-  };
-  await Promise.all(Array.from({ length: Math.min(FINGERPRINT_STATS, files.length) }, statNext));
+  const mtimes = mapInOrder(files.length, FINGERPRINT_STATS, (i) => stat(files[i]!.absPath).then((s) => s.mtimeMs, () => 0));
   const hash = createHash('sha256');
-  for (const [i, f] of files.entries()) hash.update(`${f.source}\t${f.size}\t${mtimes[i]}\n`);
+  let i = 0;
+  for await (const mtime of mtimes) {
+    const f = files[i++]!;
+    hash.update(`${f.source}\t${f.size}\t${mtime}\n`);
+  }
   return hash.digest('hex').slice(0, 32);
 }

@@ -65,12 +65,16 @@ export async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-async function canConnect(address: string): Promise<boolean> {
+/** The server answers; with `alsoCheck`, and that holds too (false if it throws). */
+async function canConnect(address: string, alsoCheck?: (conn: Connection) => Promise<boolean>): Promise<boolean> {
   try {
     const conn = await Connection.connect({ address, connectTimeout: 2000 });
-    await conn.workflowService.getSystemInfo({});
-    await conn.close();
-    return true;
+    try {
+      await conn.workflowService.getSystemInfo({});
+      return alsoCheck ? await alsoCheck(conn) : true;
+    } finally {
+      await conn.close();
+    }
   } catch {
     return false;
   }
@@ -96,20 +100,10 @@ function portAccepts(address: string): Promise<boolean> {
   });
 }
 
-/** The server answers, and has our search attributes (a workflow started without them fails). */
-async function servesOurRun(address: string): Promise<boolean> {
-  try {
-    const conn = await Connection.connect({ address, connectTimeout: 2000 });
-    try {
-      await conn.workflowService.getSystemInfo({});
-      const { customAttributes } = await conn.operatorService.listSearchAttributes({ namespace: 'default' });
-      return CORPUS_SEARCH_ATTRIBUTES.every((a) => customAttributes?.[a.name] !== undefined);
-    } finally {
-      await conn.close();
-    }
-  } catch {
-    return false;
-  }
+/** The server has our search attributes (a workflow started without them fails). */
+async function hasOurSearchAttributes(conn: Connection): Promise<boolean> {
+  const { customAttributes } = await conn.operatorService.listSearchAttributes({ namespace: 'default' });
+  return CORPUS_SEARCH_ATTRIBUTES.every((a) => customAttributes?.[a.name] !== undefined);
 }
 
 async function waitUntilReady(address: string, pid: number, logPath: string): Promise<void> {
@@ -119,7 +113,7 @@ async function waitUntilReady(address: string, pid: number, logPath: string): Pr
       const log = readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
       throw new InfrastructureError(`the Temporal dev server exited during start-up; last lines of ${logPath}:\n${log}`);
     }
-    if ((await portAccepts(address)) && (await servesOurRun(address))) return;
+    if ((await portAccepts(address)) && (await canConnect(address, hasOurSearchAttributes))) return;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new InfrastructureError(`the Temporal dev server did not answer on ${address} within 60 s (see ${logPath})`);
