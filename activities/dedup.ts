@@ -126,6 +126,12 @@ function hashString(s: string): string {
   return Buffer.from(keyOf(s)).toString('base64');
 }
 
+/** The keys a pair is checked by across documents: its exact key, and its near key if it has one. */
+export function corpusDedupKeys(p: Pick<DedupPair, 'question' | 'answer'>): [Uint8Array, Uint8Array | undefined] {
+  const keys = dedupKeys(p);
+  return [keyOf(keys.exact), keys.near ? keyOf(keys.near) : undefined];
+}
+
 /**
  * The corpus-wide index of kept pairs: 12-byte keys to the kept pair's id, in typed arrays
  * (about 40 bytes a key), so memory stays flat however many pairs pass. No question or answer
@@ -134,19 +140,28 @@ function hashString(s: string): string {
 export class CorpusDuplicates {
   private readonly table = new KeyTable(2);
 
+  /**
+   * `shared`: the keys more than one pair of the corpus has (export/sharedKeys.ts), for a corpus
+   * too big to index every pair. Only those are held; any other key is one pair's, which no
+   * other pair can match, so the verdicts are the same.
+   */
+  constructor(private readonly shared?: KeyTable) {}
+
   /** The id of the earlier kept pair `p` duplicates and how, or undefined after registering `p` as kept under `id`. */
   check(p: Pick<DedupPair, 'question' | 'answer'>, id: string): { of: string; kind: 'exact' | 'near' } | undefined {
-    const keys = dedupKeys(p);
-    const exact = keyOf(keys.exact);
-    const near = keys.near ? keyOf(keys.near) : undefined;
+    const [exact, near] = corpusDedupKeys(p);
     const hitExact = this.table.get(exact);
     if (hitExact) return { of: idFromWords(hitExact[0]!, hitExact[1]!), kind: 'exact' };
     const hitNear = near ? this.table.get(near) : undefined;
     if (hitNear) return { of: idFromWords(hitNear[0]!, hitNear[1]!), kind: 'near' };
     const value = idWords(id);
-    this.table.set(exact, value);
-    if (near) this.table.set(near, value);
+    if (this.holds(exact)) this.table.set(exact, value);
+    if (near && this.holds(near)) this.table.set(near, value);
     return undefined;
+  }
+
+  private holds(key: Uint8Array): boolean {
+    return !this.shared || this.shared.get(key) !== undefined;
   }
 
   get size(): number {

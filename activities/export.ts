@@ -15,7 +15,7 @@ import { generatorId as generatorIdOf } from './generate/index.js';
 import { removeOrphanTempFiles, scratchDir, sha256Hex, storeFor } from './storage.js';
 import { exportCard } from './export/card.js';
 import { commitStagedTo } from './export/commit.js';
-import { OUTPUT_DIRS, OUTPUT_FILES } from './paths.js';
+import { OUTPUT_DIRS, OUTPUT_FILES, STATE_DIR_NAME } from './paths.js';
 import { writeRows } from './export/rows.js';
 import { ExportSinks } from './export/sinks.js';
 import { discardStaged, stageFile, type StagedFile } from './export/staging.js';
@@ -57,7 +57,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   const sinks = await ExportSinks.open(run, dir, store);
   const staged: StagedFile[] = [];
   try {
-    const tally = await writeRows(run, { key: input.manifestKey, documents: input.documents }, sinks, deps.heartbeat);
+    const tally = await writeRows(run, { key: input.manifestKey, documents: input.documents }, sinks, deps.heartbeat, join(dir, STATE_DIR_NAME));
     const written = await sinks.finish();
     staged.push(...written.staged);
 

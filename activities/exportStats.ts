@@ -38,8 +38,12 @@ export function passedPair(r: QaRow): PassedPair {
 class SplitIndex {
   private readonly table = new KeyTable(5);
 
+  /** `shared`: as CorpusDuplicates takes it; a key no other pair has cannot collide. */
+  constructor(private readonly shared?: KeyTable) {}
+
   /** A pair of another split with the same key (after recording this one), or undefined. */
   see(key: Uint8Array, split: number, id: string): { id: string; split: number } | undefined {
+    if (this.shared && this.shared.get(key) === undefined) return undefined;
     const bit = 1 << Math.min(split, 15);
     const [hi, lo] = idWords(id);
     const v = this.table.get(key);
@@ -61,6 +65,12 @@ class SplitIndex {
   }
 }
 
+/** The keys a passed pair is checked by for leakage: its question's, and its answer's if it is long enough. */
+export function leakageKeys(p: Pick<PassedPair, 'question' | 'answer'>): [Uint8Array, Uint8Array | undefined] {
+  const words = contentWords(p.answer);
+  return [keyOf(`q\u0000${normalizeText(p.question)}`), words.length >= LEAK_MIN_WORDS ? keyOf(`l\u0000${words.join(' ')}`) : undefined];
+}
+
 export class QualityStats {
   private readonly forms = Object.fromEntries(QuestionForm.options.map((f) => [f, 0])) as Record<QuestionForm, number>;
   private passed = 0;
@@ -71,12 +81,16 @@ export class QualityStats {
   private documentsWithPairs = 0;
   private words = 0;
   private docChunks = new Set<string>();
-  private readonly byQuestion = new SplitIndex();
-  private readonly byAnswer = new SplitIndex();
+  private readonly byQuestion: SplitIndex;
+  private readonly byAnswer: SplitIndex;
   private readonly leak = { pairs: 0, byQuestion: 0, byAnswer: 0 };
   private readonly examples: DatasetQuality['leakage']['examples'] = [];
 
-  constructor(private readonly splits: string[]) {}
+  /** `shared`: the keys more than one pair has (export/sharedKeys.ts), when the pairs seen are the ones it was made of. */
+  constructor(private readonly splits: string[], shared?: KeyTable) {
+    this.byQuestion = new SplitIndex(shared);
+    this.byAnswer = new SplitIndex(shared);
+  }
 
   startDocument(chunks: number, words: number): void {
     this.endDocument();
@@ -110,11 +124,13 @@ export class QualityStats {
   }
 
   private checkLeak(p: PassedPair, split: string): void {
+    // One split has nothing to leak into: no index (half an export's memory), the same figures.
+    if (this.splits.length < 2) return;
     // Split numbers are stored in a byte; runs have a handful of splits.
     const s = Math.min(255, Math.max(0, this.splits.indexOf(split)));
-    const q = this.byQuestion.see(keyOf(`q\u0000${normalizeText(p.question)}`), s, p.id);
-    const words = contentWords(p.answer);
-    const a = words.length >= LEAK_MIN_WORDS ? this.byAnswer.see(keyOf(`l\u0000${words.join(' ')}`), s, p.id) : undefined;
+    const [questionKey, answerKey] = leakageKeys(p);
+    const q = this.byQuestion.see(questionKey, s, p.id);
+    const a = answerKey ? this.byAnswer.see(answerKey, s, p.id) : undefined;
     if (q) this.leak.byQuestion++;
     if (a) this.leak.byAnswer++;
     const other = q ?? a;

@@ -12,7 +12,14 @@ import { CorpusDuplicates, dedupKeys, type DedupPair } from '../activities/dedup
 import { discoverCorpus } from '../activities/discover.js';
 import { iterateManifest } from '../activities/manifest.js';
 import { MANIFEST_PAGE_SIZE, manifestDir } from '../activities/paths.js';
+import { sharedKeysOf } from '../activities/export/sharedKeys.js';
+import { QualityStats } from '../activities/exportStats.js';
+import type { ShardPair } from '../schemas/index.js';
 import { rng } from './helpers/syntheticCorpus.js';
+
+async function* each(pairs: DedupPair[]): AsyncGenerator<ShardPair> {
+  for (const p of pairs) yield { ...p, reasons: [], detail: '' } as unknown as ShardPair;
+}
 
 const work = mkdtempSync(join(tmpdir(), 'corpus-qa-scale-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -73,7 +80,7 @@ class ReferenceDuplicates {
 }
 
 describe('compact corpus-wide duplicate index', () => {
-  it('gives the verdicts of a Map of key strings on pairs with exact, near and short duplicates', () => {
+  it('gives the verdicts of a Map of key strings on pairs with exact, near and short duplicates, with every key or only the shared ones', async () => {
     const r = rng(15);
     const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
     const facts = Array.from({ length: 400 }, (_, i) => `The harbour crane ${i} was restored in ${1800 + (i % 200)} by the city engineers.`);
@@ -92,16 +99,52 @@ describe('compact corpus-wide duplicate index', () => {
     }
     const compact = new CorpusDuplicates();
     const reference = new ReferenceDuplicates();
+    // The index of a big corpus, which holds only the keys more than one pair has.
+    const shared = await sharedKeysOf(each(pairs), false, work);
+    const sharedOnly = new CorpusDuplicates(shared);
     const verdicts = { exact: 0, near: 0, kept: 0 };
     for (const [i, p] of pairs.entries()) {
       const id = i.toString(16).padStart(16, '0');
       const expected = reference.check(p, id);
       expect(compact.check(p, id), `pair ${i}: ${p.answer}`).toEqual(expected);
+      expect(sharedOnly.check(p, id), `pair ${i} (shared keys only): ${p.answer}`).toEqual(expected);
       verdicts[expected?.kind ?? 'kept']++;
     }
+    // Unique facts are most keys, and the shared table holds none of them.
+    expect(shared.size).toBeGreaterThan(400);
+    expect(shared.size).toBeLessThan(pairs.length / 4);
+    expect(readdirSync(work).filter((n) => n.startsWith('shared-keys-'))).toEqual([]);
     // The corpus exercises every verdict, many times.
     expect(verdicts.exact).toBeGreaterThan(5000);
     expect(verdicts.near).toBeGreaterThan(100);
     expect(verdicts.kept).toBeGreaterThan(4000);
+  });
+});
+
+describe('leakage across splits with only the shared keys', () => {
+  it('counts the same leaks and examples as with every key', async () => {
+    const r = rng(16);
+    const questions = Array.from({ length: 300 }, (_, i) => `What did engineer ${i} restore?`);
+    const answers = Array.from({ length: 300 }, (_, i) => `the harbour crane number ${i} near the mill`);
+    const pairs = Array.from({ length: 5000 }, (_, i) => ({
+      question: r() < 0.3 ? questions[Math.floor(r() * questions.length)]! : `Unique question ${i}?`,
+      answer: r() < 0.3 ? answers[Math.floor(r() * answers.length)]! : `unique answer words ${i} here`,
+      answerStart: -1,
+      answerEnd: -1,
+    }));
+    const splits = ['train', 'validation', 'test'];
+    const shared = await sharedKeysOf(each(pairs), true, work);
+    const all = new QualityStats(splits);
+    const sharedOnly = new QualityStats(splits, shared);
+    for (const [i, p] of pairs.entries()) {
+      const pass = { id: i.toString(16).padStart(16, '0'), chunkId: `c${i}`, question: p.question, answer: p.answer, questionForm: 'what' as const, answerStart: -1 };
+      const split = splits[Math.floor(r() * splits.length)]!;
+      all.pass(pass, split);
+      sharedOnly.pass(pass, split);
+    }
+    const d = { generated: pairs.length, withinDocuments: 0, acrossDocuments: 0 };
+    const expected = all.result(d);
+    expect(expected.leakage.pairs).toBeGreaterThan(500);
+    expect(sharedOnly.result(d)).toEqual(expected);
   });
 });

@@ -7,6 +7,7 @@
 import type { QaRow, RejectReason, ShardPair } from '../../schemas/index.js';
 import { CorpusDuplicates, DocumentDuplicates } from '../dedup.js';
 import { pairId, qaRow } from '../exportRows.js';
+import type { KeyTable } from '../keyTable.js';
 
 export interface JudgedPair {
   row: QaRow;
@@ -18,9 +19,14 @@ export interface JudgedPair {
 }
 
 export class PairDuplicates {
-  private readonly corpus = new CorpusDuplicates();
+  private readonly corpus: CorpusDuplicates;
   withinDocuments = 0;
   acrossDocuments = 0;
+
+  /** `shared`: see CorpusDuplicates. */
+  constructor(shared?: KeyTable) {
+    this.corpus = new CorpusDuplicates(shared);
+  }
 
   /** The judge of one document's pairs, fed its shard's pairs in order (a big one's part by part). */
   document(source: string): DocumentVerdicts {

@@ -3,7 +3,7 @@
  * shard and written to the sinks: an error row, its chunks, or its pairs (judged for duplicates,
  * placed in their split, passed through the reviewer's decisions).
  */
-import type { ErrorRow, ManifestEntry, ResolvedRunInput, ShardContent, ShardPart } from '../../schemas/index.js';
+import type { ErrorRow, ManifestEntry, ResolvedRunInput, ShardContent, ShardPair, ShardPart } from '../../schemas/index.js';
 import { ErrorRow as ErrorRowSchema, ShardContent as ShardContentSchema } from '../../schemas/index.js';
 import { chunkRow, errorRow, rejectedRow, trainingRow, wellFormed } from '../exportRows.js';
 import { passedPair, QualityStats } from '../exportStats.js';
@@ -14,6 +14,7 @@ import { shardPages } from '../shardParts.js';
 import { splitOf } from '../splits.js';
 import { readParsedFrom, STATE_NAMES, storeFor } from '../storage.js';
 import { PairDuplicates } from './duplicates.js';
+import { findsSharedKeys, sharedKeysOf } from './sharedKeys.js';
 import type { ExportSinks, RowSink } from './sinks.js';
 
 /** What the rows step counted, for stats.json and the card. */
@@ -46,24 +47,35 @@ async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, setti
   return { shard, key };
 }
 
+/**
+ * `stateDir`: a local folder for the export's working files (the shared keys' partitions).
+ */
 export async function writeRows(
   run: ResolvedRunInput,
   manifest: { key: string; documents: number },
   sinks: ExportSinks,
   heartbeat: (details: unknown) => void,
+  stateDir: string,
 ): Promise<RowTally> {
   const { settings } = run;
   const qa = settings.generateQa;
   const settingsKey = shardSettingsKey(run);
   // A reviewed output keeps its reviewer's decisions, keyed by pair id, on every later run.
   const storedDecisions = qa ? await readDecisions(run.outDir) : undefined;
+  const splits = settings.splits.map((s) => s.name);
+  // A big corpus's indexes hold only the keys more than one pair has, found by a first pass.
+  // The leakage index takes them too unless a reviewer's edits change what it sees.
+  const leakage = splits.length > 1 && !storedDecisions;
+  const shared = qa && findsSharedKeys(manifest.documents)
+    ? await sharedKeysOf(pairsToCheck(run, manifest, settingsKey, heartbeat), leakage, stateDir)
+    : undefined;
   const tally: RowTally = {
     loaded: 0,
     chunks: 0,
     failedByReason: {},
     rejectedByReason: {},
-    duplicates: new PairDuplicates(),
-    quality: new QualityStats(settings.splits.map((s) => s.name)),
+    duplicates: new PairDuplicates(shared),
+    quality: new QualityStats(splits, leakage ? shared : undefined),
     review: storedDecisions ? new ReviewApplier(storedDecisions) : undefined,
   };
 
@@ -87,6 +99,24 @@ export async function writeRows(
 
   if (tally.review) await writeReviewerRejections(tally.review, sinks.rejected, tally.rejectedByReason);
   return tally;
+}
+
+/** The pairs that passed their document's checks, in manifest order: what the corpus-wide checks see. */
+async function* pairsToCheck(
+  run: ResolvedRunInput,
+  manifest: { key: string; documents: number },
+  settingsKey: string,
+  heartbeat: (details: unknown) => void,
+): AsyncGenerator<ShardPair> {
+  let seen = 0;
+  for await (const entry of iterateManifest(run.outDir, manifest.key, manifest.documents)) {
+    if (++seen % 200 === 0) heartbeat({ index: seen, step: 'shared keys' });
+    const result = await documentResult(run, entry, settingsKey);
+    if ('error' in result) continue;
+    for await (const page of shardPages(run.outDir, result.key, result.shard)) {
+      for (const p of page.pairs) if (p.reasons.length === 0) yield p;
+    }
+  }
 }
 
 /** One document's pairs: passed ones to the document's split, the others to rejected. */
