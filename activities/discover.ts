@@ -7,7 +7,8 @@ import { lstat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { DiscoverySummary, ManifestEntry } from '../schemas/index.js';
 import { kindFromPath } from './extract/index.js';
-import { isS3Url, MANIFEST_PAGE_SIZE, manifestPageName, STATE_NAMES, storeFor } from './storage.js';
+import { isS3Url, MANIFEST_PAGE_SIZE, manifestPageName } from './storage.js';
+import { ManifestPageWriter } from './manifestPages.js';
 import { mapInOrder } from './inOrder.js';
 import { DocumentChanged, fileIdOf, hashDocument, realPathBytes, typeOf } from './readDocument.js';
 import { walkInput, type WalkedFile } from './walk.js';
@@ -127,7 +128,7 @@ export async function discoverCorpus(
   // (the lines joined by '\n', as one string would be), so that no list of every line is
   // held besides the pages themselves.
   const manifestHash = createHash('sha256');
-  const pages: Array<{ name: string; data: string; durable: boolean }> = [];
+  const pages = await ManifestPageWriter.open(input.outDir);
   let pageLines: string[] = [];
   // Files are hashed HASHES_IN_FLIGHT at a time, ahead of the line being written, and their
   // lines written in manifest order as before: one at a time, each hash waited for its file's
@@ -171,15 +172,15 @@ export async function discoverCorpus(
     pageLines.push(line);
     if (pageLines.length === MANIFEST_PAGE_SIZE || index + 1 === documents) {
       // fsynced: the pages are trusted as they are once the directory is in place.
-      pages.push({ name: manifestPageName(pages.length), data: pageLines.map((l) => `${l}\n`).join(''), durable: true });
+      await pages.add({ name: manifestPageName(pages.written), data: pageLines.map((l) => `${l}\n`).join(''), durable: true });
       pageLines = [];
     }
     if (index % 200 === 0 && index > 0) heartbeat({ phase: 'hash', index });
   }
-  if (pages.length === 0) pages.push({ name: manifestPageName(0), data: '', durable: true });
+  if (pages.written === 0) await pages.add({ name: manifestPageName(0), data: '', durable: true });
   const manifestKey = manifestHash.digest('hex').slice(0, 32);
-  pages.push({ name: 'warnings.json', data: JSON.stringify(plan.warnings), durable: false });
-  await storeFor(input.outDir).writeDirectoryOnce(STATE_NAMES.manifestDir(manifestKey), pages);
+  await pages.add({ name: 'warnings.json', data: JSON.stringify(plan.warnings), durable: false });
+  await pages.commit(manifestKey);
   return {
     manifestKey,
     documents,

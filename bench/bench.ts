@@ -31,6 +31,10 @@ if (process.argv.includes('--llm')) {
   await import('./llm.js'); // npm run bench -- --llm: LLM requests/s through Temporal (bench/llm.ts)
   process.exit(process.exitCode ?? 0);
 }
+if (process.argv.includes('--export-indexes')) {
+  await import('./exportIndexes.js'); // npm run bench -- --export-indexes: the export's duplicate index at 1M documents' pairs (bench/exportIndexes.ts)
+  process.exit(process.exitCode ?? 0);
+}
 if (process.argv.includes('--isolation')) {
   await import('./isolation.js'); // npm run bench -- --isolation: issue 13's bad files among ordinary ones (bench/isolation.ts)
   process.exit(process.exitCode ?? 0);

@@ -139,6 +139,22 @@ describe('corpus export with --generate-qa', () => {
     }
   });
 
+  it('gives the same bytes when the export indexes only the shared keys, as it does for a big corpus', async () => {
+    // From SHARED_KEYS_FROM_DOCUMENTS documents on, a first pass finds the keys more than one pair has.
+    process.env.CORPUS_QA_SHARED_KEYS_FROM = '0';
+    try {
+      const out3 = tempDir('out3');
+      await runExport({ inputDir: corpus.root, outDir: out3, generateQa: true, batchSize: 3, concurrency: 2 });
+      const a = treeHashes(out);
+      const b = treeHashes(out3);
+      for (const f of ['data/train.jsonl', 'rejected/rejected.jsonl', 'errors.jsonl', 'README.md']) expect(b[f], f).toBe(a[f]);
+      // The corpus has duplicates across documents, so the shared keys decided something.
+      expect(readJsonl(join(out3, 'rejected/rejected.jsonl')).some((r) => (r as { duplicate_of?: string }).duplicate_of)).toBe(true);
+    } finally {
+      delete process.env.CORPUS_QA_SHARED_KEYS_FROM;
+    }
+  });
+
   it('says already complete when the same command runs again, and leaves outputs untouched', async () => {
     const before = treeHashes(out);
     const processedAgain: string[] = [];

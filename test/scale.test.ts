@@ -4,7 +4,7 @@
  * index of fixed-size keys gives the verdicts a Map of the key strings gives.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,21 @@ describe('discovery written page by page', () => {
     expect(sources).toEqual([...sources].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     expect(new Set(sources).size).toBe(n);
   }, 120_000);
+
+  it('writes its pages before the key is known: a killed discovery\'s folder is removed, a manifest already there is kept', async () => {
+    const first = await discover('again', 1500);
+    const manifests = join(first.outDir, '.corpus-qa', 'manifests');
+    // What a discovery killed mid-way leaves: pages in a folder not yet named by the key.
+    mkdirSync(join(manifests, '.pages-999-0badf00d'));
+    writeFileSync(join(manifests, '.pages-999-0badf00d', 'page-000000.jsonl'), '{"half":');
+    const page0 = join(manifestDir(first.outDir, first.summary.manifestKey), 'page-000000.jsonl');
+    const before = statSync(page0).mtimeMs;
+    const again = await discoverCorpus({ inputDir: join(work, 'again', 'in'), outDir: first.outDir, globs: [], maxFileBytes: 1 << 20 });
+    expect(again.manifestKey).toBe(first.summary.manifestKey);
+    expect(readdirSync(manifests)).toEqual([first.summary.manifestKey]);
+    expect(statSync(page0).mtimeMs).toBe(before);
+    expect(readdirSync(manifestDir(first.outDir, first.summary.manifestKey)).sort()).toEqual(['page-000000.jsonl', 'page-000001.jsonl', 'warnings.json']);
+  });
 
   it('an empty corpus still has one (empty) page, keyed by the hash of nothing', async () => {
     const { summary, pages } = await discover('empty', 0);
