@@ -86,7 +86,7 @@ export class QualityStats {
   private readonly leak = { pairs: 0, byQuestion: 0, byAnswer: 0 };
   private readonly examples: DatasetQuality['leakage']['examples'] = [];
 
-  /** `shared`: the keys more than one pair has (export/sharedKeys.ts), when the pairs seen are the ones it was made of. */
+  /** `shared`: the keys more than one pair has (export/sharedKeys.ts), when the pairs seen are among the ones it was made of. */
   constructor(private readonly splits: string[], shared?: KeyTable) {
     this.byQuestion = new SplitIndex(shared);
     this.byAnswer = new SplitIndex(shared);

@@ -5,7 +5,7 @@
  *
  * A key that is not shared belongs to one pair only, so no other pair can match it and the
  * indexes need not hold it: with this set they hold the shared keys alone, and their verdicts
- * are the ones an index of every pair gives. The pass is a sort-merge on disk in all but name:
+ * are the ones an index of every pair gives. The pass partitions on disk:
  * keys go to PARTITIONS files by their first byte, then each file is counted on its own, so
  * memory is one partition's table plus the shared keys.
  */
@@ -21,7 +21,8 @@ import { KEY_BYTES, KeyTable } from '../keyTable.js';
 export const SHARED_KEYS_FROM_DOCUMENTS = 200_000;
 
 export function findsSharedKeys(documents: number): boolean {
-  const from = Number(process.env.CORPUS_QA_SHARED_KEYS_FROM ?? SHARED_KEYS_FROM_DOCUMENTS);
+  const given = process.env.CORPUS_QA_SHARED_KEYS_FROM;
+  const from = given ? Number(given) : SHARED_KEYS_FROM_DOCUMENTS;
   return documents >= (Number.isFinite(from) ? from : SHARED_KEYS_FROM_DOCUMENTS);
 }
 
@@ -34,6 +35,7 @@ export class KeyPartitions {
   private readonly buffers = Array.from({ length: PARTITIONS }, () => Buffer.alloc(BUFFER_KEYS * KEY_BYTES));
   private readonly filled = new Array<number>(PARTITIONS).fill(0);
   private readonly files: Array<FileHandle | undefined> = new Array(PARTITIONS).fill(undefined);
+  private readonly opened = new Set<number>();
   keys = 0;
 
   private constructor(private readonly dir: string) {}
@@ -63,7 +65,10 @@ export class KeyPartitions {
   private async flush(p: number): Promise<void> {
     if (this.filled[p] === 0) return;
     const file = (this.files[p] ??= await open(join(this.dir, `${p}.keys`), 'a'));
-    await file.write(this.buffers[p]!, 0, this.filled[p]! * KEY_BYTES);
+    this.opened.add(p);
+    const length = this.filled[p]! * KEY_BYTES;
+    // A short write (a full disk) would lose keys and change verdicts without a word.
+    for (let done = 0; done < length; ) done += (await file.write(this.buffers[p]!, done, length - done)).bytesWritten;
     this.filled[p] = 0;
   }
 
@@ -75,7 +80,8 @@ export class KeyPartitions {
         await this.flush(p);
         await this.files[p]?.close();
         this.files[p] = undefined;
-        const bytes = await readFile(join(this.dir, `${p}.keys`)).catch(() => Buffer.alloc(0));
+        // A partition no key went to has no file; any other failure to read one is thrown.
+        const bytes = this.opened.has(p) ? await readFile(join(this.dir, `${p}.keys`)) : Buffer.alloc(0);
         const counts = new KeyTable(1);
         const once = [1];
         for (let o = 0; o < bytes.length; o += KEY_BYTES) {
