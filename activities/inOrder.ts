@@ -1,22 +1,48 @@
 /**
- * `fn` over the indices 0..count-1 with at most `limit` calls in flight, the results yielded in
- * index order. A call starts only once its index is within `limit` of the one being yielded, so
- * what is held stays bounded whatever `count` is. For file work one file at a time left libuv's
- * thread pool idle between calls (discovery's hashing, the input's fingerprint).
+ * `fn` over the items of `source` with at most `limit` calls in flight, the results yielded in
+ * the source's order. The next item is pulled from the source only once a slot is free, so what
+ * is held stays bounded however long the source is, and a source that is itself a walk is
+ * walked only as fast as the work goes. For file work one file at a time left libuv's thread
+ * pool idle between calls (discovery's hashing, the input's fingerprint).
+ *
+ * `fn` is called as soon as its item is pulled, before the next is asked for.
  */
-export async function* mapInOrder<T>(count: number, limit: number, fn: (index: number) => Promise<T>): AsyncGenerator<T> {
-  const started = new Map<number, Promise<T>>();
-  const start = (index: number) => {
-    if (index >= count) return;
-    const result = fn(index);
+export async function* mapInOrderFrom<S, T>(
+  source: AsyncIterable<S> | Iterable<S>,
+  limit: number,
+  fn: (item: S, index: number) => Promise<T>,
+): AsyncGenerator<T> {
+  const items = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()) as
+    AsyncIterator<S> | Iterator<S>;
+  const inFlight: Array<Promise<T>> = [];
+  let pulled = 0;
+  let ended = false;
+  const pull = async () => {
+    const next = await items.next();
+    if (next.done) {
+      ended = true;
+      return;
+    }
+    const result = fn(next.value, pulled++);
     result.catch(() => undefined); // rethrown when its turn comes, not reported as unhandled before
-    started.set(index, result);
+    inFlight.push(result);
   };
-  for (let index = 0; index < Math.min(limit, count); index++) start(index);
-  for (let index = 0; index < count; index++) {
-    const result = await started.get(index)!;
-    started.delete(index);
-    start(index + limit); // once this one is done: never more than `limit` at once
-    yield result;
+  try {
+    while (!ended && inFlight.length < limit) await pull();
+    while (inFlight.length > 0) {
+      const result = await inFlight.shift()!;
+      if (!ended) await pull(); // once this one is done: never more than `limit` at once
+      yield result;
+    }
+  } finally {
+    if (!ended) await items.return?.();
   }
+}
+
+/** mapInOrderFrom over the indices 0..count-1. */
+export function mapInOrder<T>(count: number, limit: number, fn: (index: number) => Promise<T>): AsyncGenerator<T> {
+  function* indices() {
+    for (let i = 0; i < count; i++) yield i;
+  }
+  return mapInOrderFrom(indices(), limit, (i) => fn(i));
 }

@@ -24,7 +24,7 @@ import { InfrastructureError, UsageError } from './errors.js';
 import { installCliRuntime } from './server/quietLogs.js';
 import { runStandaloneWorker } from './commands/worker.js';
 import { NUMERIC_FLAGS, rangeMessage } from './runOptions.js';
-import { planFiles } from '../activities/discover.js';
+import { FilePlan } from '../activities/discover.js';
 import { relative } from 'node:path';
 import { RunConflictError } from './api.js';
 import { cancelRun, runStatus } from './commands/operate.js';
@@ -94,12 +94,14 @@ async function globMatchesNothing(options: CorpusExportOptions): Promise<string 
   const run = resolveRunInput(options);
   if (run.globs.length === 0) return undefined;
   const input = { inputDir: run.inputDir, outDir: run.outDir, maxFileBytes: run.settings.maxFileBytes };
-  const matched = await planFiles({ ...input, globs: run.globs });
-  if (matched.files.length > 0) return undefined;
-  const all = (await planFiles({ ...input, globs: [] })).files.map((f) => f.source);
-  const lines = [`warning: --glob ${run.globs.map((g) => JSON.stringify(g)).join(', ')} matched none of the ${all.length} files in ${run.inputDir}; nothing to do.`];
-  if (all.length) {
-    lines.push(`  files there include: ${all.slice(0, 5).join(', ')}${all.length > 5 ? `, ... (${all.length - 5} more)` : ''}`);
+  // Walked, not listed: the first match ends the check, and the count keeps five names.
+  for await (const _ of new FilePlan({ ...input, globs: run.globs }).files()) return undefined;
+  const some: string[] = [];
+  let count = 0;
+  for await (const f of new FilePlan({ ...input, globs: [] }).files()) if (count++ < 5) some.push(f.source);
+  const lines = [`warning: --glob ${run.globs.map((g) => JSON.stringify(g)).join(', ')} matched none of the ${count} files in ${run.inputDir}; nothing to do.`];
+  if (count) {
+    lines.push(`  files there include: ${some.join(', ')}${count > 5 ? `, ... (${count - 5} more)` : ''}`);
   } else {
     lines.push('  the input directory holds no files (hidden files and directories are skipped)');
   }

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { ResolvedRunInput } from '../schemas/index.js';
 import { LastRun } from '../schemas/localState.js';
-import { planFiles } from '../activities/discover.js';
-import { mapInOrder } from '../activities/inOrder.js';
+import { FilePlan } from '../activities/discover.js';
+import { mapInOrderFrom } from '../activities/inOrder.js';
 import { STATE_FILES, storeFor } from '../activities/storage.js';
 
 export { LastRun } from '../schemas/localState.js';
@@ -33,20 +33,18 @@ const FINGERPRINT_STATS = 16;
  * and it changes when a document is added, removed or edited.
  */
 export async function corpusFingerprint(run: ResolvedRunInput): Promise<string> {
-  const { files } = await planFiles({
+  const plan = new FilePlan({
     inputDir: run.inputDir,
     outDir: run.outDir,
     globs: run.globs,
     maxFileBytes: run.settings.maxFileBytes,
   });
   // The modification times, FINGERPRINT_STATS at a time (one after another, 10,000 files took
-  // about half a second before the run could start); hashed in manifest order, as they always were.
-  const mtimes = mapInOrder(files.length, FINGERPRINT_STATS, (i) => stat(files[i]!.absPath).then((s) => s.mtimeMs, () => 0));
+  // about half a second before the run could start); hashed in manifest order, as they always
+  // were, as the walk goes (no list of every file).
+  const lines = mapInOrderFrom(plan.files(), FINGERPRINT_STATS, (f) =>
+    stat(f.absPath).then((s) => s.mtimeMs, () => 0).then((mtime) => `${f.source}\t${f.size}\t${mtime}\n`));
   const hash = createHash('sha256');
-  let i = 0;
-  for await (const mtime of mtimes) {
-    const f = files[i++]!;
-    hash.update(`${f.source}\t${f.size}\t${mtime}\n`);
-  }
+  for await (const line of lines) hash.update(line);
   return hash.digest('hex').slice(0, 32);
 }

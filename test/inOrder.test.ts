@@ -1,6 +1,6 @@
 /** mapInOrder (activities/inOrder.ts): bounded calls in flight, results in index order. */
 import { describe, expect, it } from 'vitest';
-import { mapInOrder } from '../activities/inOrder.js';
+import { mapInOrder, mapInOrderFrom } from '../activities/inOrder.js';
 
 describe('mapInOrder', () => {
   it('yields in index order whatever order the calls finish in, with at most `limit` in flight', async () => {
@@ -31,5 +31,32 @@ describe('mapInOrder', () => {
     const out: unknown[] = [];
     for await (const v of mapInOrder(0, 4, async () => 1)) out.push(v);
     expect(out).toEqual([]);
+  });
+});
+
+describe('mapInOrderFrom', () => {
+  it('pulls from an async source only as slots free, and closes it when the consumer stops early', async () => {
+    let pulled = 0;
+    let closed = false;
+    async function* source() {
+      try {
+        for (let i = 0; i < 1000; i++) {
+          pulled++;
+          yield i;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const out: number[] = [];
+    for await (const v of mapInOrderFrom(source(), 3, async (item, index) => [item, index] as const)) {
+      out.push(v[0] * 1000 + v[1]);
+      // Never more than `limit` items pulled ahead of the one being consumed.
+      expect(pulled - out.length).toBeLessThanOrEqual(3);
+      if (out.length === 5) break;
+    }
+    expect(out).toEqual([0, 1001, 2002, 3003, 4004]);
+    expect(closed).toBe(true);
+    expect(pulled).toBeLessThan(10);
   });
 });

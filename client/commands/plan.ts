@@ -3,7 +3,7 @@
  * contents, writes nothing and needs no Temporal server.
  */
 import type { ResolvedRunInput } from '../../schemas/index.js';
-import { planFiles } from '../../activities/discover.js';
+import { FilePlan } from '../../activities/discover.js';
 import { estimateLlmUsage, type LlmEstimate } from '../../activities/generate/estimate.js';
 import { estimatePassageCache } from '../../activities/generate/promptCache.js';
 
@@ -32,19 +32,22 @@ function withPassageCache(run: ResolvedRunInput, estimate: LlmEstimate | undefin
 const TEXT_SHARE: Record<string, number> = { text: 1, markdown: 0.9, html: 0.35, pdf: 0.25, other: 1 };
 
 export async function planRun(run: ResolvedRunInput): Promise<RunPlan> {
-  const { files, warnings, skipped } = await planFiles({
+  // Counted as the walk goes: --dry-run over a million files holds no list of them.
+  const plan = new FilePlan({
     inputDir: run.inputDir,
     outDir: run.outDir,
     globs: run.globs,
     maxFileBytes: run.settings.maxFileBytes,
   });
+  let documents = 0;
   const byKind: RunPlan['byKind'] = {};
   let bytes = 0;
   let knownErrors = 0;
   let estimatedChunks = 0;
   let estimatedTextChars = 0;
   const step = run.settings.chunkSize - run.settings.chunkOverlap;
-  for (const f of files) {
+  for await (const f of plan.files()) {
+    documents++;
     const k = (byKind[f.kind] ??= { documents: 0, bytes: 0 });
     k.documents++;
     k.bytes += f.size;
@@ -58,14 +61,14 @@ export async function planRun(run: ResolvedRunInput): Promise<RunPlan> {
     estimatedTextChars += textChars;
   }
   return {
-    documents: files.length,
+    documents,
     bytes,
     byKind,
     knownErrors,
     estimatedChunks,
     estimatedGenerationCalls: run.settings.generateQa ? estimatedChunks : 0,
     llm: withPassageCache(run, estimateLlmUsage(run.settings, estimatedChunks, estimatedTextChars), estimatedChunks, estimatedTextChars),
-    skipped,
-    warnings,
+    skipped: plan.skipped,
+    warnings: plan.warnings,
   };
 }
