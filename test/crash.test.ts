@@ -308,8 +308,8 @@ describe('crash-proof resume: SIGKILL, run the same command again, same bytes ou
     const s = beginScenario('discovery');
     const server = await serverOf(s);
     const workflowId = await waitUntil('the workflow to start', () => workflowIdOf(s.out), { proc: s.first });
-    // Discovery leaves nothing on disk until it writes the manifest at its end, so ask the
-    // server: kill once the worker has picked up the discover activity.
+    // Discovery's manifest only appears (renamed from its hidden folder of pages) at its end, so
+    // ask the server: kill once the worker has picked up the discover activity.
     await withClient(server.address, (client) =>
       waitUntil(
         'the discover activity to be running',
@@ -325,7 +325,8 @@ describe('crash-proof resume: SIGKILL, run the same command again, same bytes ou
     await s.first.exited;
     // It landed in discovery: no manifest in place yet, no shard.
     const manifests = join(s.out, '.corpus-qa', 'manifests');
-    const manifestDone = existsSync(manifests) && readdirSync(manifests).some((n) => !n.includes('.tmp-'));
+    // Hidden (.pages-*) and .tmp- entries are a discovery still writing, not a manifest.
+    const manifestDone = existsSync(manifests) && readdirSync(manifests).some((n) => !n.startsWith('.') && !n.includes('.tmp-'));
     expect(manifestDone, 'the kill landed before discovery wrote its manifest').toBe(false);
     expect(countShards(s.out)).toBe(0);
     expect(readProcessLog(s.log)).toEqual([]);

@@ -2,9 +2,10 @@
  * End to end on a real Temporal dev server, real files and the real Python `datasets`:
  * a fixture corpus with good documents of every type and one of every kind of bad file.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STATE_DIR_NAME } from '../activities/paths.js';
 import { ErrorRow, QaRow, RejectedRow } from '../schemas/index.js';
 import { writeFixtureCorpus, type FixtureCorpus } from './helpers/corpus.js';
 import { readJsonl, tempDir, treeHashes } from './helpers/files.js';
@@ -131,7 +132,12 @@ describe('corpus export with --generate-qa', () => {
 
   it('gives byte-identical data/ and rejected/ on a second run into a new directory', async () => {
     const out2 = tempDir('out2');
+    // A killed big export's partition folder: any later export removes it, whatever its size.
+    const leftover = join(out2, STATE_DIR_NAME, 'shared-keys-1-0badf00d');
+    mkdirSync(leftover, { recursive: true });
+    writeFileSync(join(leftover, '0.keys'), Buffer.alloc(64));
     await runExport({ inputDir: corpus.root, outDir: out2, generateQa: true, batchSize: 2, concurrency: 3 });
+    expect(existsSync(leftover)).toBe(false);
     const a = treeHashes(out);
     const b = treeHashes(out2);
     for (const f of ['data/train.jsonl', 'rejected/rejected.jsonl', 'errors.jsonl', 'README.md']) {

@@ -14,7 +14,7 @@ import { shardPages } from '../shardParts.js';
 import { splitOf } from '../splits.js';
 import { readParsedFrom, STATE_NAMES, storeFor } from '../storage.js';
 import { PairDuplicates } from './duplicates.js';
-import { findsSharedKeys, sharedKeysOf } from './sharedKeys.js';
+import { findsSharedKeys, removeLeftoverPartitions, sharedKeysOf } from './sharedKeys.js';
 import type { ExportSinks, RowSink } from './sinks.js';
 
 /** What the rows step counted, for stats.json and the card. */
@@ -66,6 +66,7 @@ export async function writeRows(
   // A big corpus's indexes hold only the keys more than one pair has, found by a first pass.
   // The leakage index takes them too unless a reviewer's edits change what it sees.
   const leakage = splits.length > 1 && !storedDecisions;
+  await removeLeftoverPartitions(stateDir);
   const shared = qa && findsSharedKeys(manifest.documents)
     ? await sharedKeysOf(pairsToCheck(run, manifest, settingsKey, heartbeat), leakage, stateDir)
     : undefined;

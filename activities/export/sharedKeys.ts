@@ -27,6 +27,17 @@ export function findsSharedKeys(documents: number): boolean {
 }
 
 const PARTITIONS = 64;
+
+/**
+ * One export runs per output directory at a time, so a partition folder there is a killed
+ * export's: removed by every export, whatever its size (a big corpus whose next run is small
+ * would otherwise keep it for good).
+ */
+export async function removeLeftoverPartitions(parent: string): Promise<void> {
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (name.startsWith(FOLDER_PREFIX)) await rm(join(parent, name), { recursive: true, force: true });
+  }
+}
 const FOLDER_PREFIX = 'shared-keys-';
 const BUFFER_KEYS = 8192;
 
@@ -40,15 +51,9 @@ export class KeyPartitions {
 
   private constructor(private readonly dir: string) {}
 
-  /**
-   * Partition files in a folder of their own under `parent` (removed by `shared` or `discard`).
-   * One export runs per output directory at a time, so a folder another one left is a killed
-   * export's, and is removed.
-   */
+  /** Partition files in a folder of their own under `parent` (removed by `shared` or `discard`). */
   static async open(parent: string): Promise<KeyPartitions> {
-    for (const name of await readdir(parent).catch(() => [] as string[])) {
-      if (name.startsWith(FOLDER_PREFIX)) await rm(join(parent, name), { recursive: true, force: true });
-    }
+    await removeLeftoverPartitions(parent);
     const dir = join(parent, `${FOLDER_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(dir, { recursive: true });
     return new KeyPartitions(dir);
