@@ -161,6 +161,34 @@ describe('corpus export with --generate-qa', () => {
     }
   });
 
+  it('gives the same bytes and leakage figures for split outputs when the leakage index takes only the shared keys', async () => {
+    // Guides that ask the same questions with other answers: the leakage index has work to do.
+    const guides = tempDir('guides');
+    const parts = ['pump', 'valve', 'filter', 'motor'];
+    const uses = ['moves cooling water through the plant', 'lifts crude oil from the lower tanks', 'cleans the air of the control room', 'drives the main conveyor'];
+    for (let i = 0; i < 10; i++) {
+      const sections = parts.map((p, j) => `## The ${p}\n\nThe ${p} is a device that ${uses[(i + j) % uses.length]} during every shift of building ${i}. The ${p} was installed in ${1950 + i + j} by the original builders.\n`);
+      writeFileSync(join(guides, `guide${i}.md`), `# Site guide\n\n${sections.join('\n')}`);
+    }
+    const split = 'train=0.5,test=0.5';
+    const everyKey = tempDir('out-split');
+    await runExport({ inputDir: guides, outDir: everyKey, generateQa: true, split, batchSize: 3, concurrency: 2 });
+    process.env.CORPUS_QA_SHARED_KEYS_FROM = '0';
+    try {
+      const sharedOnly = tempDir('out-split-shared');
+      await runExport({ inputDir: guides, outDir: sharedOnly, generateQa: true, split, batchSize: 2, concurrency: 3 });
+      const a = treeHashes(everyKey);
+      const b = treeHashes(sharedOnly);
+      for (const f of ['data/train.jsonl', 'data/test.jsonl', 'rejected/rejected.jsonl', 'errors.jsonl', 'README.md']) expect(b[f], f).toBe(a[f]);
+      const leakage = (out: string) => JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')).quality.leakage;
+      expect(leakage(sharedOnly)).toEqual(leakage(everyKey));
+      expect(leakage(everyKey).pairs).toBeGreaterThan(0);
+      expect(readJsonl(join(everyKey, 'data/test.jsonl')).length).toBeGreaterThan(0);
+    } finally {
+      delete process.env.CORPUS_QA_SHARED_KEYS_FROM;
+    }
+  });
+
   it('says already complete when the same command runs again, and leaves outputs untouched', async () => {
     const before = treeHashes(out);
     const processedAgain: string[] = [];

@@ -22,6 +22,8 @@ export class PairDuplicates {
   private readonly corpus: CorpusDuplicates;
   withinDocuments = 0;
   acrossDocuments = 0;
+  /** Pairs that met the corpus-wide check (they passed their document's). */
+  checked = 0;
 
   /** `shared`: see CorpusDuplicates. */
   constructor(shared?: KeyTable) {
@@ -45,7 +47,7 @@ export class DocumentVerdicts {
   constructor(
     private readonly source: string,
     private readonly corpus: CorpusDuplicates,
-    private readonly counts: { withinDocuments: number; acrossDocuments: number },
+    private readonly counts: { withinDocuments: number; acrossDocuments: number; checked: number },
   ) {}
 
   /** The next pairs of the document with their verdicts, in shard order. */
@@ -57,6 +59,7 @@ export class DocumentVerdicts {
       let detail = p.detail;
       let duplicateOf = '';
       if (reasons.length === 0) {
+        this.counts.checked++;
         this.inDocument.keep(p, ordinal);
         const dup = this.corpus.check(p, id);
         if (dup) {

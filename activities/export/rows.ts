@@ -67,8 +67,9 @@ export async function writeRows(
   // The leakage index takes them too unless a reviewer's edits change what it sees.
   const leakage = splits.length > 1 && !storedDecisions;
   await removeLeftoverPartitions(stateDir);
+  const firstPass = { pairs: 0 };
   const shared = qa && findsSharedKeys(manifest.documents)
-    ? await sharedKeysOf(pairsToCheck(run, manifest, settingsKey, heartbeat), leakage, stateDir)
+    ? await sharedKeysOf(pairsToCheck(run, manifest, settingsKey, heartbeat, firstPass), leakage, stateDir)
     : undefined;
   const tally: RowTally = {
     loaded: 0,
@@ -98,6 +99,12 @@ export async function writeRows(
     else for await (const page of pages) for (const c of page.chunkRows) await sinks.split('chunks').write(chunkRow(entry.source, c));
   }
 
+  // The shared keys are only right for the pairs they were found from: shards that changed
+  // between the passes would give verdicts no index of every pair gives, so the export fails
+  // (and its retry reads both passes again) rather than write them.
+  if (shared && tally.duplicates.checked !== firstPass.pairs) {
+    throw new Error(`the shards changed during the export: its first pass saw ${firstPass.pairs} pairs to check, its second ${tally.duplicates.checked}`);
+  }
   if (tally.review) await writeReviewerRejections(tally.review, sinks.rejected, tally.rejectedByReason);
   return tally;
 }
@@ -108,6 +115,7 @@ async function* pairsToCheck(
   manifest: { key: string; documents: number },
   settingsKey: string,
   heartbeat: (details: unknown) => void,
+  counted: { pairs: number },
 ): AsyncGenerator<ShardPair> {
   let seen = 0;
   for await (const entry of iterateManifest(run.outDir, manifest.key, manifest.documents)) {
@@ -115,7 +123,11 @@ async function* pairsToCheck(
     const result = await documentResult(run, entry, settingsKey);
     if ('error' in result) continue;
     for await (const page of shardPages(run.outDir, result.key, result.shard)) {
-      for (const p of page.pairs) if (p.reasons.length === 0) yield p;
+      for (const p of page.pairs) {
+        if (p.reasons.length > 0) continue;
+        counted.pairs++;
+        yield p;
+      }
     }
   }
 }
