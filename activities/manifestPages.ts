@@ -6,9 +6,9 @@
  * pages are held and written at the end as before (writeDirectoryOnce).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exists, STATE_NAMES, storeFor, writeFileAtomic, type OutputStore } from './storage.js';
+import { exists, removeEntriesStartingWith, STATE_NAMES, storeFor, writeFileAtomic, type OutputStore } from './storage.js';
 
 type Page = { name: string; data: string; durable: boolean };
 
@@ -32,9 +32,7 @@ export class ManifestPageWriter {
     const store = storeFor(outDir);
     if (store.kind !== 'local') return new ManifestPageWriter(store, undefined);
     const manifests = store.pathOf(STATE_NAMES.manifestDir('')).replace(/\/$/, '');
-    for (const name of await readdir(manifests).catch(() => [] as string[])) {
-      if (name.startsWith(FOLDER_PREFIX)) await rm(join(manifests, name), { recursive: true, force: true });
-    }
+    await removeEntriesStartingWith(manifests, FOLDER_PREFIX);
     const folder = join(manifests, `${FOLDER_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(folder, { recursive: true });
     return new ManifestPageWriter(store, folder);

@@ -314,6 +314,13 @@ export async function removeOrphanTempFiles(dir: string): Promise<number> {
   return orphans.length;
 }
 
+/** Removes every entry of `dir` whose name starts with `prefix` (a folder with what is in it); a missing `dir` has none. */
+export async function removeEntriesStartingWith(dir: string, prefix: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (name.startsWith(prefix)) await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
 export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);

@@ -10,12 +10,13 @@
  * memory is one partition's table plus the shared keys.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ShardPair } from '../../schemas/index.js';
 import { corpusDedupKeys } from '../dedup.js';
 import { leakageKeys } from '../exportStats.js';
 import { KEY_BYTES, KeyTable } from '../keyTable.js';
+import { removeEntriesStartingWith } from '../storage.js';
 
 /** From this many documents an export finds the shared keys first (CORPUS_QA_SHARED_KEYS_FROM overrides it, for tests). */
 export const SHARED_KEYS_FROM_DOCUMENTS = 200_000;
@@ -27,19 +28,17 @@ export function findsSharedKeys(documents: number): boolean {
 }
 
 const PARTITIONS = 64;
+const FOLDER_PREFIX = 'shared-keys-';
+const BUFFER_KEYS = 8192;
 
 /**
  * One export runs per output directory at a time, so a partition folder there is a killed
- * export's: removed by every export, whatever its size (a big corpus whose next run is small
- * would otherwise keep it for good).
+ * export's: every export removes them before it decides on shared keys, whatever its size (a
+ * big corpus whose next run is small would otherwise keep them for good).
  */
 export async function removeLeftoverPartitions(parent: string): Promise<void> {
-  for (const name of await readdir(parent).catch(() => [] as string[])) {
-    if (name.startsWith(FOLDER_PREFIX)) await rm(join(parent, name), { recursive: true, force: true });
-  }
+  await removeEntriesStartingWith(parent, FOLDER_PREFIX);
 }
-const FOLDER_PREFIX = 'shared-keys-';
-const BUFFER_KEYS = 8192;
 
 /** The keys of a corpus, written to partition files as they come; `shared()` counts them. */
 export class KeyPartitions {
@@ -51,9 +50,11 @@ export class KeyPartitions {
 
   private constructor(private readonly dir: string) {}
 
-  /** Partition files in a folder of their own under `parent` (removed by `shared` or `discard`). */
+  /**
+   * Partition files in a folder of their own under `parent` (removed by `shared` or `discard`).
+   * Leftovers of a killed export were removed before (removeLeftoverPartitions, by writeRows).
+   */
   static async open(parent: string): Promise<KeyPartitions> {
-    await removeLeftoverPartitions(parent);
     const dir = join(parent, `${FOLDER_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
     await mkdir(dir, { recursive: true });
     return new KeyPartitions(dir);
