@@ -9,10 +9,12 @@ import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writ
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { STATE_FILES } from './paths.js';
+import { removeTree } from './storage/removeTree.js';
 import { isS3Url, s3Store } from './storage/s3Store.js';
 
 export * from './paths.js';
 export { isS3Url } from './storage/s3Store.js';
+export { removeTree } from './storage/removeTree.js';
 
 /**
  * <out> as the code that reads and writes its files sees it: names relative to <out>
@@ -71,7 +73,7 @@ export function outputStore(outDir: string): OutputStore {
       await mkdir(dirname(pathOf(rel)), { recursive: true });
       await copyFile(localPath, pathOf(rel));
     },
-    remove: (rel) => rm(pathOf(rel), { recursive: true, force: true }),
+    remove: (rel) => removeTree(pathOf(rel)),
     writeDirectoryOnce: (relDir, files) => writeDirectoryOnce(pathOf(relDir), files),
     check: async () => undefined,
   };
@@ -279,7 +281,7 @@ export async function emptyTrash(outDir: string): Promise<void> {
 }
 
 function deleteInBackground(path: string): void {
-  const deletion: Promise<void> = rm(path, { recursive: true, force: true })
+  const deletion: Promise<void> = removeTree(path)
     // The trash folder too, once nothing else is in it (rmdir refuses a folder that is not empty).
     .then(() => rmdir(dirname(path)))
     .catch(() => undefined) // what is left stays in the trash for the next run
@@ -317,7 +319,7 @@ export async function removeOrphanTempFiles(dir: string): Promise<number> {
 /** Removes every entry of `dir` whose name starts with `prefix` (a folder with what is in it); a missing `dir` has none. */
 export async function removeEntriesStartingWith(dir: string, prefix: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (name.startsWith(prefix)) await rm(join(dir, name), { recursive: true, force: true });
+    if (name.startsWith(prefix)) await removeTree(join(dir, name));
   }
 }
 

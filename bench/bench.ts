@@ -35,6 +35,10 @@ if (process.argv.includes('--export-indexes')) {
   await import('./exportIndexes.js'); // npm run bench -- --export-indexes: the export's duplicate index at 1M documents' pairs (bench/exportIndexes.ts)
   process.exit(process.exitCode ?? 0);
 }
+if (process.argv.includes('--remove-tree')) {
+  await import('./removeTree.js'); // npm run bench -- --remove-tree: deleting a big run's shards (bench/removeTree.ts)
+  process.exit(process.exitCode ?? 0);
+}
 if (process.argv.includes('--isolation')) {
   await import('./isolation.js'); // npm run bench -- --isolation: issue 13's bad files among ordinary ones (bench/isolation.ts)
   process.exit(process.exitCode ?? 0);
