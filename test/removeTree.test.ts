@@ -1,12 +1,22 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { removeTree } from '../activities/storage.js';
+
+const bases: string[] = [];
+const newBase = () => {
+  const base = mkdtempSync(join(tmpdir(), 'corpus-qa-rmtree-'));
+  bases.push(base);
+  return base;
+};
+afterEach(() => {
+  for (const b of bases.splice(0)) rmSync(b, { recursive: true, force: true });
+});
 
 describe('removeTree', () => {
   it('removes a tree of many files and folders, and only the links, never what they point at', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'corpus-qa-rmtree-'));
+    const base = newBase();
     const outside = join(base, 'outside');
     mkdirSync(outside);
     writeFileSync(join(outside, 'keep.txt'), 'kept');
@@ -28,7 +38,7 @@ describe('removeTree', () => {
   });
 
   it('takes a single file, and a missing path is no error', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'corpus-qa-rmtree-'));
+    const base = newBase();
     const file = join(base, 'one.txt');
     writeFileSync(file, 'x');
     await removeTree(file);
