@@ -138,14 +138,17 @@ export function corpusDedupKeys(p: Pick<DedupPair, 'question' | 'answer'>): [Uin
  * text is kept.
  */
 export class CorpusDuplicates {
-  private readonly table = new KeyTable(2);
 
   /**
    * `shared`: the keys more than one pair of the corpus has (export/sharedKeys.ts), for a corpus
    * too big to index every pair. Only those are held; any other key is one pair's, which no
    * other pair can match, so the verdicts are the same.
    */
-  constructor(private readonly shared?: KeyTable) {}
+  constructor(
+    private readonly shared?: KeyTable,
+    /** The kept pairs' keys: new, or an export checkpoint's (export/checkpoint.ts). */
+    readonly table = new KeyTable(2),
+  ) {}
 
   /** The id of the earlier kept pair `p` duplicates and how, or undefined after registering `p` as kept under `id`. */
   check(p: Pick<DedupPair, 'question' | 'answer'>, id: string): { of: string; kind: 'exact' | 'near' } | undefined {

@@ -15,8 +15,10 @@ import { generatorId as generatorIdOf } from './generate/index.js';
 import { removeOrphanTempFiles, scratchDir, sha256Hex, storeFor } from './storage.js';
 import { exportCard } from './export/card.js';
 import { commitStagedTo } from './export/commit.js';
-import { OUTPUT_DIRS, OUTPUT_FILES, STATE_DIR_NAME } from './paths.js';
+import { OUTPUT_DIRS, OUTPUT_FILES, REVIEW_DECISIONS_FILE, STATE_DIR_NAME } from './paths.js';
+import { CHECKPOINT_EVERY, checkpointKey, loadCheckpoint, removeCheckpoint, stagedFilesOf } from './export/checkpoint.js';
 import { writeRows } from './export/rows.js';
+import { shardSettingsKey } from './processBatch.js';
 import { ExportSinks } from './export/sinks.js';
 import { discardStaged, stageFile, type StagedFile } from './export/staging.js';
 import { exportSummary, pairCounts, qualityFigures, statsJson } from './export/stats.js';
@@ -51,13 +53,21 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   // Files are staged in a local directory: <out> itself, or for a bucket a scratch directory of
   // this machine, whose files the commit uploads.
   const dir = store.kind === 'local' ? run.outDir : join(scratchDir(), 'export', sha256Hex(run.outDir).slice(0, 16));
-  // An export killed half way left its temporary files; the complete outputs are untouched.
-  for (const d of OUTPUT_DIRS) await removeOrphanTempFiles(join(dir, d));
+  const stateDir = join(dir, STATE_DIR_NAME);
+  const manifest = { key: input.manifestKey, documents: input.documents };
+  // A long JSON Lines export takes checkpoints, and an attempt after a kill goes on from the last.
+  const key = checkpointKey(run, manifest, shardSettingsKey(run));
+  const checkpointed = input.documents > CHECKPOINT_EVERY && run.settings.fileFormat !== 'parquet' && !(await storeFor(run.outDir).exists(REVIEW_DECISIONS_FILE));
+  const checkpoint = checkpointed ? await loadCheckpoint(stateDir, key) : undefined;
+  if (!checkpointed) await removeCheckpoint(stateDir);
+  // An export killed half way left its temporary files (but those its checkpoint goes on with);
+  // the complete outputs are untouched.
+  for (const d of OUTPUT_DIRS) await removeOrphanTempFiles(join(dir, d), stagedFilesOf(checkpoint));
 
-  const sinks = await ExportSinks.open(run, dir, store);
+  const sinks = await ExportSinks.open(run, dir, store, checkpoint?.state.sinks);
   const staged: StagedFile[] = [];
   try {
-    const tally = await writeRows(run, { key: input.manifestKey, documents: input.documents }, sinks, deps.heartbeat, join(dir, STATE_DIR_NAME));
+    const tally = await writeRows(run, manifest, sinks, deps.heartbeat, { stateDir, checkpointKey: checkpointed ? key : undefined, checkpoint });
     const written = await sinks.finish();
     staged.push(...written.staged);
 
@@ -72,10 +82,13 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
     const statsFile = await stageFile(join(dir, OUTPUT_FILES.stats), `${JSON.stringify(stats, null, 2)}\n`);
 
     await commitStagedTo(store, dir, staged, written.remove, statsFile, deps.beforeRename);
+    await removeCheckpoint(stateDir);
     return summary;
   } catch (err) {
+    // A failure (not a kill) starts the next attempt over: the checkpoint's files go with the rest.
     await sinks.abort();
     await discardStaged(staged);
+    await removeCheckpoint(stateDir);
     throw err;
   }
 }

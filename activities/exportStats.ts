@@ -4,6 +4,7 @@
  * and typed-array indexes of 12-byte keys for the leakage check, so memory stays flat.
  */
 import { QuestionForm, type DatasetQuality, type QaRow } from '../schemas/index.js';
+import type { QualityCounts } from '../schemas/localState.js';
 import { contentWords, DEDUP_RULE, normalizeText } from './dedup.js';
 import { idFromWords, idWords, KeyTable, keyOf } from './keyTable.js';
 
@@ -36,10 +37,11 @@ export function passedPair(r: QaRow): PassedPair {
  * another split.
  */
 class SplitIndex {
-  private readonly table = new KeyTable(5);
-
-  /** `shared`: as CorpusDuplicates takes it; a key no other pair has cannot collide. */
-  constructor(private readonly shared?: KeyTable) {}
+  /** `shared`: as CorpusDuplicates takes it; a key no other pair has cannot collide. `table`: an export checkpoint's. */
+  constructor(
+    private readonly shared?: KeyTable,
+    readonly table = new KeyTable(5),
+  ) {}
 
   /** A pair of another split with the same key (after recording this one), or undefined. */
   see(key: Uint8Array, split: number, id: string): { id: string; split: number } | undefined {
@@ -71,8 +73,14 @@ export function leakageKeys(p: Pick<PassedPair, 'question' | 'answer'>): [Uint8A
   return [keyOf(`q\u0000${normalizeText(p.question)}`), words.length >= LEAK_MIN_WORDS ? keyOf(`l\u0000${words.join(' ')}`) : undefined];
 }
 
+export interface SavedQuality {
+  counts: QualityCounts;
+  byQuestion: KeyTable;
+  byAnswer: KeyTable;
+}
+
 export class QualityStats {
-  private readonly forms = Object.fromEntries(QuestionForm.options.map((f) => [f, 0])) as Record<QuestionForm, number>;
+  private forms = Object.fromEntries(QuestionForm.options.map((f) => [f, 0])) as Record<QuestionForm, number>;
   private passed = 0;
   private pinned = 0;
   private chunks = 0;
@@ -83,13 +91,32 @@ export class QualityStats {
   private docChunks = new Set<string>();
   private readonly byQuestion: SplitIndex;
   private readonly byAnswer: SplitIndex;
-  private readonly leak = { pairs: 0, byQuestion: 0, byAnswer: 0 };
-  private readonly examples: DatasetQuality['leakage']['examples'] = [];
+  private leak = { pairs: 0, byQuestion: 0, byAnswer: 0 };
+  private examples: DatasetQuality['leakage']['examples'] = [];
 
-  /** `shared`: the keys more than one pair has (export/sharedKeys.ts), when the pairs seen are among the ones it was made of. */
-  constructor(private readonly splits: string[], shared?: KeyTable) {
-    this.byQuestion = new SplitIndex(shared);
-    this.byAnswer = new SplitIndex(shared);
+  /**
+   * `shared`: the keys more than one pair has (export/sharedKeys.ts), when the pairs seen are
+   * among the ones it was made of. `saved`: an export checkpoint's figures, to go on from.
+   */
+  constructor(private readonly splits: string[], shared?: KeyTable, saved?: SavedQuality) {
+    this.byQuestion = new SplitIndex(shared, saved?.byQuestion);
+    this.byAnswer = new SplitIndex(shared, saved?.byAnswer);
+    if (saved) {
+      const c = saved.counts;
+      this.forms = { ...this.forms, ...c.forms };
+      Object.assign(this, { passed: c.passed, pinned: c.pinned, chunks: c.chunks, chunksWithPairs: c.chunksWithPairs, documents: c.documents });
+      Object.assign(this, { documentsWithPairs: c.documentsWithPairs, words: c.words, leak: { ...c.leak }, examples: [...c.examples] });
+    }
+  }
+
+  /** The figures so far, at a document's end (its coverage closed), for an export checkpoint. */
+  saved(): SavedQuality {
+    this.endDocument();
+    const counts: QualityCounts = {
+      forms: { ...this.forms }, passed: this.passed, pinned: this.pinned, chunks: this.chunks, chunksWithPairs: this.chunksWithPairs,
+      documents: this.documents, documentsWithPairs: this.documentsWithPairs, words: this.words, leak: { ...this.leak }, examples: [...this.examples],
+    };
+    return { counts, byQuestion: this.byQuestion.table, byAnswer: this.byAnswer.table };
   }
 
   startDocument(chunks: number, words: number): void {

@@ -62,6 +62,31 @@ export class KeyTable {
     }
   }
 
+  /** The table as bytes (header, keys, values; this machine's byte order): an export checkpoint's copy. */
+  toBytes(): Uint8Array[] {
+    const header = new Uint32Array([this.width, this.slots, this.size]);
+    return [header, this.keys, this.values].map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
+
+  /** A table from toBytes' bytes, or an error if they are not one (cut short, or another table's width). */
+  static fromBytes(bytes: Uint8Array, width: number): KeyTable {
+    // Views of the bytes where they are aligned (a file read whole is), a copy where not.
+    const words = (from: number, to: number) =>
+      (bytes.byteOffset + from) % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + from, (to - from) / 4) : new Uint32Array(bytes.slice(from, to).buffer);
+    const header = bytes.byteLength >= 12 ? words(0, 12) : undefined;
+    const slots = header?.[1] ?? 0;
+    if (!header || header[0] !== width || slots === 0 || (slots & (slots - 1)) !== 0 || bytes.byteLength !== 12 + slots * 4 * (KEY_WORDS + width)) {
+      throw new Error('not a saved key table of this width');
+    }
+    const table = new KeyTable(width, 1);
+    const keysEnd = 12 + slots * 4 * KEY_WORDS;
+    table.slots = slots;
+    table.keys = words(12, keysEnd);
+    table.values = words(keysEnd, bytes.byteLength);
+    table.size = header[2]!;
+    return table;
+  }
+
   private grow(): void {
     const { keys, values, slots, width } = this;
     this.slots = slots * 2;

@@ -42,8 +42,10 @@ export async function* iterateManifest(
   outDir: string,
   manifestKey: string,
   documents: number,
+  from = 0,
 ): AsyncGenerator<ManifestEntry> {
-  for (let start = 0; start < documents; start += MANIFEST_PAGE_SIZE) {
-    yield* await readManifestRange(outDir, manifestKey, start, Math.min(documents, start + MANIFEST_PAGE_SIZE));
+  // A page at a time; `from` (an export going on from a checkpoint) may be mid-page.
+  for (let start = from; start < documents; start = (Math.floor(start / MANIFEST_PAGE_SIZE) + 1) * MANIFEST_PAGE_SIZE) {
+    yield* await readManifestRange(outDir, manifestKey, start, Math.min(documents, (Math.floor(start / MANIFEST_PAGE_SIZE) + 1) * MANIFEST_PAGE_SIZE));
   }
 }

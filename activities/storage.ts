@@ -302,16 +302,16 @@ const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]{8}$/;
 /**
  * Removes temporary files that a killed writer left in `dir` (never complete files: those were
  * only ever made visible by rename). Only one export runs per output directory at a time, so
- * any temp file found when it starts is an orphan.
+ * any temp file found when it starts is an orphan, but for those in `keep` (an export checkpoint's).
  */
-export async function removeOrphanTempFiles(dir: string): Promise<number> {
+export async function removeOrphanTempFiles(dir: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch {
     return 0;
   }
-  const orphans = names.filter((n) => TEMP_SUFFIX.test(n));
+  const orphans = names.filter((n) => TEMP_SUFFIX.test(n) && !keep.has(join(dir, n)));
   await Promise.all(orphans.map((n) => rm(join(dir, n), { force: true })));
   return orphans.length;
 }

@@ -18,16 +18,29 @@ export interface JudgedPair {
   duplicateOf: string;
 }
 
-export class PairDuplicates {
+/** What PairDuplicates counted, kept in an export checkpoint with its table. */
+export interface DuplicateCounts {
+  withinDocuments: number;
+  acrossDocuments: number;
+  /** Pairs that met the corpus-wide check (they passed their document's). */
+  checked: number;
+}
+
+export class PairDuplicates implements DuplicateCounts {
   private readonly corpus: CorpusDuplicates;
   withinDocuments = 0;
   acrossDocuments = 0;
-  /** Pairs that met the corpus-wide check (they passed their document's). */
   checked = 0;
 
-  /** `shared`: see CorpusDuplicates. */
-  constructor(shared?: KeyTable) {
-    this.corpus = new CorpusDuplicates(shared);
+  /** `shared`: see CorpusDuplicates. `saved`: an export checkpoint's table and counts, to go on from. */
+  constructor(shared?: KeyTable, saved?: { table: KeyTable; counts: DuplicateCounts }) {
+    this.corpus = new CorpusDuplicates(shared, saved?.table);
+    if (saved) Object.assign(this, saved.counts);
+  }
+
+  /** The table and counts an export checkpoint keeps. */
+  saved(): { table: KeyTable; counts: DuplicateCounts } {
+    return { table: this.corpus.table, counts: { withinDocuments: this.withinDocuments, acrossDocuments: this.acrossDocuments, checked: this.checked } };
   }
 
   /** The judge of one document's pairs, fed its shard's pairs in order (a big one's part by part). */

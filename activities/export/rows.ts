@@ -13,6 +13,8 @@ import { readDecisions, ReviewApplier } from '../review/decisions.js';
 import { shardPages } from '../shardParts.js';
 import { splitOf } from '../splits.js';
 import { readParsedFrom, STATE_NAMES, storeFor } from '../storage.js';
+import type { KeyTable } from '../keyTable.js';
+import { CHECKPOINT_EVERY, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { PairDuplicates } from './duplicates.js';
 import { findsSharedKeys, removeLeftoverPartitions, sharedKeysOf } from './sharedKeys.js';
 import type { ExportSinks, RowSink } from './sinks.js';
@@ -47,15 +49,21 @@ async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, setti
   return { shard, key };
 }
 
-/**
- * `stateDir`: a local folder for the export's working files (the shared keys' partitions).
- */
+export interface RowsOptions {
+  /** A local folder for the export's working files (the shared keys' partitions, checkpoints). */
+  stateDir: string;
+  /** Set when this export takes checkpoints (export/checkpoint.ts): the key they carry. */
+  checkpointKey?: string;
+  /** The checkpoint to go on from (the sinks were opened from it). */
+  checkpoint?: LoadedCheckpoint;
+}
+
 export async function writeRows(
   run: ResolvedRunInput,
   manifest: { key: string; documents: number },
   sinks: ExportSinks,
   heartbeat: (details: unknown) => void,
-  stateDir: string,
+  { stateDir, checkpointKey, checkpoint }: RowsOptions,
 ): Promise<RowTally> {
   const { settings } = run;
   const qa = settings.generateQa;
@@ -67,22 +75,31 @@ export async function writeRows(
   // The leakage index takes them too unless a reviewer's edits change what it sees.
   const leakage = splits.length > 1 && !storedDecisions;
   await removeLeftoverPartitions(stateDir);
-  const firstPass = { pairs: 0 };
+  const saved = checkpoint?.state;
+  const tables = checkpoint?.tables ?? {};
+  const firstPass = { pairs: saved?.firstPassPairs ?? 0 };
   const shared = qa && findsSharedKeys(manifest.documents)
-    ? await sharedKeysOf(pairsToCheck(run, manifest, settingsKey, heartbeat, firstPass), leakage, stateDir)
+    ? saved ? required(tables.shared, 'shared') : await sharedKeysOf(pairsToCheck(run, manifest, settingsKey, heartbeat, firstPass), leakage, stateDir)
     : undefined;
   const tally: RowTally = {
-    loaded: 0,
-    chunks: 0,
-    failedByReason: {},
-    rejectedByReason: {},
-    duplicates: new PairDuplicates(shared),
-    quality: new QualityStats(splits, leakage ? shared : undefined),
+    loaded: saved?.tally.loaded ?? 0,
+    chunks: saved?.tally.chunks ?? 0,
+    failedByReason: { ...saved?.tally.failedByReason },
+    rejectedByReason: { ...saved?.tally.rejectedByReason },
+    duplicates: new PairDuplicates(shared, saved && { table: required(tables.dedup, 'dedup'), counts: saved.duplicates }),
+    quality: new QualityStats(splits, leakage ? shared : undefined, saved && {
+      counts: saved.quality, byQuestion: required(tables.byQuestion, 'byQuestion'), byAnswer: required(tables.byAnswer, 'byAnswer'),
+    }),
     review: storedDecisions ? new ReviewApplier(storedDecisions) : undefined,
   };
+  // A reviewed output is never checkpointed: its reviewer's decisions are applied with state of their own.
+  const save = checkpointKey && !storedDecisions
+    ? (documentsDone: number) => saveRowsCheckpoint(stateDir, checkpointKey, documentsDone, firstPass.pairs, tally, sinks, shared)
+    : undefined;
 
-  let seen = 0;
-  for await (const entry of iterateManifest(run.outDir, manifest.key, manifest.documents)) {
+  let seen = saved?.documentsDone ?? 0;
+  for await (const entry of iterateManifest(run.outDir, manifest.key, manifest.documents, seen)) {
+    if (save && seen > 0 && seen % CHECKPOINT_EVERY === 0 && seen !== saved?.documentsDone) await save(seen);
     if (++seen % 200 === 0) heartbeat({ index: seen });
     const result = await documentResult(run, entry, settingsKey);
     if ('error' in result) {
@@ -107,6 +124,38 @@ export async function writeRows(
   }
   if (tally.review) await writeReviewerRejections(tally.review, sinks.rejected, tally.rejectedByReason);
   return tally;
+}
+
+function required<T>(table: T | undefined, name: string): T {
+  if (table === undefined) throw new Error(`the export checkpoint has no ${name} table`);
+  return table;
+}
+
+/** A checkpoint after `documentsDone` documents: the sinks' files made durable, the tally and its tables saved. */
+async function saveRowsCheckpoint(
+  stateDir: string,
+  key: string,
+  documentsDone: number,
+  firstPassPairs: number,
+  tally: RowTally,
+  sinks: ExportSinks,
+  shared: KeyTable | undefined,
+): Promise<void> {
+  const files = await sinks.checkpoint();
+  if (!files) return; // Parquet shards: not checkpointed
+  const duplicates = tally.duplicates.saved();
+  const quality = tally.quality.saved();
+  const state = {
+    key,
+    documentsDone,
+    firstPassPairs,
+    tally: { loaded: tally.loaded, chunks: tally.chunks, failedByReason: tally.failedByReason, rejectedByReason: tally.rejectedByReason },
+    duplicates: duplicates.counts,
+    quality: quality.counts,
+    sinks: files,
+    tables: [],
+  };
+  await saveCheckpoint(stateDir, state, { dedup: duplicates.table, byQuestion: quality.byQuestion, byAnswer: quality.byAnswer, ...(shared ? { shared } : {}) });
 }
 
 /** The pairs that passed their document's checks, in manifest order: what the corpus-wide checks see. */

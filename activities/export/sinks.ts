@@ -5,6 +5,7 @@
  */
 import { join, relative, sep } from 'node:path';
 import type { ExportSummary, ResolvedRunInput } from '../../schemas/index.js';
+import type { StagedFileProgress } from '../../schemas/localState.js';
 import { CHUNK_FEATURES, ERROR_FEATURES, REJECTED_FEATURES, TRAINING_FEATURES, type Feature, type SplitFiles } from '../datasetCard.js';
 import { PARQUET_SHARD_NAME, parquetShardPath, StagedParquetShards } from '../parquet.js';
 import { OUTPUT_FILES, outputStore, PARQUET_PREFIX, splitPath, type OutputStore } from '../storage.js';
@@ -16,6 +17,8 @@ export interface RowSink {
   write(row: object): Promise<void>;
   finish(): Promise<Array<StagedFile & { rows: number }>>;
   abort(): Promise<void>;
+  /** How far the file is, made durable, for an export checkpoint; none for Parquet shards (not checkpointed). */
+  checkpoint?(): Promise<StagedFileProgress>;
 }
 
 class JsonlSink implements RowSink {
@@ -41,6 +44,10 @@ class JsonlSink implements RowSink {
 
   abort(): Promise<void> {
     return this.writer.abort();
+  }
+
+  checkpoint(): Promise<StagedFileProgress> {
+    return this.writer.checkpoint();
   }
 }
 
@@ -73,14 +80,22 @@ export class ExportSinks {
     private readonly errorsSink: NamedSink,
   ) {}
 
-  static async open(run: ResolvedRunInput, dir: string = run.outDir, store: OutputStore = outputStore(dir)): Promise<ExportSinks> {
+  /** `resume`: an export checkpoint's files (JSON Lines only), one per sink in checkpoint()'s order. */
+  static async open(run: ResolvedRunInput, dir: string = run.outDir, store: OutputStore = outputStore(dir), resume?: StagedFileProgress[]): Promise<ExportSinks> {
     const { settings } = run;
     const qa = settings.generateQa;
     const parquet = settings.fileFormat === 'parquet';
+    let opened = 0;
+    const jsonl = async (path: string): Promise<StagedLineWriter> => {
+      const saved = resume?.[opened++];
+      if (!saved) return new StagedLineWriter(path).open();
+      if (saved.path !== path) throw new Error(`the export checkpoint's file ${saved.path} is not ${path}`);
+      return StagedLineWriter.resume(saved);
+    };
     const open = async (jsonlPath: string, parquetPrefix: string, features: Record<string, Feature>): Promise<NamedSink> => ({
       sink: parquet
         ? new StagedParquetShards(dir, parquetPrefix, features, settings.parquetShardRows)
-        : new JsonlSink(await new StagedLineWriter(join(dir, jsonlPath)).open()),
+        : new JsonlSink(await jsonl(join(dir, jsonlPath))),
       jsonlPath,
       parquetPrefix,
     });
@@ -118,6 +133,16 @@ export class ExportSinks {
 
   private all(): NamedSink[] {
     return [...this.splitSinks.values(), this.rejectedSink, this.errorsSink].filter((s): s is NamedSink => s !== undefined);
+  }
+
+  /** Every sink's file made durable and how far it is; undefined for Parquet shards, which are not checkpointed. */
+  async checkpoint(): Promise<StagedFileProgress[] | undefined> {
+    const saved: StagedFileProgress[] = [];
+    for (const s of this.all()) {
+      if (!s.sink.checkpoint) return undefined;
+      saved.push(await s.sink.checkpoint());
+    }
+    return saved;
   }
 
   async finish(): Promise<FinishedSinks> {

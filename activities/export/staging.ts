@@ -3,7 +3,9 @@
  * commit.ts renames them into place together, so a reader never sees half of the set.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rm, truncate, type FileHandle } from 'node:fs/promises';
+import type { StagedFileProgress } from '../../schemas/localState.js';
 import { dirname } from 'node:path';
 import { sha256Hex, tempPathFor, writeTemp } from '../storage.js';
 
@@ -25,9 +27,33 @@ export class StagedLineWriter {
   private bufferedChars = 0;
   private readonly hash = createHash('sha256');
   rows = 0;
+  /** Bytes handed to the file so far (the buffer not counted). */
+  private bytes = 0;
 
-  constructor(readonly path: string) {
-    this.tmp = tempPathFor(path);
+  constructor(readonly path: string, tmp?: string) {
+    this.tmp = tmp ?? tempPathFor(path);
+  }
+
+  /**
+   * The writer of an export checkpoint's file, going on after its first `bytes`: what a killed
+   * attempt wrote past them is cut off, and the kept bytes are hashed again (the hash's state
+   * cannot be saved), so the file and its sha256 are the ones an uninterrupted export gives.
+   */
+  static async resume(saved: StagedFileProgress): Promise<StagedLineWriter> {
+    const w = new StagedLineWriter(saved.path, saved.tmp);
+    await truncate(saved.tmp, saved.bytes);
+    if (saved.bytes > 0) for await (const chunk of createReadStream(saved.tmp)) w.hash.update(chunk as Buffer);
+    w.handle = await open(saved.tmp, 'a');
+    w.bytes = saved.bytes;
+    w.rows = saved.rows;
+    return w;
+  }
+
+  /** Everything written so far made durable, and how far that is: for an export checkpoint. */
+  async checkpoint(): Promise<StagedFileProgress> {
+    await this.flush();
+    await this.handle?.sync();
+    return { path: this.path, tmp: this.tmp, bytes: this.bytes, rows: this.rows };
   }
 
   async open(): Promise<this> {
@@ -48,8 +74,10 @@ export class StagedLineWriter {
     const chunk = this.buffer.join('');
     this.buffer = [];
     this.bufferedChars = 0;
-    this.hash.update(chunk);
-    await this.handle.write(chunk);
+    const bytes = Buffer.from(chunk, 'utf8');
+    this.hash.update(bytes);
+    await this.handle.write(bytes);
+    this.bytes += bytes.byteLength;
   }
 
   /** Flush, fsync and close; the file stays at its temporary path. */
