@@ -56,7 +56,7 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   const stateDir = join(dir, STATE_DIR_NAME);
   const manifest = { key: input.manifestKey, documents: input.documents };
   // A long JSON Lines export takes checkpoints, and an attempt after a kill goes on from the last.
-  const key = checkpointKey(run, manifest, shardSettingsKey(run));
+  const key = checkpointKey(run, manifest, shardSettingsKey(run), { firstRunId: input.workflow.firstRunId, toolVersion: deps.toolVersion });
   const checkpointed = input.documents > CHECKPOINT_EVERY && run.settings.fileFormat !== 'parquet' && !(await storeFor(run.outDir).exists(REVIEW_DECISIONS_FILE));
   const checkpoint = checkpointed ? await loadCheckpoint(stateDir, key) : undefined;
   if (!checkpointed) await removeCheckpoint(stateDir);
@@ -64,7 +64,11 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   // the complete outputs are untouched.
   for (const d of OUTPUT_DIRS) await removeOrphanTempFiles(join(dir, d), stagedFilesOf(checkpoint));
 
-  const sinks = await ExportSinks.open(run, dir, store, checkpoint?.state.sinks);
+  const sinks = await ExportSinks.open(run, dir, store, checkpoint?.state.sinks).catch(async (err: unknown) => {
+    // A checkpoint its files cannot be opened from would fail every retry the same way.
+    await removeCheckpoint(stateDir);
+    throw err;
+  });
   const staged: StagedFile[] = [];
   try {
     const tally = await writeRows(run, manifest, sinks, deps.heartbeat, { stateDir, checkpointKey: checkpointed ? key : undefined, checkpoint });

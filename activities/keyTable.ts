@@ -70,9 +70,10 @@ export class KeyTable {
 
   /** A table from toBytes' bytes, or an error if they are not one (cut short, or another table's width). */
   static fromBytes(bytes: Uint8Array, width: number): KeyTable {
-    // Views of the bytes where they are aligned (a file read whole is), a copy where not.
+    // Views of the bytes where they are aligned (a file read whole is), a copy where not (a
+    // Buffer's slice would be a view of its pool, not a copy).
     const words = (from: number, to: number) =>
-      (bytes.byteOffset + from) % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + from, (to - from) / 4) : new Uint32Array(bytes.slice(from, to).buffer);
+      (bytes.byteOffset + from) % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + from, (to - from) / 4) : new Uint32Array(new Uint8Array(bytes.subarray(from, to)).buffer);
     const header = bytes.byteLength >= 12 ? words(0, 12) : undefined;
     const slots = header?.[1] ?? 0;
     if (!header || header[0] !== width || slots === 0 || (slots & (slots - 1)) !== 0 || bytes.byteLength !== 12 + slots * 4 * (KEY_WORDS + width)) {

@@ -47,6 +47,8 @@ describe('export checkpoints', () => {
     for (const dir of ['a-guides', 'z-guides']) mkdirSync(join(corpus, dir));
     for (let i = 0; i < 10; i++) writeFileSync(join(corpus, i < 5 ? 'a-guides' : 'z-guides', `guide${i}.md`), guide(i));
     writeFileSync(join(corpus, 'z-guides', 'guide0-copy.md'), guide(0));
+    // An error row on each side of the checkpoint: errors.jsonl is checkpointed too.
+    for (const dir of ['a-guides', 'z-guides']) writeFileSync(join(corpus, dir, 'empty.txt'), '');
     const killed = join(base, 'killed');
     const prepared = child(['prepare', corpus, killed]);
     expect(prepared.status, prepared.stderr).toBe(0);
@@ -54,6 +56,8 @@ describe('export checkpoints', () => {
     cpSync(killed, reference, { recursive: true });
     const sharedKeys = join(base, 'shared-keys');
     cpSync(killed, sharedKeys, { recursive: true });
+    const newRun = join(base, 'new-run');
+    cpSync(killed, newRun, { recursive: true });
 
     const every100 = { CORPUS_QA_EXPORT_CHECKPOINT_EVERY: '100' };
     // Heartbeats come every 200 documents: killed at the one of document 400, after the checkpoint at 300.
@@ -83,8 +87,21 @@ describe('export checkpoints', () => {
     const rejected = readFileSync(join(reference, 'rejected', 'rejected.jsonl'), 'utf8');
     expect(rejected).toContain('z-guides/guide0-copy.md');
     const want = outputFiles(reference);
-    expect(Object.keys(want).sort()).toEqual(['README.md', 'data/test.jsonl', 'data/train.jsonl', 'rejected/rejected.jsonl', 'stats.json']);
+    expect(Object.keys(want).sort()).toEqual(['README.md', 'data/test.jsonl', 'data/train.jsonl', 'errors.jsonl', 'rejected/rejected.jsonl', 'stats.json']);
+    expect(want['errors.jsonl']!.trim().split('\n')).toHaveLength(2);
     expect(outputFiles(killed)).toEqual(want);
+
+    // Another run's export (a new workflow of the same command: its shards may differ) does not
+    // take up the checkpoint: it starts over, and removes it.
+    expect(child(['export', corpus, newRun, '400'], every100).signal).toBe('SIGKILL');
+    const another = child(['export', corpus, newRun], { ...every100, EXPORT_CHILD_RUN: 'another' });
+    expect(another.status, another.stderr).toBe(0);
+    expect(another.out?.heartbeats).toEqual([200, 400]);
+    // stats.json names the run: only its data files are the same.
+    const { 'stats.json': _, ...wantData } = want;
+    const { 'stats.json': statsOfNewRun, ...newRunData } = outputFiles(newRun);
+    expect(newRunData).toEqual(wantData);
+    expect(statsOfNewRun).toContain('"firstRunId": "another"');
 
     // With only the shared keys indexed, the shared table is checkpointed and restored too.
     const shared = { ...every100, CORPUS_QA_SHARED_KEYS_FROM: '0' };

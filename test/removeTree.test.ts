@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,5 +45,18 @@ describe('removeTree', () => {
     expect(existsSync(file)).toBe(false);
     await expect(removeTree(join(base, 'missing', 'deeper'))).resolves.toBeUndefined();
     expect(existsSync(base)).toBe(true);
+  });
+
+  it('given a symlink, removes the link and never what it points at, dangling or not', async () => {
+    const base = newBase();
+    const target = join(base, 'target');
+    mkdirSync(join(target, 'inner'), { recursive: true });
+    writeFileSync(join(target, 'inner', 'keep.txt'), 'kept');
+    symlinkSync(target, join(base, 'link'));
+    symlinkSync(join(base, 'nowhere'), join(base, 'dangling'));
+    await removeTree(join(base, 'link'));
+    await removeTree(join(base, 'dangling'));
+    expect(readdirSync(base)).toEqual(['target']);
+    expect(readFileSync(join(target, 'inner', 'keep.txt'), 'utf8')).toBe('kept');
   });
 });

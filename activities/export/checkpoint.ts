@@ -30,9 +30,19 @@ export type TableName = keyof typeof TABLE_WIDTHS;
 const folderOf = (stateDir: string) => join(stateDir, 'export-checkpoint');
 const tableFile = (stateDir: string, documentsDone: number, name: string) => join(folderOf(stateDir), `${documentsDone}-${name}.keys`);
 
-/** What ties a checkpoint to one export: its manifest and every setting (a changed one starts over). */
-export function checkpointKey(run: ResolvedRunInput, manifest: { key: string; documents: number }, settingsKey: string): string {
-  return sha256Hex(JSON.stringify({ manifest, settingsKey, settings: run.settings, outDir: run.outDir }));
+/**
+ * What ties a checkpoint to one export: its manifest, every setting (a changed one starts over),
+ * the workflow (a new run of the same command may have new shards: --no-cache, or documents
+ * that failed on this machine and are read again) and the tool's version (an upgraded worker
+ * might write other rows).
+ */
+export function checkpointKey(
+  run: ResolvedRunInput,
+  manifest: { key: string; documents: number },
+  settingsKey: string,
+  of: { firstRunId: string; toolVersion: string },
+): string {
+  return sha256Hex(JSON.stringify({ manifest, settingsKey, settings: run.settings, noCache: run.noCache ?? false, outDir: run.outDir, ...of }));
 }
 
 export interface LoadedCheckpoint {

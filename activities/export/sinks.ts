@@ -87,8 +87,9 @@ export class ExportSinks {
     const parquet = settings.fileFormat === 'parquet';
     let opened = 0;
     const jsonl = async (path: string): Promise<StagedLineWriter> => {
-      const saved = resume?.[opened++];
-      if (!saved) return new StagedLineWriter(path).open();
+      if (!resume) return new StagedLineWriter(path).open();
+      const saved = resume[opened++];
+      if (!saved) throw new Error(`the export checkpoint has no file for ${path}`);
       if (saved.path !== path) throw new Error(`the export checkpoint's file ${saved.path} is not ${path}`);
       return StagedLineWriter.resume(saved);
     };
@@ -108,6 +109,7 @@ export class ExportSinks {
     }
     const rejected = qa ? await open(OUTPUT_FILES.rejected, PARQUET_PREFIX.rejected, REJECTED_FEATURES) : undefined;
     const errors = await open(OUTPUT_FILES.errors, PARQUET_PREFIX.errors, ERROR_FEATURES);
+    if (resume && opened !== resume.length) throw new Error(`the export checkpoint has ${resume.length} files, this export ${opened}`);
     return new ExportSinks(dir, store, parquet, splits, rejected, errors);
   }
 

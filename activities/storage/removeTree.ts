@@ -4,23 +4,23 @@
  * million-document run's shards. This one goes depth first, one directory at a time, with at
  * most BATCH unlinks in flight.
  */
-import { opendir, rmdir, unlink } from 'node:fs/promises';
+import { lstat, opendir, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const BATCH = 64;
 
 const codeOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException).code;
 
-/** Removes `path` (a file, a symlink, or a directory with all it holds); a missing path is no error. */
+/** Removes `path` (a file, a symlink but not what it points at, or a directory with all it holds); a missing path is no error. */
 export async function removeTree(path: string, attempts = 3): Promise<void> {
-  let dir;
-  try {
-    dir = await opendir(path);
-  } catch (err) {
-    if (codeOf(err) === 'ENOENT') return;
-    if (codeOf(err) !== 'ENOTDIR') throw err;
-    return removeFile(path);
-  }
+  // lstat, not opendir first: opendir follows a symlink, and what a link points at is never removed.
+  const stats = await lstat(path).catch((err: unknown) => {
+    if (codeOf(err) === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!stats) return;
+  if (!stats.isDirectory()) return removeFile(path);
+  const dir = await opendir(path);
   const files: string[] = [];
   // Symlinks are Dirents that are not directories: the link is removed, never what it points at.
   for await (const entry of dir) {

@@ -32,7 +32,8 @@ if (mode === 'prepare') {
       warnings: discovery.warnings,
       counters: emptyCounters(),
       durationsMs: { discover: 0, process: 0, total: 0 },
-      workflow: { id: 'direct', runId: 'direct', firstRunId: 'direct', runs: 1 },
+      // EXPORT_CHILD_RUN: another workflow's export, as a new run of the same command is.
+      workflow: { id: 'direct', runId: 'direct', firstRunId: process.env.EXPORT_CHILD_RUN ?? 'direct', runs: 1 },
     },
     {
       toolVersion: 'test', sdkVersion: 'test', serverVersion: 'test',
