@@ -174,12 +174,19 @@ export async function processDocument(
       const llm = Object.keys(usage).length > 0 ? { llm: shardFigures(usage) } : {};
       return { shard: { status: 'ok', chunks: chunkCount, words, chunkRows: [], pairs: inline.pairs, durationsMs, ...llm, ...inParts() }, usage, tally };
     } finally {
-      halt.abort();
+      halt.abort(DOCUMENT_ENDED);
     }
   } finally {
     extracted.release();
   }
 }
+
+/**
+ * The reason a document's halt signal gives once the document is done. abort() without one
+ * makes a new DOMException per document, stack and all: 1% of the main thread's CPU on a 10k
+ * run of the built-in generator, where nothing listens.
+ */
+const DOCUMENT_ENDED = new DOMException('the document is done', 'AbortError');
 
 /**
  * Runs `work` for every chunk, in parallel or in order. The first failure halts what has not
