@@ -56,6 +56,8 @@ export async function exportDataset(input: ExportInput, deps: ExportDeps): Promi
   const stateDir = join(dir, STATE_DIR_NAME);
   const manifest = { key: input.manifestKey, documents: input.documents };
   // A long JSON Lines export takes checkpoints, and an attempt after a kill goes on from the last.
+  // Not Parquet (a shard is written whole), nor a reviewed output (the reviewer's decisions are
+  // applied with state of their own).
   const key = checkpointKey(run, manifest, shardSettingsKey(run), { firstRunId: input.workflow.firstRunId, toolVersion: deps.toolVersion });
   const checkpointed = input.documents > CHECKPOINT_EVERY && run.settings.fileFormat !== 'parquet' && !(await storeFor(run.outDir).exists(REVIEW_DECISIONS_FILE));
   const checkpoint = checkpointed ? await loadCheckpoint(stateDir, key) : undefined;

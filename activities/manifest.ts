@@ -45,7 +45,9 @@ export async function* iterateManifest(
   from = 0,
 ): AsyncGenerator<ManifestEntry> {
   // A page at a time; `from` (an export going on from a checkpoint) may be mid-page.
-  for (let start = from; start < documents; start = (Math.floor(start / MANIFEST_PAGE_SIZE) + 1) * MANIFEST_PAGE_SIZE) {
-    yield* await readManifestRange(outDir, manifestKey, start, Math.min(documents, (Math.floor(start / MANIFEST_PAGE_SIZE) + 1) * MANIFEST_PAGE_SIZE));
+  for (let start = from; start < documents; ) {
+    const pageEnd = (Math.floor(start / MANIFEST_PAGE_SIZE) + 1) * MANIFEST_PAGE_SIZE;
+    yield* await readManifestRange(outDir, manifestKey, start, Math.min(documents, pageEnd));
+    start = pageEnd;
   }
 }

@@ -51,6 +51,10 @@ export type QualityCounts = z.infer<typeof QualityCounts>;
 export const StagedFileProgress = z.object({ path: z.string(), tmp: z.string(), bytes: z.number().int().min(0), rows: z.number().int().min(0) });
 export type StagedFileProgress = z.infer<typeof StagedFileProgress>;
 
+/** The key tables an export checkpoint may hold (activities/export/checkpoint.ts gives their widths). */
+export const CheckpointTable = z.enum(['dedup', 'byQuestion', 'byAnswer', 'shared']);
+export type CheckpointTable = z.infer<typeof CheckpointTable>;
+
 /**
  * .corpus-qa/export-checkpoint/state.json: how far a long export got (activities/export/checkpoint.ts),
  * so that the export's retry after a kill goes on from there. Its key ties it to one export (the
@@ -73,6 +77,6 @@ export const ExportCheckpoint = z.object({
   /** The sinks' files, in ExportSinks' order. */
   sinks: z.array(StagedFileProgress),
   /** The key tables saved: dedup, byQuestion and byAnswer always, shared with shared keys. */
-  tables: z.array(z.string()),
+  tables: z.array(CheckpointTable),
 });
 export type ExportCheckpoint = z.infer<typeof ExportCheckpoint>;

@@ -9,12 +9,12 @@
  * Not checkpointed: Parquet exports (a shard is written whole) and reviewed outputs (the
  * reviewer's decisions are applied with state of their own); they start over, as before.
  */
-import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExportCheckpoint } from '../../schemas/localState.js';
+import { ExportCheckpoint, type CheckpointTable } from '../../schemas/localState.js';
 import type { ResolvedRunInput } from '../../schemas/index.js';
 import { KeyTable } from '../keyTable.js';
-import { readParsedIfExists, removeEntriesStartingWith, removeTree, sha256Hex, writeFileAtomic } from '../storage.js';
+import { readParsedIfExists, removeTree, sha256Hex, writeFileAtomic } from '../storage.js';
 
 /** Documents between two checkpoints; an export of fewer documents takes none. Tests set fewer. */
 export const CHECKPOINT_EVERY = positiveOr(Number(process.env.CORPUS_QA_EXPORT_CHECKPOINT_EVERY), 50_000);
@@ -24,8 +24,7 @@ function positiveOr(n: number, fallback: number): number {
 }
 
 /** The width (32-bit words a key) of each table a checkpoint may hold. */
-export const TABLE_WIDTHS = { dedup: 2, byQuestion: 5, byAnswer: 5, shared: 0 } as const;
-export type TableName = keyof typeof TABLE_WIDTHS;
+const TABLE_WIDTHS: Record<CheckpointTable, number> = { dedup: 2, byQuestion: 5, byAnswer: 5, shared: 0 };
 
 const folderOf = (stateDir: string) => join(stateDir, 'export-checkpoint');
 const tableFile = (stateDir: string, documentsDone: number, name: string) => join(folderOf(stateDir), `${documentsDone}-${name}.keys`);
@@ -47,7 +46,7 @@ export function checkpointKey(
 
 export interface LoadedCheckpoint {
   state: ExportCheckpoint;
-  tables: Partial<Record<TableName, KeyTable>>;
+  tables: Partial<Record<CheckpointTable, KeyTable>>;
 }
 
 /**
@@ -61,9 +60,7 @@ export async function loadCheckpoint(stateDir: string, key: string): Promise<Loa
       for (const f of state.sinks) if ((await stat(f.tmp)).size < f.bytes) throw new Error(`${f.tmp} is shorter than its checkpoint`);
       const tables: LoadedCheckpoint['tables'] = {};
       for (const name of state.tables) {
-        if (!(name in TABLE_WIDTHS)) throw new Error(`unknown table ${name}`);
-        const width = TABLE_WIDTHS[name as TableName];
-        tables[name as TableName] = KeyTable.fromBytes(await readFile(tableFile(stateDir, state.documentsDone, name)), width);
+        tables[name] = KeyTable.fromBytes(await readFile(tableFile(stateDir, state.documentsDone, name)), TABLE_WIDTHS[name]);
       }
       return { state, tables };
     } catch {
@@ -75,8 +72,8 @@ export async function loadCheckpoint(stateDir: string, key: string): Promise<Loa
 }
 
 /** Saves a checkpoint: its tables first (fsynced), then state.json naming them, then the older tables go. */
-export async function saveCheckpoint(stateDir: string, state: ExportCheckpoint, tables: Partial<Record<TableName, KeyTable>>): Promise<void> {
-  const names = Object.keys(tables) as TableName[];
+export async function saveCheckpoint(stateDir: string, state: ExportCheckpoint, tables: Partial<Record<CheckpointTable, KeyTable>>): Promise<void> {
+  const names = Object.keys(tables) as CheckpointTable[];
   await mkdir(folderOf(stateDir), { recursive: true });
   for (const name of names) {
     const fh = await open(tableFile(stateDir, state.documentsDone, name), 'w');
@@ -88,14 +85,11 @@ export async function saveCheckpoint(stateDir: string, state: ExportCheckpoint, 
     }
   }
   await writeFileAtomic(join(folderOf(stateDir), 'state.json'), JSON.stringify({ ...state, tables: names }), true);
-  for (const old of await olderTables(stateDir, state.documentsDone)) await removeEntriesStartingWith(folderOf(stateDir), old);
-}
-
-/** Prefixes of the table files of checkpoints before `documentsDone`. */
-async function olderTables(stateDir: string, documentsDone: number): Promise<string[]> {
-  const names = await readdir(folderOf(stateDir)).catch(() => [] as string[]);
-  const prefixes = new Set(names.map((n) => /^(\d+)-.*\.keys$/.exec(n)?.[1]).filter((n): n is string => n !== undefined && Number(n) !== documentsDone));
-  return [...prefixes].map((n) => `${n}-`);
+  // The tables of the checkpoint before, which state.json no longer names.
+  const current = `${state.documentsDone}-`;
+  for (const name of await readdir(folderOf(stateDir))) {
+    if (name.endsWith('.keys') && !name.startsWith(current)) await rm(join(folderOf(stateDir), name), { force: true });
+  }
 }
 
 /** The staged files a checkpoint goes on writing: the export keeps them when it clears a killed attempt's temp files. */

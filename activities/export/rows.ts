@@ -52,7 +52,7 @@ async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, setti
 export interface RowsOptions {
   /** A local folder for the export's working files (the shared keys' partitions, checkpoints). */
   stateDir: string;
-  /** Set when this export takes checkpoints (export/checkpoint.ts): the key they carry. */
+  /** Set when this export takes checkpoints (export/checkpoint.ts; export.ts decides): the key they carry. */
   checkpointKey?: string;
   /** The checkpoint to go on from (the sinks were opened from it). */
   checkpoint?: LoadedCheckpoint;
@@ -92,8 +92,7 @@ export async function writeRows(
     }),
     review: storedDecisions ? new ReviewApplier(storedDecisions) : undefined,
   };
-  // A reviewed output is never checkpointed: its reviewer's decisions are applied with state of their own.
-  const save = checkpointKey && !storedDecisions
+  const save = checkpointKey
     ? (documentsDone: number) => saveRowsCheckpoint(stateDir, checkpointKey, documentsDone, firstPass.pairs, tally, sinks, shared)
     : undefined;
 
@@ -142,7 +141,6 @@ async function saveRowsCheckpoint(
   shared: KeyTable | undefined,
 ): Promise<void> {
   const files = await sinks.checkpoint();
-  if (!files) return; // Parquet shards: not checkpointed
   const duplicates = tally.duplicates.saved();
   const quality = tally.quality.saved();
   const state = {

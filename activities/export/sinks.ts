@@ -137,11 +137,11 @@ export class ExportSinks {
     return [...this.splitSinks.values(), this.rejectedSink, this.errorsSink].filter((s): s is NamedSink => s !== undefined);
   }
 
-  /** Every sink's file made durable and how far it is; undefined for Parquet shards, which are not checkpointed. */
-  async checkpoint(): Promise<StagedFileProgress[] | undefined> {
+  /** Every sink's file made durable and how far it is (JSON Lines only: the export does not checkpoint Parquet shards). */
+  async checkpoint(): Promise<StagedFileProgress[]> {
     const saved: StagedFileProgress[] = [];
     for (const s of this.all()) {
-      if (!s.sink.checkpoint) return undefined;
+      if (!s.sink.checkpoint) throw new Error(`${s.parquetPrefix}: Parquet shards are not checkpointed`);
       saved.push(await s.sink.checkpoint());
     }
     return saved;

@@ -3,7 +3,7 @@
  * the input between the steps or fail the export's commit half way.
  */
 import { discoverCorpus } from '../../activities/discover.js';
-import { exportDataset, type ExportDeps } from '../../activities/export.js';
+import { exportDataset, type ExportDeps, type ExportInput } from '../../activities/export.js';
 import { processBatch } from '../../activities/processBatch.js';
 import { resolveRunInput } from '../../client/runOptions.js';
 import type { DiscoverySummary, ExportSummary, ResolvedRunInput } from '../../schemas/index.js';
@@ -12,9 +12,9 @@ import { emptyCounters } from '../../schemas/index.js';
 export async function discover(
   inputDir: string,
   outDir: string,
-  opts: { generateQa?: boolean; onHeartbeat?: (details: unknown) => void } = {},
+  opts: { generateQa?: boolean; split?: string; onHeartbeat?: (details: unknown) => void } = {},
 ): Promise<{ run: ResolvedRunInput; discovery: DiscoverySummary }> {
-  const run = resolveRunInput({ inputDir, outDir, generateQa: opts.generateQa ?? false });
+  const run = resolveRunInput({ inputDir, outDir, generateQa: opts.generateQa ?? false, split: opts.split });
   const discovery = await discoverCorpus(
     { inputDir: run.inputDir, outDir: run.outDir, globs: [], maxFileBytes: run.settings.maxFileBytes },
     opts.onHeartbeat,
@@ -28,19 +28,21 @@ export async function processAndExport(
   deps: Partial<ExportDeps> = {},
 ): Promise<ExportSummary> {
   await processBatch({ run, manifestKey: discovery.manifestKey, start: 0, end: discovery.documents }, { heartbeat: () => undefined });
-  return exportDataset(
-    {
-      run,
-      manifestKey: discovery.manifestKey,
-      documents: discovery.documents,
-      skipped: discovery.skipped,
-      warnings: discovery.warnings,
-      counters: emptyCounters(),
-      durationsMs: { discover: 0, process: 0, total: 0 },
-      workflow: { id: 'direct', runId: 'direct', firstRunId: 'direct', runs: 1 },
-    },
-    { toolVersion: 'test', sdkVersion: 'test', serverVersion: 'test', heartbeat: () => undefined, ...deps },
-  );
+  return exportDataset(exportInput(run, discovery), { toolVersion: 'test', sdkVersion: 'test', serverVersion: 'test', heartbeat: () => undefined, ...deps });
+}
+
+/** The export's input after a direct discovery; `firstRunId` names the workflow it would be in. */
+export function exportInput(run: ResolvedRunInput, discovery: DiscoverySummary, firstRunId = 'direct'): ExportInput {
+  return {
+    run,
+    manifestKey: discovery.manifestKey,
+    documents: discovery.documents,
+    skipped: discovery.skipped,
+    warnings: discovery.warnings,
+    counters: emptyCounters(),
+    durationsMs: { discover: 0, process: 0, total: 0 },
+    workflow: { id: 'direct', runId: 'direct', firstRunId, runs: 1 },
+  };
 }
 
 export async function directRun(
