@@ -30,6 +30,7 @@ import { cacheSavingMicroUsd, costMicroUsd, priceFor, replyCostMicroUsd } from '
 import { estimatePromptTokens, RequestPending, type LlmCall } from './generate/requester.js';
 import { readManifestRange } from './manifest.js';
 import { loadOrProcess, shardSettingsKey } from './processBatch.js';
+import { shardCatalog, ShardPackWriter } from './shardPacks.js';
 import { batchRequestsPath, nameUnder, readParsedFrom, readRequiredFrom, scratchDir, sha256Hex, STATE_NAMES, storeFor, type OutputStore } from './storage.js';
 import { commitStagedFile } from './export/commit.js';
 import { StagedLineWriter } from './export/staging.js';
@@ -103,6 +104,8 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
     },
   });
   const settingsKey = shardSettingsKey(run);
+  const packs = new ShardPackWriter(run.outDir);
+  const stored = packs.lookup(run.noCache ? undefined : await shardCatalog(run.outDir));
   let documentsPending = 0;
   const PAGE = 200;
   for (let from = input.start; from < input.end; from += PAGE) {
@@ -110,12 +113,14 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
     for (const entry of entries) {
       try {
         // A document whose every request is in the journal gets its shard now, as usual.
-        await loadOrProcess({ run }, entry, settingsKey, { heartbeat }, generator, undefined);
+        const done = await loadOrProcess({ run }, entry, settingsKey, { heartbeat }, generator, undefined, stored);
+        if (done.toStore) packs.add(done.toStore.key, done.toStore.shard);
       } catch (err) {
         if (!(err instanceof RequestPending)) throw err;
         documentsPending++;
       }
     }
+    await packs.flush();
     heartbeat({ index: from });
   }
   const store = storeFor(run.outDir);

@@ -8,7 +8,10 @@
  *
  * Layout under <out>/.corpus-qa/:
  *   manifests/<key>/page-000000.jsonl   the sorted manifest, in pages so a batch reads one page
- *   shards/<ab>/<key>.json              one document's result, keyed by content + settings
+ *   shards/packs/<name>.json            the results ("shards") of the documents one batch finished, keyed
+ *                                       by content + settings; <name>.keys.json lists them (activities/shardPacks.ts)
+ *   shards/<ab>/<key>.part-<n>.json     a big document's shard in parts (activities/shardParts.ts)
+ *   shards/<ab>/<key>.json              one document's result, as earlier versions wrote them (still read by an export)
  *   journal/log/<segment>.jsonl         answered LLM requests, one JSON line each, keyed by what decides
  *                                       the answer: the paid work, kept after export; a segment per
  *                                       worker process, appended in fsynced groups (activities/generate/journalLog.ts)
@@ -54,6 +57,8 @@ export const OUTPUT_DIRS = ['.', 'data', 'rejected', 'errors'] as const;
 
 export const STATE_DIR_NAME = '.corpus-qa';
 export const MANIFEST_PAGE_SIZE = 1000;
+/** How a pack's keys file is named after its pack: <name>.keys.json. */
+export const PACK_KEYS_SUFFIX = '.keys.json';
 
 /**
  * The names of the run's state relative to <out> ('/'-separated), for OutputStore; the path
@@ -65,6 +70,9 @@ export const STATE_NAMES = {
   shard: (shardKey: string) => `${STATE_DIR_NAME}/shards/${shardKey.slice(0, 2)}/${shardKey}.json`,
   /** Part `n` (1-based) of a shard stored in parts (a document of more than one page of chunks). */
   shardPart: (shardKey: string, part: number) => `${STATE_DIR_NAME}/shards/${shardKey.slice(0, 2)}/${shardKey}.part-${String(part).padStart(6, '0')}.json`,
+  /** A batch's shards, packed (activities/shardPacks.ts), and the list of their keys, written after it. */
+  shardPack: (packName: string) => `${STATE_DIR_NAME}/shards/packs/${packName}.json`,
+  shardPackKeys: (packName: string) => `${STATE_DIR_NAME}/shards/packs/${packName}${PACK_KEYS_SUFFIX}`,
   journal: (requestKey: string) => `${STATE_DIR_NAME}/journal/${requestKey.slice(0, 2)}/${requestKey}.json`,
   batchRequests: (runKey: string, round: number) => `${STATE_DIR_NAME}/batch-api/${runKey}-round-${round}.jsonl`,
   localError: (shardKey: string) => `${STATE_DIR_NAME}/local-errors/${shardKey}.json`,
@@ -147,6 +155,7 @@ export const PARQUET_SHARD_NAME = /^(.+)-(\d{5})-of-(\d{5})\.parquet$/;
 export const STATE_FILES = {
   manifests: `${STATE_DIR_NAME}/manifests`,
   shards: `${STATE_DIR_NAME}/shards`,
+  shardPacks: `${STATE_DIR_NAME}/shards/packs`,
   localErrors: `${STATE_DIR_NAME}/local-errors`,
   batchApi: `${STATE_DIR_NAME}/batch-api`,
   journal: `${STATE_DIR_NAME}/journal`,

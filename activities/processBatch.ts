@@ -10,17 +10,19 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { BatchSummary, Counters, DocumentFailure, ManifestEntry, ResolvedRunInput } from '../schemas/index.js';
-import { emptyCounters, ShardContent } from '../schemas/index.js';
+import type { ShardContent } from '../schemas/index.js';
+import { emptyCounters } from '../schemas/index.js';
 import { readManifestRange } from './manifest.js';
 import { DocumentChanged, readDocument } from './readDocument.js';
 import { emptyTally, PIPELINE_VERSION, processDocument, tallyPairs, type PairTally } from './pipeline.js';
 import { ShardPartMissing, shardPages, writeShardPart } from './shardParts.js';
+import { shardCatalog, ShardPackWriter, type ShardLookup } from './shardPacks.js';
 import { createGenerator, generatorId, type Generator } from './generate/index.js';
 import { addUsage, datasetCostMicroUsd, paid, shardReuse, type LlmUsage } from '../schemas/llmUsage.js';
 import { formatUsd } from './generate/pricing.js';
 import { isRunFailure } from './generate/llmErrors.js';
 import { BudgetReached, RequestPending } from './generate/requester.js';
-import { readParsedFrom, sha256Hex, STATE_NAMES, storeFor } from './storage.js';
+import { sha256Hex, STATE_NAMES, storeFor } from './storage.js';
 
 export interface ProcessBatchInput {
   run: ResolvedRunInput;
@@ -147,13 +149,18 @@ function sumOf(u: LlmUsage, field: 'promptTokens' | 'completionTokens'): number 
 
 export interface DocumentOutcome {
   shard: ShardContent | undefined;
+  /** Set when the shard is new and worth keeping: the caller packs it (activities/shardPacks.ts). */
+  toStore?: { key: string; shard: ShardContent };
   /** The shard's pairs, counted (a big document's are in parts, not in `shard`). */
   tally: PairTally;
   cacheHit: boolean;
   usage: LlmUsage;
 }
 
-/** One document: its shard if it has one, else read, processed and stored. */
+/**
+ * One document: its shard if one is stored (`stored`: the batch's packs and <out>'s; undefined
+ * with --no-cache), else read and processed, its new shard handed back to be stored.
+ */
 export async function loadOrProcess(
   input: Pick<ProcessBatchInput, 'run'>,
   entry: ManifestEntry,
@@ -161,17 +168,17 @@ export async function loadOrProcess(
   hooks: BatchHooks,
   generator: Generator | undefined,
   giveUp: string | undefined,
+  stored: ShardLookup | undefined,
 ): Promise<DocumentOutcome> {
   if (entry.error) return { shard: undefined, tally: emptyTally(), cacheHit: false, usage: {} };
   const { outDir } = input.run;
   const store = storeFor(outDir);
   const shardKey = shardKeyFor(entry, settingsKey);
-  const shardName = STATE_NAMES.shard(shardKey);
   const localErrorName = STATE_NAMES.localError(shardKey);
-  // A shard cut short by a power loss, or of another version, is a cache miss: write it again.
-  const cached = input.run.noCache ? undefined : await readParsedFrom(store, shardName, ShardContent, hooks.warn);
+  // A pack cut short by a power loss, or of another version, is a cache miss: processed again.
+  const cached = await stored?.read(shardKey, hooks.warn);
   const cachedTally = cached && (await tallyOfStored(outDir, shardKey, cached));
-  if (cached && !cachedTally) hooks.warn?.(`${store.describe(shardName)}: a part of this stored result is missing or damaged; the document is processed again`);
+  if (cached && !cachedTally) hooks.warn?.(`${entry.source}: a part of its stored result is missing or damaged; the document is processed again`);
   if (cached && cachedTally) return { shard: cached, tally: cachedTally, cacheHit: true, usage: cached.status === 'ok' ? shardReuse(cached.llm) : {} };
   const localError = async (stage: 'load' | 'process', reason: 'unreadable' | 'processing_failed' | 'changed_after_discovery' | 'timeout', detail: string): Promise<DocumentOutcome> => {
     // Recorded beside the shards, never as one: the document is tried again on the next run.
@@ -215,8 +222,7 @@ export async function loadOrProcess(
     await store.write(localErrorName, JSON.stringify({ stage: done.shard.stage, reason: done.shard.reason, detail: done.shard.detail }));
     return { shard: done.shard, tally: done.tally, cacheHit: false, usage: done.usage };
   }
-  await store.write(shardName, JSON.stringify(done.shard));
-  return { shard: done.shard, tally: done.tally, cacheHit: false, usage: done.usage };
+  return { shard: done.shard, toStore: { key: shardKey, shard: done.shard }, tally: done.tally, cacheHit: false, usage: done.usage };
 }
 
 /**
@@ -226,6 +232,13 @@ export async function loadOrProcess(
  * Transient LLM failures never count here: they are waited out inside the attempt.
  */
 export const MAX_TRIES_PER_DOCUMENT = 3;
+
+/**
+ * How often a batch writes the shards it finished as a pack: most batches are 1–2 s of work
+ * (workflows/batchSizing.ts), so one pack each, and a kill costs at most this much work per
+ * slot (an LLM document of more seconds than this is stored as soon as it is done).
+ */
+const PACK_EVERY_MS = 2000;
 
 /** How often a batch reports its live progress (requests in flight, waits) while documents are in hand. */
 const LIVE_PROGRESS_MS = 1000;
@@ -259,16 +272,33 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
   const generator = run.settings.generateQa
     ? createGenerator(run.settings, { outDir: run.outDir, runtime: run.llmRuntime, readJournal: !run.noCache, warn: hooks.warn, overBudget })
     : undefined;
-  const progress = (): BatchProgress => ({
-    next,
-    triesAtNext,
-    counters,
-    firstFailure,
-    sampleFailures,
-    ...(generator?.liveStatus ? { live: generator.liveStatus() } : {}),
-  });
+  // The heartbeat's cursor is the first document whose shard is not stored yet: new shards are
+  // packed and written every PACK_EVERY_MS (or when a pack is full), and only then does the
+  // heartbeat move on, with the counts of exactly the documents before it.
+  const packs = new ShardPackWriter(run.outDir);
+  const stored = packs.lookup(run.noCache ? undefined : await shardCatalog(run.outDir, hooks.warn));
+  const snapshot = (): BatchProgress => structuredClone({ next, triesAtNext, counters, firstFailure, sampleFailures });
+  let durable = snapshot();
+  const progress = (): BatchProgress => ({ ...durable, ...(generator?.liveStatus ? { live: generator.liveStatus() } : {}) });
   if (firstFailure && run.failFast) return { start: input.start, end: next, counters, firstFailure, sampleFailures };
   hooks.heartbeat(progress()); // record at once that this attempt started on document `from`
+  // A retried attempt stores every document as it finishes, so that its heartbeat names the one
+  // in hand if the worker stops again (MAX_TRIES_PER_DOCUMENT counts attempts at the cursor).
+  const retried = resume !== undefined;
+  let lastPack = Date.now();
+  let persisting = Promise.resolve();
+  const persist = (force: boolean): Promise<void> => {
+    if (!force && !retried && !packs.full && Date.now() - lastPack < PACK_EVERY_MS) return persisting;
+    lastPack = Date.now();
+    persisting = persisting.then(async () => {
+      // Together, synchronously: the pack holds exactly the documents before the snapshot's cursor.
+      const upTo = snapshot();
+      await packs.flush();
+      durable = upTo;
+      hooks.heartbeat(progress());
+    });
+    return persisting;
+  };
 
 
   const account = (entry: ManifestEntry, o: DocumentOutcome): DocumentFailure | undefined => {
@@ -298,7 +328,7 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
     inHand.add(usage);
     let outcome: DocumentOutcome;
     try {
-      outcome = await loadOrProcess(input, entry, settingsKey, { ...laneHooks, usage }, generator, giveUp);
+      outcome = await loadOrProcess(input, entry, settingsKey, { ...laneHooks, usage }, generator, giveUp, stored);
     } finally {
       inHand.delete(usage);
     }
@@ -306,10 +336,11 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
     for (let done = finishedAhead.get(next); done; done = finishedAhead.get(next)) {
       finishedAhead.delete(next);
       account(done.entry, done.outcome);
+      if (done.outcome.toStore) packs.add(done.outcome.toStore.key, done.outcome.toStore.shard);
       next++;
       triesAtNext = 1;
     }
-    hooks.heartbeat(progress());
+    await persist(false);
     return failureFrom(entry, outcome.shard);
   };
 
@@ -364,6 +395,11 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
     })));
     void settled;
     if (halt.signal.aborted) throw halt.signal.reason;
+    await persist(true);
+  } catch (err) {
+    // What was finished is kept even so: a retry finds those documents done.
+    await persist(true).catch(() => undefined);
+    throw err;
   } finally {
     clearInterval(reportLive);
   }

@@ -633,6 +633,15 @@ export const ShardContent = z.discriminatedUnion('status', [
 ]);
 export type ShardContent = z.infer<typeof ShardContent>;
 
+/** The shards of the documents one batch finished, in manifest order (activities/shardPacks.ts). */
+export const ShardPack = z
+  .object({ keys: z.array(z.string()), shards: z.array(ShardContent) })
+  .refine((p) => p.keys.length === p.shards.length, 'a pack needs one shard per key');
+export type ShardPack = z.infer<typeof ShardPack>;
+
+/** A pack's keys, beside it: what a catalog reads to know the pack without reading its shards. */
+export const ShardPackKeys = z.array(z.string().regex(/^[0-9a-f]{64}$/));
+
 /** One page of a big document's shard: its chunks' rows (chunk export) or pairs, in order. */
 export const ShardPart = z.object({
   chunkRows: z.array(Chunk),

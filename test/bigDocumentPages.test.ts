@@ -14,7 +14,8 @@ import { closeExtractionPool } from '../activities/extract/pool.js';
 import { nfc } from '../activities/extract/normalize.js';
 import { processBatch } from '../activities/processBatch.js';
 import { resolveRunInput } from '../client/runOptions.js';
-import { emptyCounters, ShardContent, ShardPart } from '../schemas/index.js';
+import { emptyCounters, ShardContent, ShardPack, ShardPart } from '../schemas/index.js';
+import { PACK_KEYS_SUFFIX } from '../activities/paths.js';
 import { GOOD_DOCS, writeGoodDocs } from './helpers/corpus.js';
 import { readJsonl, tempDir, treeHashes } from './helpers/files.js';
 
@@ -54,18 +55,21 @@ async function run(root: string, opts: { chunksPerPage: number; generateQa: bool
   return { out, counters: batch.counters, processed };
 }
 
-function shardFiles(out: string): { heads: string[]; parts: string[] } {
+function shardFiles(out: string): { parts: string[] } {
   const dir = join(out, '.corpus-qa', 'shards');
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).map((f) => join(dir, f));
-  return { heads: files.filter((f) => !f.includes('.part-')), parts: files.filter((f) => f.includes('.part-')).sort() };
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('.part-')).map((f) => join(dir, f));
+  return { parts: files.sort() };
 }
 
-/** The shards as stored, without their timings (which differ between any two runs). */
+/** The shards as stored (in the run's packs), in key order, without their timings (which differ between any two runs). */
 function shardsWithoutTimings(out: string): unknown[] {
-  return shardFiles(out).heads.sort().map((f) => {
-    const shard = ShardContent.parse(JSON.parse(readFileSync(f, 'utf8')));
-    return { ...shard, durationsMs: undefined };
-  });
+  const dir = join(out, '.corpus-qa', 'shards', 'packs');
+  const byKey = new Map<string, ShardContent>();
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json') && !n.endsWith(PACK_KEYS_SUFFIX))) {
+    const pack = ShardPack.parse(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+    pack.keys.forEach((k, i) => byKey.set(k, pack.shards[i]!));
+  }
+  return [...byKey.keys()].sort().map((k) => ({ ...byKey.get(k)!, durationsMs: undefined }));
 }
 
 /** What stats.json says about the data, without its timings. */

@@ -13,9 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { discoverCorpus } from '../activities/discover.js';
 import { readManifestRange } from '../activities/manifest.js';
 import { processBatch, shardKeyFor, shardSettingsKey } from '../activities/processBatch.js';
-import { readParsedIfExists, shardPath } from '../activities/storage.js';
+import { shardCatalog } from '../activities/shardPacks.js';
 import { resolveRunInput, type CorpusExportOptions } from '../client/runOptions.js';
-import { ShardContent, SizeRefusalEntry } from '../schemas/index.js';
+import { SizeRefusalEntry } from '../schemas/index.js';
 import type { FakeLlmServer, FakeRequest } from './helpers/fakeLlmServer.js';
 import { fakeLlmServers, withEnv } from './helpers/llmTestKit.js';
 import { readJsonl, tempDir, treeHashes } from './helpers/files.js';
@@ -59,7 +59,7 @@ async function batchOf(input: string, s: FakeLlmServer, extra: Partial<CorpusExp
 async function shardsOf(b: Awaited<ReturnType<typeof batchOf>>) {
   const entries = await readManifestRange(b.out, b.input.manifestKey, 0, b.input.end);
   const key = shardSettingsKey(b.run);
-  const shards = await Promise.all(entries.map((e) => readParsedIfExists(shardPath(b.out, shardKeyFor(e, key)), ShardContent)));
+  const shards = await Promise.all(entries.map(async (e) => (await shardCatalog(b.out)).read(shardKeyFor(e, key))));
   return shards.map((x) => {
     if (x?.status !== 'ok') throw new Error(`a document was not processed: ${JSON.stringify(x)}`);
     return x;

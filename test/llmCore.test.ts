@@ -13,7 +13,7 @@ import { readManifestRange } from '../activities/manifest.js';
 import { processBatch, shardKeyFor, shardSettingsKey, type BatchProgress } from '../activities/processBatch.js';
 import { parseScores, salvagePairs } from '../activities/generate/replies.js';
 import { RequestLimiter, UNSAVED_PER_SLOT } from '../activities/generate/limiter.js';
-import { readParsedIfExists, shardPath } from '../activities/storage.js';
+import { shardCatalog } from '../activities/shardPacks.js';
 import { resolveRunInput, type CorpusExportOptions } from '../client/runOptions.js';
 import { ShardContent } from '../schemas/index.js';
 import type { FakeLlmServer } from './helpers/fakeLlmServer.js';
@@ -55,7 +55,7 @@ async function batchOf(input: string, s: FakeLlmServer, extra: Partial<CorpusExp
 async function shardsOf(b: Awaited<ReturnType<typeof batchOf>>) {
   const entries = await readManifestRange(b.out, b.input.manifestKey, 0, b.input.end);
   const key = shardSettingsKey(b.run);
-  return Promise.all(entries.map((e) => readParsedIfExists(shardPath(b.out, shardKeyFor(e, key)), ShardContent)));
+  return Promise.all(entries.map(async (e) => (await shardCatalog(b.out)).read(shardKeyFor(e, key))));
 }
 
 const pairsOf = (shards: Array<ShardContent | undefined>) => shards.map((s) => (s?.status === 'ok' ? s.pairs : s));

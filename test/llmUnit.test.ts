@@ -18,7 +18,6 @@ import { generationValues, judgeValues, loadTemplate, parseTemplate, render } fr
 import { LlmGenerator } from '../activities/generate/llm.js';
 import { processBatch, shardKeyFor, shardSettingsKey, type BatchProgress } from '../activities/processBatch.js';
 import { readManifestRange } from '../activities/manifest.js';
-import { shardPath } from '../activities/storage.js';
 import { planRun } from '../client/commands/plan.js';
 import { costMicroUsd } from '../activities/generate/pricing.js';
 import { identityChanges, parseQuestionTypes, resolveRunInput, runIdentity, workflowIdFor } from '../client/runOptions.js';

@@ -11,6 +11,7 @@ import { iterateManifest } from '../manifest.js';
 import { shardKeyFor, shardSettingsKey } from '../processBatch.js';
 import { readDecisions, ReviewApplier } from '../review/decisions.js';
 import { shardPages } from '../shardParts.js';
+import { shardCatalog, type ShardCatalog } from '../shardPacks.js';
 import { splitOf } from '../splits.js';
 import { readParsedFrom, STATE_NAMES, storeFor } from '../storage.js';
 import type { KeyTable } from '../keyTable.js';
@@ -34,11 +35,12 @@ export interface RowTally {
 type DocumentResult = { error: Omit<ErrorRow, 'source'> } | { shard: Extract<ShardContent, { status: 'ok' }>; key: string };
 
 /** One manifest entry's result: its shard, or why it has none. */
-async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, settingsKey: string): Promise<DocumentResult> {
+async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, settingsKey: string, stored: ShardCatalog): Promise<DocumentResult> {
   if (entry.error) return { error: { stage: 'discover', reason: entry.error.reason, detail: entry.error.detail } };
   const key = shardKeyFor(entry, settingsKey);
   const store = storeFor(run.outDir);
-  const shard = await readParsedFrom(store, STATE_NAMES.shard(key), ShardContentSchema);
+  // In a pack, or (a run that an earlier version began) in a file of its own.
+  const shard = (await stored.read(key)) ?? (await readParsedFrom(store, STATE_NAMES.shard(key), ShardContentSchema));
   if (!shard) {
     // Only machine-local read failures leave no shard (they must not be cached); their
     // record says why.
@@ -68,6 +70,7 @@ export async function writeRows(
   const { settings } = run;
   const qa = settings.generateQa;
   const settingsKey = shardSettingsKey(run);
+  const stored = await shardCatalog(run.outDir);
   // A reviewed output keeps its reviewer's decisions, keyed by pair id, on every later run.
   const storedDecisions = qa ? await readDecisions(run.outDir) : undefined;
   const splits = settings.splits.map((s) => s.name);
@@ -79,7 +82,7 @@ export async function writeRows(
   const tables = checkpoint?.tables ?? {};
   const firstPass = { pairs: saved?.firstPassPairs ?? 0 };
   const shared = qa && findsSharedKeys(manifest.documents)
-    ? saved ? required(tables.shared, 'shared') : await sharedKeysOf(pairsToCheck(run, manifest, settingsKey, heartbeat, firstPass), leakage, stateDir)
+    ? saved ? required(tables.shared, 'shared') : await sharedKeysOf(pairsToCheck(run, manifest, settingsKey, stored, heartbeat, firstPass), leakage, stateDir)
     : undefined;
   const tally: RowTally = {
     loaded: saved?.tally.loaded ?? 0,
@@ -100,7 +103,7 @@ export async function writeRows(
   for await (const entry of iterateManifest(run.outDir, manifest.key, manifest.documents, seen)) {
     if (save && seen > 0 && seen % CHECKPOINT_EVERY === 0 && seen !== saved?.documentsDone) await save(seen);
     if (++seen % 200 === 0) heartbeat({ index: seen });
-    const result = await documentResult(run, entry, settingsKey);
+    const result = await documentResult(run, entry, settingsKey, stored);
     if ('error' in result) {
       tally.failedByReason[result.error.reason] = (tally.failedByReason[result.error.reason] ?? 0) + 1;
       await sinks.errors.write(errorRow(entry.source, result.error));
@@ -161,13 +164,14 @@ async function* pairsToCheck(
   run: ResolvedRunInput,
   manifest: { key: string; documents: number },
   settingsKey: string,
+  stored: ShardCatalog,
   heartbeat: (details: unknown) => void,
   counted: { pairs: number },
 ): AsyncGenerator<ShardPair> {
   let seen = 0;
   for await (const entry of iterateManifest(run.outDir, manifest.key, manifest.documents)) {
     if (++seen % 200 === 0) heartbeat({ index: seen, step: 'shared keys' });
-    const result = await documentResult(run, entry, settingsKey);
+    const result = await documentResult(run, entry, settingsKey, stored);
     if ('error' in result) continue;
     for await (const page of shardPages(run.outDir, result.key, result.shard)) {
       for (const p of page.pairs) {

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { PACK_KEYS_SUFFIX } from '../../activities/paths.js';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'corpus-qa.mjs');
 
@@ -190,19 +191,20 @@ export async function waitUntil<T>(
   }
 }
 
-/** Per-document shard files written so far (the run's per-document checkpoint). */
+/** Documents whose shards are stored so far (the run's checkpoint of finished documents): the keys of its packs. */
 export function countShards(outDir: string): number {
-  const dir = join(outDir, '.corpus-qa', 'shards');
+  const dir = join(outDir, '.corpus-qa', 'shards', 'packs');
   let n = 0;
-  let subdirs: string[];
+  let files: string[];
   try {
-    subdirs = readdirSync(dir);
+    files = readdirSync(dir);
   } catch {
     return 0;
   }
-  for (const sub of subdirs) {
+  for (const f of files) {
+    if (!f.endsWith(PACK_KEYS_SUFFIX)) continue;
     try {
-      for (const f of readdirSync(join(dir, sub))) if (f.endsWith('.json')) n++;
+      n += (JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown[]).length;
     } catch {
       // removed while we looked
     }
