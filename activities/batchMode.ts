@@ -105,7 +105,7 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
   });
   const settingsKey = shardSettingsKey(run);
   const packs = new ShardPackWriter(run.outDir);
-  const stored = packs.lookup(run.noCache ? undefined : await shardCatalog(run.outDir));
+  const stored = packs.lookup(run.noCache ? undefined : (await shardCatalog(run.outDir)).reader());
   let documentsPending = 0;
   const PAGE = 200;
   for (let from = input.start; from < input.end; from += PAGE) {
@@ -115,6 +115,7 @@ export async function collectBatchRequests(input: CollectInput, heartbeat: (d: u
         // A document whose every request is in the journal gets its shard now, as usual.
         const done = await loadOrProcess({ run }, entry, settingsKey, { heartbeat }, generator, undefined, stored);
         if (done.toStore) packs.add(done.toStore.key, done.toStore.shard);
+        if (packs.full) await packs.flush();
       } catch (err) {
         if (!(err instanceof RequestPending)) throw err;
         documentsPending++;

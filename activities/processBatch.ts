@@ -5,8 +5,9 @@
  * short cost nothing twice.
  *
  * Documents go one after another for CPU work, and several at once for an LLM generator (their
- * requests share the worker's limiter), so a small corpus is not one request at a time. The
- * heartbeat's cursor is the first unfinished document: a retry resumes there.
+ * requests share the worker's limiter), so a small corpus is not one request at a time. Their
+ * shards are stored a pack at a time (activities/shardPacks.ts); the heartbeat's cursor is the
+ * first document whose shard is not stored yet: a retry resumes there.
  */
 import { setMaxListeners } from 'node:events';
 import type { BatchSummary, Counters, DocumentFailure, ManifestEntry, ResolvedRunInput } from '../schemas/index.js';
@@ -236,17 +237,23 @@ export const MAX_TRIES_PER_DOCUMENT = 3;
 /**
  * How often a batch writes the shards it finished as a pack: most batches are 1–2 s of work
  * (workflows/batchSizing.ts), so one pack each, and a kill costs at most this much work per
- * slot (an LLM document of more seconds than this is stored as soon as it is done).
+ * slot. With an LLM generator, less often: a pack every 2 s of a few documents each would be
+ * hundreds of thousands of files on a big corpus, and what a kill loses is replayed from the
+ * journal without paying again.
  */
 const PACK_EVERY_MS = 2000;
+const LLM_PACK_EVERY_MS = 30_000;
+
+/** A batch starts with the catalog of packs as of at most this long ago (a listing of the pack folder each time would be one per batch). */
+const CATALOG_MAX_AGE_MS = 10_000;
 
 /** How often a batch reports its live progress (requests in flight, waits) while documents are in hand. */
 const LIVE_PROGRESS_MS = 1000;
 
 export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks): Promise<BatchSummary> {
   const { run } = input;
-  // A retried attempt starts after the last document the previous attempt finished, with its
-  // counts: a killed worker costs the documents in hand, not the batch.
+  // A retried attempt starts after the last document the previous attempt stored, with its
+  // counts: a killed worker costs the documents in hand and those not packed yet, not the batch.
   const resume = hooks.resumeFrom && hooks.resumeFrom.next >= input.start && hooks.resumeFrom.next <= input.end
     ? hooks.resumeFrom
     : undefined;
@@ -273,25 +280,32 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
     ? createGenerator(run.settings, { outDir: run.outDir, runtime: run.llmRuntime, readJournal: !run.noCache, warn: hooks.warn, overBudget })
     : undefined;
   // The heartbeat's cursor is the first document whose shard is not stored yet: new shards are
-  // packed and written every PACK_EVERY_MS (or when a pack is full), and only then does the
+  // packed and written every PACK_EVERY_MS (LLM: LLM_PACK_EVERY_MS, or when a pack is full), and only then does the
   // heartbeat move on, with the counts of exactly the documents before it.
   const packs = new ShardPackWriter(run.outDir);
-  const stored = packs.lookup(run.noCache ? undefined : await shardCatalog(run.outDir, hooks.warn));
+  // A retry looks at the packs now: an earlier attempt on another worker stored some of its documents.
+  const catalog = run.noCache ? undefined : await shardCatalog(run.outDir, { maxAgeMs: resume ? 0 : CATALOG_MAX_AGE_MS, warn: hooks.warn });
+  const stored = packs.lookup(catalog?.reader());
   const snapshot = (): BatchProgress => structuredClone({ next, triesAtNext, counters, firstFailure, sampleFailures });
   let durable = snapshot();
   const progress = (): BatchProgress => ({ ...durable, ...(generator?.liveStatus ? { live: generator.liveStatus() } : {}) });
   if (firstFailure && run.failFast) return { start: input.start, end: next, counters, firstFailure, sampleFailures };
   hooks.heartbeat(progress()); // record at once that this attempt started on document `from`
-  // A retried attempt stores every document as it finishes, so that its heartbeat names the one
-  // in hand if the worker stops again (MAX_TRIES_PER_DOCUMENT counts attempts at the cursor).
-  const retried = resume !== undefined;
+  // A retried attempt stores every document as it finishes for a while, so that its heartbeat
+  // names the one in hand if the worker stops again (MAX_TRIES_PER_DOCUMENT counts attempts at
+  // the cursor). The document that stopped the last attempt is at most one pack's worth of work
+  // after the cursor, so twice that long covers it; then packs are as usual.
+  const packEvery = generator?.concurrent ? LLM_PACK_EVERY_MS : PACK_EVERY_MS;
+  const onePerDocumentUntil = resume ? Date.now() + 2 * packEvery : 0;
   let lastPack = Date.now();
   let persisting = Promise.resolve();
   const persist = (force: boolean): Promise<void> => {
-    if (!force && !retried && !packs.full && Date.now() - lastPack < PACK_EVERY_MS) return persisting;
-    lastPack = Date.now();
+    const now = Date.now();
+    if (!force && now >= onePerDocumentUntil && !packs.full && now - lastPack < packEvery) return persisting;
+    lastPack = now;
     persisting = persisting.then(async () => {
-      // Together, synchronously: the pack holds exactly the documents before the snapshot's cursor.
+      // Together, synchronously: the pack holds every document before the snapshot's cursor (and
+      // perhaps some finished ahead of it).
       const upTo = snapshot();
       await packs.flush();
       durable = upTo;
@@ -332,11 +346,13 @@ export async function processBatch(input: ProcessBatchInput, hooks: BatchHooks):
     } finally {
       inHand.delete(usage);
     }
+    // Packed as soon as it is done, ahead of the cursor or not: a pack may hold documents after
+    // the cursor (stored early is harmless), never miss one before it.
+    if (outcome.toStore) packs.add(outcome.toStore.key, outcome.toStore.shard);
     finishedAhead.set(entry.index, { entry, outcome });
     for (let done = finishedAhead.get(next); done; done = finishedAhead.get(next)) {
       finishedAhead.delete(next);
       account(done.entry, done.outcome);
-      if (done.outcome.toStore) packs.add(done.outcome.toStore.key, done.outcome.toStore.shard);
       next++;
       triesAtNext = 1;
     }

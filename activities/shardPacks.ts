@@ -18,8 +18,8 @@ import { KEY_BYTES, KeyTable } from './keyTable.js';
 import { PACK_KEYS_SUFFIX, readParsedFrom, sha256Hex, STATE_FILES, STATE_NAMES, storeFor } from './storage.js';
 
 /** A pack is written once it holds this many shards or bytes of them, whichever comes first. */
-export const MAX_PACK_SHARDS = 2000;
-export const MAX_PACK_BYTES = 8 * 1024 * 1024;
+export const MAX_PACK_SHARDS = 1000;
+export const MAX_PACK_BYTES = 4 * 1024 * 1024;
 
 /** The shards a batch finished, collected in manifest order and written as one pack. */
 export class ShardPackWriter {
@@ -47,9 +47,9 @@ export class ShardPackWriter {
     return this.shards.get(key);
   }
 
-  /** What a batch looks shards up in: this writer's, then the catalog's (undefined: --no-cache). */
-  lookup(catalog: ShardCatalog | undefined): ShardLookup | undefined {
-    return catalog && { read: async (key, warn) => this.find(key) ?? catalog.read(key, warn) };
+  /** What a batch looks shards up in: this writer's, then the stored ones (undefined: --no-cache). */
+  lookup(stored: ShardLookup | undefined): ShardLookup | undefined {
+    return stored && { read: async (key, warn) => this.find(key) ?? stored.read(key, warn) };
   }
 
   get full(): boolean {
@@ -71,8 +71,10 @@ export class ShardPackWriter {
     // processed again with --no-cache, whose LLM replies may differ), the later one counts.
     const name = `${Date.now().toString(36).padStart(9, '0')}-${sha256Hex(keys.join('\n')).slice(0, 16)}`;
     const store = storeFor(this.outDir);
-    await store.write(STATE_NAMES.shardPack(name), `{"keys":${JSON.stringify(keys)},"shards":[${texts.join(',')}]}`);
-    await store.write(STATE_NAMES.shardPackKeys(name), JSON.stringify(keys));
+    // fsynced: the heartbeat says these documents are done once this returns, and a power loss
+    // must not take a pack of them back (one fsync per pack, every few seconds, costs little).
+    await store.write(STATE_NAMES.shardPack(name), `{"keys":${JSON.stringify(keys)},"shards":[${texts.join(',')}]}`, true);
+    await store.write(STATE_NAMES.shardPackKeys(name), JSON.stringify(keys), true);
     catalogs.get(this.outDir)?.register(name, keys);
   }
 }
@@ -86,7 +88,11 @@ interface OpenPack {
   shards: ShardContent[];
 }
 
-/** Packs kept parsed: a batch's cache hits and an export's reads come from one or two at a time. */
+/**
+ * Packs a reader keeps parsed: a batch's cache hits and an export's reads come from one or two
+ * at a time (in manifest order). Each reader has its own, so batches running at once do not
+ * evict each other's.
+ */
 const OPEN_PACKS = 2;
 /** Keys files read at once when a catalog catches up with many new packs. */
 const READS_IN_FLIGHT = 16;
@@ -97,7 +103,8 @@ export class ShardCatalog {
   private numbers = new Map<string, number>();
   private table = new KeyTable(1);
   private refreshing: Promise<void> | undefined;
-  private open = new Map<string, Promise<OpenPack | undefined>>();
+  /** When the last listing started (Date.now()); 0: never. */
+  listedAt = 0;
 
   constructor(private readonly outDir: string) {}
 
@@ -107,8 +114,6 @@ export class ShardCatalog {
 
   /** Catches up with the pack folder: packs written since are added; if any pack is gone (a clean), starts over. */
   refresh(warn?: (message: string) => void): Promise<void> {
-    // Packs are read afresh from here on: a batch or an export sees them as they are when it starts.
-    this.open.clear();
     // One listing at a time: batches starting together share it.
     this.refreshing ??= this.catchUp(warn).finally(() => (this.refreshing = undefined));
     return this.refreshing;
@@ -116,9 +121,13 @@ export class ShardCatalog {
 
   private async catchUp(warn?: (message: string) => void): Promise<void> {
     const store = storeFor(this.outDir);
+    this.listedAt = Date.now();
+    // Only packs known before the listing can be missing from it: one this process writes
+    // meanwhile is registered, and may be too new to be listed.
+    const known = this.names.length;
     const listed = (await store.list(STATE_FILES.shardPacks)).filter((f) => f.endsWith(PACK_KEYS_SUFFIX)).map((f) => f.slice(0, -PACK_KEYS_SUFFIX.length));
     const present = new Set(listed);
-    if (this.names.some((n) => !present.has(n))) this.clear();
+    if (this.names.slice(0, known).some((n) => !present.has(n))) this.clear();
     const fresh = listed.filter((n) => !this.numbers.has(n)).sort();
     for (let i = 0; i < fresh.length; i += READS_IN_FLIGHT) {
       const group = fresh.slice(i, i + READS_IN_FLIGHT);
@@ -145,34 +154,43 @@ export class ShardCatalog {
     }
   }
 
-  /** The shard stored under `key`, or undefined when no pack has it (or its pack cannot be read). */
-  async read(key: string, warn?: (message: string) => void): Promise<ShardContent | undefined> {
+  /** The pack that holds `key`, as far as this catalog knows. */
+  packOf(key: string): string | undefined {
     const slot = this.table.get(keyBytes(key));
-    if (!slot) return undefined;
-    const pack = await this.openPack(this.names[slot[0]!]!, warn);
-    const at = pack?.at.get(key);
-    return at === undefined ? undefined : pack!.shards[at];
+    return slot && this.names[slot[0]!];
   }
 
-  private openPack(name: string, warn?: (message: string) => void): Promise<OpenPack | undefined> {
-    let pack = this.open.get(name);
-    if (pack) {
-      this.open.delete(name); // most recently used last
-    } else {
-      pack = readParsedFrom(storeFor(this.outDir), STATE_NAMES.shardPack(name), ShardPack, warn).then(
-        (p) => p && { at: new Map(p.keys.map((k, i) => [k, i])), shards: p.shards },
-      );
-      if (this.open.size >= OPEN_PACKS) this.open.delete(this.open.keys().next().value!);
-    }
-    this.open.set(name, pack);
-    return pack;
+  /** Reads shards with a small cache of parsed packs of its own (one per batch, one per export). */
+  reader(): ShardLookup {
+    const open = new Map<string, Promise<OpenPack | undefined>>();
+    const openPack = (name: string, warn?: (message: string) => void): Promise<OpenPack | undefined> => {
+      let pack = open.get(name);
+      if (pack) {
+        open.delete(name); // most recently used last
+      } else {
+        pack = readParsedFrom(storeFor(this.outDir), STATE_NAMES.shardPack(name), ShardPack, warn).then(
+          (p) => p && { at: new Map(p.keys.map((k, i) => [k, i])), shards: p.shards },
+        );
+        if (open.size >= OPEN_PACKS) open.delete(open.keys().next().value!);
+      }
+      open.set(name, pack);
+      return pack;
+    };
+    return {
+      read: async (key, warn) => {
+        const name = this.packOf(key);
+        if (name === undefined) return undefined;
+        const pack = await openPack(name, warn);
+        const at = pack?.at.get(key);
+        return at === undefined ? undefined : pack!.shards[at];
+      },
+    };
   }
 
   private clear(): void {
     this.names = [];
     this.numbers.clear();
     this.table = new KeyTable(1);
-    this.open.clear();
   }
 }
 
@@ -180,8 +198,12 @@ export class ShardCatalog {
 const catalogs = new Map<string, ShardCatalog>();
 const CATALOGS_KEPT = 4;
 
-/** The catalog of <out>'s packs, caught up with its pack folder. */
-export async function shardCatalog(outDir: string, warn?: (message: string) => void): Promise<ShardCatalog> {
+/**
+ * The catalog of <out>'s packs, caught up with its pack folder if its last look is older than
+ * `maxAgeMs` (0: now). A catalog a little behind only misses packs other workers wrote since,
+ * whose documents a batch would then process again; an export always looks now.
+ */
+export async function shardCatalog(outDir: string, opts: { maxAgeMs?: number; warn?: (message: string) => void } = {}): Promise<ShardCatalog> {
   let catalog = catalogs.get(outDir);
   if (catalog) {
     catalogs.delete(outDir);
@@ -190,8 +212,21 @@ export async function shardCatalog(outDir: string, warn?: (message: string) => v
     if (catalogs.size >= CATALOGS_KEPT) catalogs.delete(catalogs.keys().next().value!);
   }
   catalogs.set(outDir, catalog);
-  await catalog.refresh(warn);
+  if (Date.now() - catalog.listedAt >= (opts.maxAgeMs ?? 0)) await catalog.refresh(opts.warn);
   return catalog;
+}
+
+/** Documents with a stored shard, for a status report: the keys of the packs, and shards of earlier versions' one file each. */
+export async function storedShardCount(outDir: string): Promise<number> {
+  const store = storeFor(outDir);
+  let n = 0;
+  for (const f of await store.list(STATE_FILES.shardPacks)) {
+    if (f.endsWith(PACK_KEYS_SUFFIX)) n += (await readParsedFrom(store, `${STATE_FILES.shardPacks}/${f}`, ShardPackKeys))?.length ?? 0;
+  }
+  for (const dir of await store.list(STATE_FILES.shards)) {
+    if (dir !== 'packs') n += (await store.list(`${STATE_FILES.shards}/${dir}`)).filter((f) => f.endsWith('.json') && !f.includes('.part-')).length;
+  }
+  return n;
 }
 
 /** A shard key (64 hex digits) as the table's key: its first 12 bytes. */

@@ -59,7 +59,7 @@ async function batchOf(input: string, s: FakeLlmServer, extra: Partial<CorpusExp
 async function shardsOf(b: Awaited<ReturnType<typeof batchOf>>) {
   const entries = await readManifestRange(b.out, b.input.manifestKey, 0, b.input.end);
   const key = shardSettingsKey(b.run);
-  const shards = await Promise.all(entries.map(async (e) => (await shardCatalog(b.out)).read(shardKeyFor(e, key))));
+  const shards = await Promise.all(entries.map(async (e) => (await shardCatalog(b.out)).reader().read(shardKeyFor(e, key))));
   return shards.map((x) => {
     if (x?.status !== 'ok') throw new Error(`a document was not processed: ${JSON.stringify(x)}`);
     return x;

@@ -55,7 +55,7 @@ async function batchOf(input: string, s: FakeLlmServer, extra: Partial<CorpusExp
 async function shardsOf(b: Awaited<ReturnType<typeof batchOf>>) {
   const entries = await readManifestRange(b.out, b.input.manifestKey, 0, b.input.end);
   const key = shardSettingsKey(b.run);
-  return Promise.all(entries.map(async (e) => (await shardCatalog(b.out)).read(shardKeyFor(e, key))));
+  return Promise.all(entries.map(async (e) => (await shardCatalog(b.out)).reader().read(shardKeyFor(e, key))));
 }
 
 const pairsOf = (shards: Array<ShardContent | undefined>) => shards.map((s) => (s?.status === 'ok' ? s.pairs : s));

@@ -4,14 +4,15 @@
  * damaged pack is a cache miss; the heartbeat's cursor never passes a document whose shard is
  * not on disk; and an export still reads the one-file-per-document shards of earlier versions.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportDataset } from '../activities/export.js';
 import { closeExtractionPool } from '../activities/extract/pool.js';
-import { processBatch, type BatchProgress } from '../activities/processBatch.js';
+import { readManifestRange } from '../activities/manifest.js';
+import { processBatch, shardKeyFor, shardSettingsKey, type BatchProgress } from '../activities/processBatch.js';
 import { PACK_KEYS_SUFFIX, shardPath } from '../activities/paths.js';
-import { ShardCatalog, ShardPackWriter } from '../activities/shardPacks.js';
+import { ShardCatalog, ShardPackWriter, storedShardCount } from '../activities/shardPacks.js';
 import { ShardPack, type ShardContent } from '../schemas/index.js';
 import { discover, exportInput } from './helpers/directRun.js';
 import { tempDir, treeHashes } from './helpers/files.js';
@@ -41,6 +42,17 @@ function writeCorpus(): string {
   return root;
 }
 
+/** The keys of the packs on disk now. */
+function storedKeys(out: string): Set<string> {
+  const dir = join(out, '.corpus-qa', 'shards', 'packs');
+  const keys = new Set<string>();
+  if (!existsSync(dir)) return keys;
+  for (const f of readdirSync(dir).filter((n) => n.endsWith(PACK_KEYS_SUFFIX))) {
+    for (const k of JSON.parse(readFileSync(join(dir, f), 'utf8')) as string[]) keys.add(k);
+  }
+  return keys;
+}
+
 function packFiles(out: string): string[] {
   return readdirSync(join(out, '.corpus-qa', 'shards', 'packs')).sort();
 }
@@ -68,12 +80,14 @@ describe('shards packed per batch', () => {
     const out = tempDir('packs-out');
     const first = await batch(root, out);
     expect(first.processed.length).toBe(DOCUMENTS);
-    // Nothing but packs: no file per document (a batch of well under 2 s is one pack).
+    // Nothing but packs: no file per document (a batch of well under 2 s is one pack, two on a
+    // machine slow enough to take longer).
     expect(readdirSync(join(out, '.corpus-qa', 'shards'))).toEqual(['packs']);
     const files = packFiles(out);
-    expect(files.length).toBe(2);
-    expect(files.filter((f) => f.endsWith(PACK_KEYS_SUFFIX)).length).toBe(1);
+    expect(files.filter((f) => f.endsWith(PACK_KEYS_SUFFIX)).length).toBeLessThanOrEqual(2);
+    expect(files.length % 2).toBe(0); // each pack with its keys
     expect(countShards(out)).toBe(DOCUMENTS);
+    expect(await storedShardCount(out)).toBe(DOCUMENTS); // what `corpus-qa status` says when no worker answers
 
     // Files moved to other folders: another manifest, other batches, the same shards.
     renameSync(join(root, 'part-1'), join(root, 'moved'));
@@ -94,8 +108,7 @@ describe('shards packed per batch', () => {
     expect(summary.counters.documentsDone).toBe(DOCUMENTS + 1);
     expect(processed).not.toContain('zz-copy.md');
     expect(summary.counters.cacheHits).toBe(1);
-    expect(packFiles(out).length).toBe(2); // the copy is not stored twice either
-    expect(countShards(out)).toBe(DOCUMENTS);
+    expect(countShards(out)).toBe(DOCUMENTS); // the copy is not stored twice either
   });
 
   it('processes the documents of a damaged pack again, and says which pack it was', async () => {
@@ -115,14 +128,21 @@ describe('shards packed per batch', () => {
   it('never moves the heartbeat past a document whose shard is not stored yet', async () => {
     const root = writeCorpus();
     const out = tempDir('packs-out');
-    const beats: Array<{ next: number; stored: number }> = [];
+    // The shard keys in manifest order (discovery gives the batch the same manifest again).
+    const { run, discovery } = await discover(root, out, { generateQa: true });
+    const settingsKey = shardSettingsKey(run);
+    const keys = (await readManifestRange(out, discovery.manifestKey, 0, DOCUMENTS)).map((e) => shardKeyFor(e, settingsKey));
+    const beats: Array<{ next: number; missing: number }> = [];
     // 150 ms a document: the batch outlasts a pack's 2 s, so it stores a pack mid-way.
     const { summary } = await batch(root, out, {
       onProcess: () => new Promise((r) => setTimeout(r, 150)),
-      heartbeat: (d) => beats.push({ next: d.next, stored: countShards(out) }),
+      heartbeat: (d) => {
+        const stored = storedKeys(out);
+        beats.push({ next: d.next, missing: keys.slice(0, d.next).filter((k) => !stored.has(k)).length });
+      },
     });
     expect(summary.counters.documentsDone).toBe(DOCUMENTS);
-    for (const b of beats) expect(b.stored).toBeGreaterThanOrEqual(b.next);
+    for (const b of beats) expect(b, `heartbeat at ${b.next}`).toMatchObject({ missing: 0 });
     expect(beats.some((b) => b.next > 0 && b.next < DOCUMENTS)).toBe(true);
     expect(packFiles(out).length).toBeGreaterThanOrEqual(4);
     expect(beats.at(-1)!.next).toBe(DOCUMENTS);
@@ -166,12 +186,12 @@ describe('shards packed per batch', () => {
 
     const listing = new ShardCatalog(out);
     await listing.refresh();
-    expect(await listing.read(key)).toMatchObject({ detail: 'second' });
+    expect(await listing.reader().read(key)).toMatchObject({ detail: 'second' });
     // Told of the newer pack first (it wrote it), then finding the older one in the folder.
     const writing = new ShardCatalog(out);
     writing.register(newer!, [key]);
     await writing.refresh();
     expect(writing.packs).toBe(2);
-    expect(await writing.read(key)).toMatchObject({ detail: 'second' });
+    expect(await writing.reader().read(key)).toMatchObject({ detail: 'second' });
   });
 });

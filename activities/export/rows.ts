@@ -11,7 +11,7 @@ import { iterateManifest } from '../manifest.js';
 import { shardKeyFor, shardSettingsKey } from '../processBatch.js';
 import { readDecisions, ReviewApplier } from '../review/decisions.js';
 import { shardPages } from '../shardParts.js';
-import { shardCatalog, type ShardCatalog } from '../shardPacks.js';
+import { shardCatalog, type ShardLookup } from '../shardPacks.js';
 import { splitOf } from '../splits.js';
 import { readParsedFrom, STATE_NAMES, storeFor } from '../storage.js';
 import type { KeyTable } from '../keyTable.js';
@@ -35,7 +35,7 @@ export interface RowTally {
 type DocumentResult = { error: Omit<ErrorRow, 'source'> } | { shard: Extract<ShardContent, { status: 'ok' }>; key: string };
 
 /** One manifest entry's result: its shard, or why it has none. */
-async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, settingsKey: string, stored: ShardCatalog): Promise<DocumentResult> {
+async function documentResult(run: ResolvedRunInput, entry: ManifestEntry, settingsKey: string, stored: ShardLookup): Promise<DocumentResult> {
   if (entry.error) return { error: { stage: 'discover', reason: entry.error.reason, detail: entry.error.detail } };
   const key = shardKeyFor(entry, settingsKey);
   const store = storeFor(run.outDir);
@@ -70,7 +70,7 @@ export async function writeRows(
   const { settings } = run;
   const qa = settings.generateQa;
   const settingsKey = shardSettingsKey(run);
-  const stored = await shardCatalog(run.outDir);
+  const stored = (await shardCatalog(run.outDir)).reader();
   // A reviewed output keeps its reviewer's decisions, keyed by pair id, on every later run.
   const storedDecisions = qa ? await readDecisions(run.outDir) : undefined;
   const splits = settings.splits.map((s) => s.name);
@@ -164,7 +164,7 @@ async function* pairsToCheck(
   run: ResolvedRunInput,
   manifest: { key: string; documents: number },
   settingsKey: string,
-  stored: ShardCatalog,
+  stored: ShardLookup,
   heartbeat: (details: unknown) => void,
   counted: { pairs: number },
 ): AsyncGenerator<ShardPair> {

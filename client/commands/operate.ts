@@ -8,6 +8,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { resolve } from 'node:path';
 import type { Progress } from '../../schemas/index.js';
 import { STATE_FILES, storeFor } from '../../activities/storage.js';
+import { storedShardCount } from '../../activities/shardPacks.js';
 import { resolveOutDir } from '../runOptions.js';
 import { createCorpusWorker, DEFAULT_TASK_QUEUE, installQuietRuntime } from '../../worker/index.js';
 import { progressQuery } from '../../workflows/index.js';
@@ -90,11 +91,7 @@ async function progressFromStorage(outDir: string): Promise<{ documents: number;
     for (const page of await out.list(`${STATE_FILES.manifests}/${last}`)) {
       if (page.startsWith('page-')) documents += ((await out.readText(`${STATE_FILES.manifests}/${last}/${page}`)) ?? '').split('\n').filter(Boolean).length;
     }
-    let withShard = 0;
-    for (const dir of await out.list(STATE_FILES.shards)) {
-      withShard += (await out.list(`${STATE_FILES.shards}/${dir}`)).filter((f) => f.endsWith('.json')).length;
-    }
-    return { documents, withShard };
+    return { documents, withShard: await storedShardCount(outDir) };
   } catch {
     return undefined;
   }
