@@ -21,7 +21,7 @@ import { PACK_KEYS_SUFFIX, readParsedFrom, sha256Hex, STATE_FILES, STATE_NAMES, 
 export const MAX_PACK_SHARDS = 1000;
 export const MAX_PACK_BYTES = 4 * 1024 * 1024;
 
-/** The shards a batch finished, collected in manifest order and written as one pack. */
+/** The shards a batch finished, collected as they finish and written as one pack. */
 export class ShardPackWriter {
   private keys: string[] = [];
   private texts: string[] = [];
@@ -57,8 +57,8 @@ export class ShardPackWriter {
   }
 
   /**
-   * Writes what was added as one pack, and forgets it. Synchronously takes what is there, so a
-   * caller's snapshot of its progress taken right before is exactly what the pack holds.
+   * Writes what was added as one pack, and forgets it. Synchronously takes what is there, so
+   * every document a caller's snapshot of its progress (taken right before) counts is in it.
    */
   async flush(): Promise<void> {
     if (this.keys.length === 0) return;
