@@ -23,28 +23,21 @@ export const MAX_PACK_BYTES = 4 * 1024 * 1024;
 
 /** The shards a batch finished, collected as they finish and written as one pack. */
 export class ShardPackWriter {
-  private keys: string[] = [];
-  private texts: string[] = [];
+  /** Shards added and not written yet, by key, with their JSON (made once, when added). */
+  private shards = new Map<string, { shard: ShardContent; text: string }>();
   private bytes = 0;
-  private shards = new Map<string, ShardContent>();
 
   constructor(private readonly outDir: string) {}
 
   add(key: string, shard: ShardContent): void {
     const text = JSON.stringify(shard);
-    this.shards.set(key, shard);
-    this.keys.push(key);
-    this.texts.push(text);
-    this.bytes += text.length;
-  }
-
-  get pending(): number {
-    return this.keys.length;
+    this.bytes += text.length - (this.shards.get(key)?.text.length ?? 0);
+    this.shards.set(key, { shard, text });
   }
 
   /** A shard added and not written yet: a copy of a file later in the same batch is not processed again. */
   find(key: string): ShardContent | undefined {
-    return this.shards.get(key);
+    return this.shards.get(key)?.shard;
   }
 
   /** What a batch looks shards up in: this writer's, then the stored ones (undefined: --no-cache). */
@@ -53,7 +46,7 @@ export class ShardPackWriter {
   }
 
   get full(): boolean {
-    return this.keys.length >= MAX_PACK_SHARDS || this.bytes >= MAX_PACK_BYTES;
+    return this.shards.size >= MAX_PACK_SHARDS || this.bytes >= MAX_PACK_BYTES;
   }
 
   /**
@@ -61,12 +54,11 @@ export class ShardPackWriter {
    * every document a caller's snapshot of its progress (taken right before) counts is in it.
    */
   async flush(): Promise<void> {
-    if (this.keys.length === 0) return;
-    const { keys, texts } = this;
-    this.keys = [];
-    this.texts = [];
-    this.bytes = 0;
+    if (this.shards.size === 0) return;
+    const keys = [...this.shards.keys()];
+    const texts = [...this.shards.values()].map((s) => s.text);
     this.shards = new Map();
+    this.bytes = 0;
     // Named by when it was written, then by its keys: where two packs hold a key (documents
     // processed again with --no-cache, whose LLM replies may differ), the later one counts.
     const name = `${Date.now().toString(36).padStart(9, '0')}-${sha256Hex(keys.join('\n')).slice(0, 16)}`;

@@ -633,7 +633,7 @@ export const ShardContent = z.discriminatedUnion('status', [
 ]);
 export type ShardContent = z.infer<typeof ShardContent>;
 
-/** The shards of the documents one batch finished, in manifest order (activities/shardPacks.ts). */
+/** The shards of documents one batch finished, in the order they finished (activities/shardPacks.ts). */
 export const ShardPack = z
   .object({ keys: z.array(z.string()), shards: z.array(ShardContent) })
   .refine((p) => p.keys.length === p.shards.length, 'a pack needs one shard per key');

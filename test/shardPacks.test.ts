@@ -4,7 +4,7 @@
  * damaged pack is a cache miss; the heartbeat's cursor never passes a document whose shard is
  * not on disk; and an export still reads the one-file-per-document shards of earlier versions.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportDataset } from '../activities/export.js';
@@ -16,7 +16,7 @@ import { ShardCatalog, ShardPackWriter, storedShardCount } from '../activities/s
 import { ShardPack, type ShardContent } from '../schemas/index.js';
 import { discover, exportInput } from './helpers/directRun.js';
 import { tempDir, treeHashes } from './helpers/files.js';
-import { countShards } from './helpers/processes.js';
+import { countShards, storedShardKeys } from './helpers/processes.js';
 
 afterAll(() => closeExtractionPool());
 
@@ -40,17 +40,6 @@ function writeCorpus(): string {
     );
   }
   return root;
-}
-
-/** The keys of the packs on disk now. */
-function storedKeys(out: string): Set<string> {
-  const dir = join(out, '.corpus-qa', 'shards', 'packs');
-  const keys = new Set<string>();
-  if (!existsSync(dir)) return keys;
-  for (const f of readdirSync(dir).filter((n) => n.endsWith(PACK_KEYS_SUFFIX))) {
-    for (const k of JSON.parse(readFileSync(join(dir, f), 'utf8')) as string[]) keys.add(k);
-  }
-  return keys;
 }
 
 function packFiles(out: string): string[] {
@@ -137,7 +126,7 @@ describe('shards packed per batch', () => {
     const { summary } = await batch(root, out, {
       onProcess: () => new Promise((r) => setTimeout(r, 150)),
       heartbeat: (d) => {
-        const stored = storedKeys(out);
+        const stored = storedShardKeys(out);
         beats.push({ next: d.next, missing: keys.slice(0, d.next).filter((k) => !stored.has(k)).length });
       },
     });

@@ -191,25 +191,30 @@ export async function waitUntil<T>(
   }
 }
 
-/** Documents whose shards are stored so far (the run's checkpoint of finished documents): the keys of its packs. */
-export function countShards(outDir: string): number {
+/** The keys of the shards stored so far (the run's checkpoint of finished documents): those its packs' keys files list. */
+export function storedShardKeys(outDir: string): Set<string> {
   const dir = join(outDir, '.corpus-qa', 'shards', 'packs');
-  let n = 0;
+  const keys = new Set<string>();
   let files: string[];
   try {
     files = readdirSync(dir);
   } catch {
-    return 0;
+    return keys;
   }
   for (const f of files) {
     if (!f.endsWith(PACK_KEYS_SUFFIX)) continue;
     try {
-      n += (JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown[]).length;
+      for (const k of JSON.parse(readFileSync(join(dir, f), 'utf8')) as string[]) keys.add(k);
     } catch {
       // removed while we looked
     }
   }
-  return n;
+  return keys;
+}
+
+/** Documents whose shards are stored so far. */
+export function countShards(outDir: string): number {
+  return storedShardKeys(outDir).size;
 }
 
 /** Lines of the CORPUS_QA_TEST_PROCESS_LOG file (documentHook.mjs): one per document really processed. */
