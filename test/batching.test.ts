@@ -10,6 +10,7 @@ import type { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { writeBenchCorpus } from './helpers/syntheticCorpus.js';
 import { resolveRunInput, type CorpusExportOptions } from '../client/runOptions.js';
+import { startEmbeddedServer } from '../client/server/devServer.js';
 import { emptyCounters, type Counters, type DiscoverySummary } from '../schemas/index.js';
 import { batchLabeler, LABELS_PER_CALL } from '../workflows/batchLabels.js';
 import { MAX_BATCH_BYTES, msPerDocument, nextBatchSize, SIZES, TARGET_MS } from '../workflows/batchSizing.js';
@@ -216,5 +217,28 @@ describe('through Temporal', () => {
     }
     expect(Math.max(...runs.map((r) => r.events))).toBeLessThan(10_240);
     expect(runs.reduce((n, r) => n + r.events, 0) / total).toBeLessThanOrEqual(0.3);
+  });
+});
+
+describe('task dispatch', () => {
+  // The window holds more batches than the worker has slots: with the server's default four
+  // partitions a batch scheduled early could start last and run alone at the end of the run.
+  it('the embedded server, and the tests\' server started as it is, keep a task queue in one partition (tasks go out in the order scheduled)', async () => {
+    const partitionsAt = async (address: string) => {
+      const connection = await Connection.connect({ address });
+      try {
+        const r = await connection.workflowService.listTaskQueuePartitions({ namespace: 'default', taskQueue: { name: 'corpus-qa-partitions' } });
+        return { activity: r.activityTaskQueuePartitions?.length, workflow: r.workflowTaskQueuePartitions?.length };
+      } finally {
+        await connection.close();
+      }
+    };
+    const server = await startEmbeddedServer(tempDir('partitions'));
+    try {
+      expect(await partitionsAt(server.address)).toEqual({ activity: 1, workflow: 1 });
+    } finally {
+      await server.stop();
+    }
+    expect(await partitionsAt(temporalAddress())).toEqual({ activity: 1, workflow: 1 });
   });
 });

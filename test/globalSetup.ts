@@ -4,6 +4,7 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
+import { ONE_PARTITION_ARGS } from '../client/server/devServer.js';
 import { findTemporalCli } from '../client/server/temporalCli.js';
 import { devServerSearchAttributeArgs } from '../workflows/searchAttributes.js';
 
@@ -20,7 +21,8 @@ export async function setup(project: TestProject): Promise<void> {
     server: {
       executable: { type: 'existing-path', path: findTemporalCli() },
       ip: '127.0.0.1',
-      extraArgs: ['--log-level', 'error', ...devServerSearchAttributeArgs()],
+      // As the embedded server is started (client/server/devServer.ts).
+      extraArgs: ['--log-level', 'error', ...devServerSearchAttributeArgs(), ...ONE_PARTITION_ARGS],
     },
   });
   const address = env.connection.options.address;
