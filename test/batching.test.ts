@@ -223,7 +223,7 @@ describe('through Temporal', () => {
 describe('task dispatch', () => {
   // The window holds more batches than the worker has slots: with the server's default four
   // partitions a batch scheduled early could start last and run alone at the end of the run.
-  it('the embedded server, and the tests\' server started as it is, keep a task queue in one partition (tasks go out in the order scheduled)', async () => {
+  it('the embedded server, and the tests\' server started as it is, write a task queue\'s tasks to one partition (they go out in the order scheduled)', async () => {
     const partitionsAt = async (address: string) => {
       const connection = await Connection.connect({ address });
       try {

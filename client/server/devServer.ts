@@ -42,18 +42,17 @@ export interface EmbeddedServer {
 }
 
 /**
- * One partition per task queue, not the server's default four. Four partitions hand activity
- * tasks out in no set order: with the window holding more batches than the worker has slots, a
- * batch scheduled early could start last and run alone at the end while the other slots sat
- * idle (a 10k-document run ended with a 300-document batch alone for 0.9 s, the slowest part of
- * its tail). One partition hands them out in the order they were scheduled. Partitions spread a
- * queue's load over the matching hosts of a cluster; this server has one, and a run's queue
- * carries a few tasks a second.
+ * New tasks go to one partition of a task queue, not spread over the server's default four.
+ * Each partition hands out its tasks in order, but four of them, read separately, hand them out
+ * in no set order. The window holds more batches than the worker has slots, so a batch scheduled
+ * early could start last and run alone at the end while the other slots sat idle. In one
+ * 10k-document run, a 300-document batch sat alone for 0.9 s, the slowest part of its tail.
+ * Only writes go to one partition. Polls still go to four, and the three empty ones pass their
+ * polls on to the first, so a database from an earlier version drains the tasks that wait in
+ * partitions 2–4 instead of stranding them. Partitions spread a queue's load over a cluster's
+ * matching hosts. This server has one, and a run's queue carries a few tasks a second.
  */
-export const ONE_PARTITION_ARGS = [
-  '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
-  '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
-];
+export const ONE_PARTITION_ARGS = ['--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1'];
 
 /** A TCP port free on 127.0.0.1 right now (another process may take it before it is bound). */
 export async function freePort(): Promise<number> {
